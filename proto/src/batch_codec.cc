@@ -1,0 +1,109 @@
+#include "vigil/protocol/batch_codec.h"
+
+#include <zstd.h>
+
+#include "vigil/protocol/crypto.h"
+
+namespace vigil::protocol {
+
+std::string GenesisHash() { return std::string(kSha256Size, '\0'); }
+
+Status EncodePayload(const v1::RecordList& records, v1::Batch& batch) {
+  if (static_cast<size_t>(records.records_size()) > kMaxRecordsPerBatch) {
+    return Status::InvalidArgument("a batch holds at most " + std::to_string(kMaxRecordsPerBatch) +
+                                   " records");
+  }
+  std::string plain;
+  if (!records.SerializeToString(&plain)) return Status::Internal("could not serialize records");
+  if (plain.size() > kMaxUncompressedPayload) {
+    return Status::InvalidArgument("the records of one batch exceed 8 MiB");
+  }
+  std::string packed(ZSTD_compressBound(plain.size()), '\0');
+  size_t n = ZSTD_compress(packed.data(), packed.size(), plain.data(), plain.size(), 3);
+  batch.set_record_count(static_cast<uint32_t>(records.records_size()));
+  batch.set_uncompressed_size(plain.size());
+  if (!ZSTD_isError(n) && n < plain.size()) {
+    packed.resize(n);
+    batch.set_compression(v1::COMPRESSION_ZSTD);
+    batch.set_payload(std::move(packed));
+  } else {
+    batch.set_compression(v1::COMPRESSION_NONE);
+    batch.set_payload(std::move(plain));
+  }
+  return Status::Ok();
+}
+
+Result<v1::RecordList> DecodePayload(const v1::Batch& batch, uint64_t max_uncompressed) {
+  if (batch.uncompressed_size() > max_uncompressed) {
+    return Status::ResourceExhausted(
+        "batch payload would be " + std::to_string(batch.uncompressed_size()) +
+        " bytes uncompressed; the limit is " + std::to_string(max_uncompressed));
+  }
+  if (batch.record_count() > kMaxRecordsPerBatch) {
+    return Status::InvalidArgument("batch claims " + std::to_string(batch.record_count()) +
+                                   " records; the limit is " + std::to_string(kMaxRecordsPerBatch));
+  }
+  std::string plain;
+  const std::string* bytes = &batch.payload();
+  switch (batch.compression()) {
+    case v1::COMPRESSION_NONE:
+      if (batch.payload().size() != batch.uncompressed_size()) {
+        return Status::InvalidArgument("uncompressed payload size does not match");
+      }
+      break;
+    case v1::COMPRESSION_ZSTD: {
+      unsigned long long frame =
+          ZSTD_getFrameContentSize(batch.payload().data(), batch.payload().size());
+      if (frame == ZSTD_CONTENTSIZE_ERROR || frame == ZSTD_CONTENTSIZE_UNKNOWN ||
+          frame != batch.uncompressed_size()) {
+        return Status::InvalidArgument("zstd payload does not declare the stated size");
+      }
+      plain.resize(batch.uncompressed_size());
+      size_t n = ZSTD_decompress(plain.data(), plain.size(), batch.payload().data(),
+                                 batch.payload().size());
+      if (ZSTD_isError(n) || n != plain.size()) {
+        return Status::InvalidArgument("zstd payload does not decompress");
+      }
+      bytes = &plain;
+      break;
+    }
+    default:
+      return Status::InvalidArgument("unknown payload compression " +
+                                     std::to_string(batch.compression()));
+  }
+  v1::RecordList records;
+  if (!records.ParseFromString(*bytes)) {
+    return Status::InvalidArgument("batch payload is not a RecordList");
+  }
+  if (static_cast<uint32_t>(records.records_size()) != batch.record_count()) {
+    return Status::InvalidArgument("batch says " + std::to_string(batch.record_count()) +
+                                   " records but holds " + std::to_string(records.records_size()));
+  }
+  return records;
+}
+
+std::string_view RecordId(const v1::Record& record) {
+  switch (record.kind_case()) {
+    case v1::Record::kSubmission:
+      return record.submission().submission_id();
+    case v1::Record::kIncident:
+      return record.incident().incident_id();
+    default:
+      return {};
+  }
+}
+
+SequenceVerdict CheckSequence(uint64_t last_seq, std::string_view last_hash, uint64_t seq,
+                              std::string_view prev_hash, std::string_view batch_hash,
+                              std::string_view stored_hash_at_seq) {
+  if (seq != 0 && seq <= last_seq) {
+    return ConstantTimeEquals(batch_hash, stored_hash_at_seq) ? SequenceVerdict::kReplay
+                                                              : SequenceVerdict::kEquivocation;
+  }
+  if (seq != last_seq + 1) return SequenceVerdict::kGap;
+  std::string expected_prev = last_seq == 0 ? GenesisHash() : std::string(last_hash);
+  if (!ConstantTimeEquals(prev_hash, expected_prev)) return SequenceVerdict::kChainMismatch;
+  return SequenceVerdict::kAccept;
+}
+
+}  // namespace vigil::protocol
