@@ -1,0 +1,81 @@
+#include "vigil/protocol/crypto.h"
+
+#include <doctest/doctest.h>
+
+#include "vigil/protocol/signing.h"
+
+namespace vigil::protocol {
+namespace {
+
+TEST_CASE("SHA-256 matches the FIPS 180-2 test vector for \"abc\"") {
+  CHECK(HexEncode(Sha256("abc")) ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("Ed25519 signs and verifies, and a flipped byte fails (RFC 8032 test 1 key)") {
+  // RFC 8032 §7.1 TEST 1: empty message.
+  std::string seed;
+  const char* hex_seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+  for (int i = 0; i < 64; i += 2) {
+    seed.push_back(static_cast<char>(std::stoi(std::string(hex_seed + i, 2), nullptr, 16)));
+  }
+  auto key = Ed25519PrivateKey::FromSeed(seed);
+  REQUIRE(key.ok());
+  CHECK(HexEncode(key->public_key().raw()) ==
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  auto sig = key->Sign("");
+  REQUIRE(sig.ok());
+  CHECK(HexEncode(*sig).substr(0, 16) == "e5564300c360ac72");
+  CHECK(key->public_key().Verify("", *sig));
+
+  auto sig2 = key->Sign("batch bytes");
+  REQUIRE(sig2.ok());
+  std::string bad = *sig2;
+  bad[10] ^= 0x01;
+  CHECK_FALSE(key->public_key().Verify("batch bytes", bad));
+  CHECK_FALSE(key->public_key().Verify("batch bytez", *sig2));
+  CHECK_FALSE(key->public_key().Verify("batch bytes", sig2->substr(0, 63)));
+}
+
+TEST_CASE("Ed25519PublicKey refuses a key of the wrong size") {
+  CHECK(Ed25519PublicKey::FromRaw(std::string(31, 'a')).status().code() ==
+        StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("the signature input is label, NUL, context, NUL, payload") {
+  std::string input = SignatureInput(kBatchLabel, "srv-1", std::string("\x01\x00\x02", 3));
+  CHECK(input == std::string("vigil/v1/batch\0srv-1\0\x01\x00\x02", 14 + 1 + 5 + 1 + 3));
+}
+
+TEST_CASE("base64url round-trips every length and refuses the standard alphabet") {
+  for (size_t n = 0; n < 40; ++n) {
+    std::string bytes;
+    for (size_t i = 0; i < n; ++i) bytes.push_back(static_cast<char>(i * 37 + 250));
+    std::string text = Base64UrlEncode(bytes);
+    CHECK(text.find_first_of("+/=") == std::string::npos);
+    auto back = Base64UrlDecode(text);
+    REQUIRE(back.ok());
+    CHECK(*back == bytes);
+  }
+  CHECK_FALSE(Base64UrlDecode("ab+c").ok());
+  CHECK_FALSE(Base64UrlDecode("a").ok());
+}
+
+TEST_CASE("ConstantTimeEquals compares content and length") {
+  CHECK(ConstantTimeEquals("abc", "abc"));
+  CHECK_FALSE(ConstantTimeEquals("abc", "abd"));
+  CHECK_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+TEST_CASE("NewUuid makes distinct version-4 UUIDs") {
+  auto a = NewUuid();
+  auto b = NewUuid();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->size() == 36);
+  CHECK((*a)[14] == '4');
+  CHECK(*a != *b);
+}
+
+}  // namespace
+}  // namespace vigil::protocol
