@@ -24,4 +24,9 @@ inline constexpr std::string_view kEnrollLabel = "vigil/v1/enroll";
 std::string SignatureInput(std::string_view label, std::string_view context,
                            std::string_view payload);
 
+// A device's id: "d" followed by the lower-case hex of the first 16 bytes of SHA-256 of its
+// raw Ed25519 public key. The device knows it before enrollment, so batches sealed offline
+// already carry it; syncd assigns exactly this id when the key enrolls.
+std::string DeviceIdFromPublicKey(std::string_view raw_public_key);
+
 }  // namespace vigil::protocol

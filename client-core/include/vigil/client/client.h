@@ -1,0 +1,171 @@
+// The device side of Vigil: one observer's store, forms, drafts, outbox and signed batches.
+//
+// A Client owns one SQLite store in a folder (`home`/vigil.db). Everything secret in it —
+// the device's Ed25519 private key, every answer, every stored batch — is encrypted at rest
+// with AES-256-GCM under a data key that a KeyProtector (by default: the observer's PIN
+// through scrypt) unwraps once per process.
+//
+// A Client opened without a protector is "locked": it can list forms and counts, but every
+// call that reads or writes answers or signs fails with kFailedPrecondition.
+//
+// Thread safety: a Client is not thread-safe; use one per thread (or guard it). Several
+// processes may open the same store; SQLite serialises their writes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/client/key_protector.h"
+#include "vigil/protocol/form_rules.h"
+#include "vigil/status.h"
+#include "vigil/v1/forms.pb.h"
+#include "vigil/v1/records.pb.h"
+#include "vigil/v1/sync.pb.h"
+
+namespace vigil::client {
+
+// Options for creating a new store.
+struct InitOptions {
+  // The deployment's server id, when known before enrollment (offline use, training, tests).
+  // Without one, batches cannot be sealed until enrollment supplies it.
+  std::string server_id;
+  // Upper bound on records per sealed batch.
+  uint32_t max_records_per_batch = 200;
+};
+
+// One form version held on the device.
+struct FormSummary {
+  std::string form_id;
+  uint32_t version = 0;
+  v1::FormKind kind = v1::FORM_KIND_UNSPECIFIED;
+  std::string title_en;
+  std::string title_km;
+  int question_count = 0;
+};
+
+// What an observer fills in for an incident (the incident form's questions).
+struct IncidentInput {
+  std::string station_code;
+  std::string category;  // Option id of the form's "category" question.
+  std::string severity;  // Option id of the form's "severity" question.
+  std::string narrative;
+  int64_t occurred_at_ms = 0;  // 0: now.
+  std::optional<int64_t> people_affected;
+  std::optional<bool> reported_to_authority;
+  std::string parent_id;  // For a follow-up: the incident id it follows up.
+};
+
+// A sealed batch still waiting for the server's receipt.
+struct PendingBatch {
+  uint64_t seq = 0;
+  std::string signed_batch;  // Serialized SignedBatch, exactly as it will be sent.
+  uint32_t record_count = 0;
+};
+
+// Counts for `observer status`.
+struct DeviceStatus {
+  std::string device_id;
+  std::string server_id;    // "" until known.
+  std::string observer_id;  // "" until enrolled.
+  int64_t drafts = 0;
+  int64_t outbox = 0;        // Finalized, not yet sealed into a batch.
+  int64_t batched = 0;       // Sealed, waiting for a receipt.
+  int64_t acknowledged = 0;  // Held by the server (receipt stored).
+  int64_t pending_batches = 0;
+  int64_t last_batch_seq = 0;
+  int64_t last_sync_ms = 0;  // 0: never.
+};
+
+// A draft or finalized record with its form, as the device holds it.
+struct StoredRecord {
+  v1::Record record;
+  int state = 0;  // 0 draft, 1 outbox, 2 batched, 3 acknowledged.
+};
+
+// The device's store. Create with Init (new store) or Open (existing).
+class Client {
+ public:
+  // Creates `home` (if needed) and a new store in it with a fresh Ed25519 key pair, wrapped
+  // by `protector`. Refuses when a store already exists there.
+  static Result<std::unique_ptr<Client>> Init(const std::string& home, KeyProtector& protector,
+                                              const InitOptions& options = {});
+  // Opens an existing store, upgrading an older schema. With a protector the store is
+  // unlocked (a wrong PIN fails with kPermissionDenied "wrong PIN"); with nullptr it is
+  // opened locked.
+  static Result<std::unique_ptr<Client>> Open(const std::string& home, KeyProtector* protector);
+
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // True when the data key is available.
+  bool unlocked() const;
+  // "d" + 32 hex digits, derived from the public key (protocol::DeviceIdFromPublicKey).
+  const std::string& device_id() const;
+  // The raw 32-byte Ed25519 public key.
+  const std::string& public_key() const;
+  // The public key as PEM (SubjectPublicKeyInfo), for `openssl pkeyutl -verify`.
+  Result<std::string> PublicKeyPem() const;
+  // The deployment's server id, "" until set.
+  Result<std::string> ServerId();
+  // Sets the server id. Refused once a batch has been sealed for another id.
+  Status SetServerId(const std::string& server_id);
+
+  // ---- forms
+  // Stores a form version after checking it (protocol::Form::Compile). Re-importing the
+  // same (id, version) with identical content is a no-op; with other content it is refused.
+  Status ImportForm(const v1::FormDefinition& form);
+  // The same from protobuf's JSON mapping of FormDefinition.
+  Status ImportFormJson(std::string_view json);
+  Result<std::vector<FormSummary>> ListForms();
+  // The form version (0: the newest held).
+  Result<protocol::Form> GetForm(const std::string& form_id, uint32_t version = 0);
+
+  // ---- drafts (checklists)
+  // Starts a draft of the form (newest version unless given) for a station; returns its id.
+  Result<std::string> StartDraft(const std::string& form_id, const std::string& station_code,
+                                 uint32_t version = 0);
+  // Checks and stores one answer (type, option, bounds). Answering a question that is not
+  // relevant right now is refused, naming the condition's question.
+  Status SetAnswer(const std::string& draft_id, const std::string& question_id,
+                   const v1::Value& value);
+  // Removes an answer.
+  Status ClearAnswer(const std::string& draft_id, const std::string& question_id);
+  // Finalizes: refuses while a relevant required question has no answer (naming it); keeps
+  // only relevant answers; moves the submission to the outbox in one transaction.
+  Result<std::string> Finalize(const std::string& draft_id);
+  // Deletes a draft (never a finalized record).
+  Status DiscardDraft(const std::string& draft_id);
+  // Ids of open drafts, oldest first.
+  Result<std::vector<std::string>> ListDrafts();
+  // A draft or finalized record.
+  Result<StoredRecord> GetRecord(const std::string& record_id);
+
+  // ---- incidents
+  // Checks the input against the newest incident form and puts the report in the outbox.
+  // A follow-up names its parent in `parent_id`, which must be an incident on this device.
+  Result<std::string> ReportIncident(const IncidentInput& input);
+
+  // ---- batches
+  // Seals every outbox record into signed batches (seq last+1 …, hash-chained), each stored
+  // before anything is sent. Returns the number of batches made. Fails with
+  // kFailedPrecondition without a server id.
+  Result<int> SealOutbox();
+  // The sealed batches still waiting for a receipt, oldest first, byte for byte.
+  Result<std::vector<PendingBatch>> PendingBatches();
+
+  // ---- status
+  Result<DeviceStatus> GetStatus();
+
+  struct State;  // Internal.
+
+ private:
+  explicit Client(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vigil::client

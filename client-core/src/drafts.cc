@@ -1,0 +1,288 @@
+// Client: drafts, finalization and incident reports.
+//
+// A draft is a records row in state kDraft whose sealed value is a vigil.v1.Record holding
+// the answers so far. Finalizing rewrites that same row to kOutbox in one transaction, so a
+// record is never in two places and a crash leaves either the draft or the finalized
+// record, never both and never neither.
+#include <algorithm>
+
+#include "client_state.h"
+#include "store/sqlite.h"
+#include "vigil/client/client.h"
+#include "vigil/protocol/crypto.h"
+
+namespace vigil::client {
+namespace {
+
+constexpr size_t kMaxStationCodeLength = 64;
+
+Status CheckStationCode(const std::string& code) {
+  if (code.empty() || code.size() > kMaxStationCodeLength) {
+    return Status::InvalidArgument("a station code has 1-64 characters");
+  }
+  return Status::Ok();
+}
+
+// Reads a record row: its state and decrypted Record.
+Result<StoredRecord> LoadRecord(Client::State& state, const std::string& id) {
+  VIGIL_RETURN_IF_ERROR(state.RequireUnlocked());
+  VIGIL_ASSIGN_OR_RETURN(
+      auto st, state.db->Prepare("SELECT state, sealed FROM records WHERE record_id = ?"));
+  st.Bind(1, id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no draft or record '" + id + "' on this device");
+  StoredRecord out;
+  out.state = static_cast<int>(st.ColumnInt(0));
+  VIGIL_ASSIGN_OR_RETURN(std::string plain, state.Open(st.ColumnBlob(1), RecordAad(id)));
+  bool parsed = out.record.ParseFromString(plain);
+  protocol::SecureWipe(plain);
+  if (!parsed) return Status::DataLoss("record '" + id + "' does not parse");
+  return out;
+}
+
+Result<StoredRecord> LoadDraft(Client::State& state, const std::string& id) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord r, LoadRecord(state, id));
+  if (r.state != kDraft || !r.record.has_submission()) {
+    return Status::FailedPrecondition("'" + id + "' is already finalized; it cannot change");
+  }
+  return r;
+}
+
+Status StoreDraft(Client::State& state, const std::string& id, const v1::Record& record) {
+  std::string plain = record.SerializeAsString();
+  auto sealed = state.Seal(plain, RecordAad(id));
+  protocol::SecureWipe(plain);
+  if (!sealed.ok()) return sealed.status();
+  VIGIL_ASSIGN_OR_RETURN(
+      auto st,
+      state.db->Prepare("UPDATE records SET sealed = ? WHERE record_id = ? AND state = 0"));
+  st.BindBlob(1, *sealed).Bind(2, id);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(state.db->handle()) != 1) {
+    return Status::Aborted("draft '" + id + "' was finalized or discarded meanwhile");
+  }
+  return Status::Ok();
+}
+
+// Inserts a finished record straight into the outbox (incidents have no draft stage).
+Status InsertIntoOutbox(Client::State& state, const std::string& id, RecordKind kind,
+                        const std::string& form_id, uint32_t version, const v1::Record& record) {
+  std::string plain = record.SerializeAsString();
+  auto sealed = state.Seal(plain, RecordAad(id));
+  protocol::SecureWipe(plain);
+  if (!sealed.ok()) return sealed.status();
+  int64_t now = NowMs();
+  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state.db));
+  VIGIL_ASSIGN_OR_RETURN(
+      auto st, state.db->Prepare(
+                   "INSERT INTO records(record_id, kind, form_id, form_version, state, created_at, "
+                   "finalized_at, outbox_order, sealed) VALUES (?, ?, ?, ?, 1, ?, ?, "
+                   "(SELECT IFNULL(MAX(outbox_order), 0) + 1 FROM records), ?)"));
+  st.Bind(1, id)
+      .Bind(2, static_cast<int64_t>(kind))
+      .Bind(3, form_id)
+      .Bind(4, static_cast<int64_t>(version))
+      .Bind(5, now)
+      .Bind(6, now)
+      .BindBlob(7, *sealed);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  return txn->Commit();
+}
+
+}  // namespace
+
+Result<std::string> Client::StartDraft(const std::string& form_id, const std::string& station_code,
+                                       uint32_t version) {
+  VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
+  VIGIL_RETURN_IF_ERROR(CheckStationCode(station_code));
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form, state_->LoadForm(form_id, version));
+  if (form->definition().kind() != v1::CHECKLIST) {
+    return Status::InvalidArgument("form '" + form_id +
+                                   "' is an incident form: use ReportIncident");
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::string id, protocol::NewUuid());
+  v1::Record record;
+  v1::Submission* s = record.mutable_submission();
+  s->set_submission_id(id);
+  s->set_form_id(form_id);
+  s->set_form_version(form->definition().version());
+  s->set_station_code(station_code);
+  VIGIL_ASSIGN_OR_RETURN(auto observer, state_->GetMeta("observer_id"));
+  s->set_observer_id(observer.value_or(""));
+  s->set_started_at_ms(NowMs());
+  VIGIL_ASSIGN_OR_RETURN(std::string sealed,
+                         state_->Seal(record.SerializeAsString(), RecordAad(id)));
+  VIGIL_ASSIGN_OR_RETURN(
+      auto st, state_->db->Prepare("INSERT INTO records(record_id, kind, form_id, form_version, "
+                                   "state, created_at, sealed) VALUES (?, 1, ?, ?, 0, ?, ?)"));
+  st.Bind(1, id)
+      .Bind(2, form_id)
+      .Bind(3, static_cast<int64_t>(form->definition().version()))
+      .Bind(4, s->started_at_ms())
+      .BindBlob(5, sealed);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  return id;
+}
+
+Status Client::SetAnswer(const std::string& draft_id, const std::string& question_id,
+                         const v1::Value& value) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  v1::Submission* s = draft.record.mutable_submission();
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         state_->LoadForm(s->form_id(), s->form_version()));
+  const v1::Question* q = form->Find(question_id);
+  if (q == nullptr) {
+    return Status::InvalidArgument("form " + s->form_id() + " has no question '" + question_id +
+                                   "'");
+  }
+  protocol::AnswerMap answers = protocol::MapAnswers(s->answers());
+  if (!form->IsRelevant(*q, answers)) {
+    std::string because = q->relevant_when_size() > 0 ? q->relevant_when(0).question_id() : "";
+    return Status::FailedPrecondition("question " + question_id +
+                                      " does not apply with the answers given so far (it depends "
+                                      "on " +
+                                      because + ")");
+  }
+  VIGIL_RETURN_IF_ERROR(form->CheckAnswer(*q, value));
+  auto* list = s->mutable_answers();
+  auto it = std::find_if(list->begin(), list->end(),
+                         [&](const v1::Answer& a) { return a.question_id() == question_id; });
+  v1::Answer* a = it != list->end() ? &*it : list->Add();
+  a->set_question_id(question_id);
+  *a->mutable_value() = value;
+  return StoreDraft(*state_, draft_id, draft.record);
+}
+
+Status Client::ClearAnswer(const std::string& draft_id, const std::string& question_id) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  auto* list = draft.record.mutable_submission()->mutable_answers();
+  auto it = std::remove_if(list->begin(), list->end(),
+                           [&](const v1::Answer& a) { return a.question_id() == question_id; });
+  list->erase(it, list->end());
+  return StoreDraft(*state_, draft_id, draft.record);
+}
+
+Result<std::string> Client::Finalize(const std::string& draft_id) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  v1::Submission* s = draft.record.mutable_submission();
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         state_->LoadForm(s->form_id(), s->form_version()));
+  VIGIL_RETURN_IF_ERROR(form->CheckComplete(s->answers()));
+  *s->mutable_answers() = form->RelevantAnswers(s->answers());
+  int64_t now = NowMs();
+  s->set_finalized_at_ms(now);
+  std::string plain = draft.record.SerializeAsString();
+  auto sealed = state_->Seal(plain, RecordAad(draft_id));
+  protocol::SecureWipe(plain);
+  if (!sealed.ok()) return sealed.status();
+
+  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  VIGIL_ASSIGN_OR_RETURN(
+      auto st, state_->db->Prepare(
+                   "UPDATE records SET state = 1, finalized_at = ?, sealed = ?, outbox_order = "
+                   "(SELECT IFNULL(MAX(outbox_order), 0) + 1 FROM records) "
+                   "WHERE record_id = ? AND state = 0"));
+  st.Bind(1, now).BindBlob(2, *sealed).Bind(3, draft_id);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(state_->db->handle()) != 1) {
+    return Status::Aborted("draft '" + draft_id + "' was finalized or discarded meanwhile");
+  }
+  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  return draft_id;
+}
+
+Status Client::DiscardDraft(const std::string& draft_id) {
+  VIGIL_ASSIGN_OR_RETURN(
+      auto st, state_->db->Prepare("DELETE FROM records WHERE record_id = ? AND state = 0"));
+  st.Bind(1, draft_id);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(state_->db->handle()) != 1) {
+    return Status::NotFound("no draft '" + draft_id + "' (finalized records cannot be discarded)");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Client::ListDrafts() {
+  VIGIL_ASSIGN_OR_RETURN(auto st,
+                         state_->db->Prepare("SELECT record_id FROM records WHERE state = 0 "
+                                             "ORDER BY created_at, record_id"));
+  std::vector<std::string> ids;
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ids.push_back(st.ColumnText(0));
+  }
+  return ids;
+}
+
+Result<StoredRecord> Client::GetRecord(const std::string& record_id) {
+  return LoadRecord(*state_, record_id);
+}
+
+Result<std::string> Client::ReportIncident(const IncidentInput& in) {
+  VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
+  VIGIL_RETURN_IF_ERROR(CheckStationCode(in.station_code));
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form, state_->LoadForm("incident", 0));
+  const v1::FormDefinition& def = form->definition();
+  if (def.kind() != v1::INCIDENT) {
+    return Status::FailedPrecondition("form 'incident' is not an incident form");
+  }
+  if (!in.parent_id.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(auto st,
+                           state_->db->Prepare("SELECT kind FROM records WHERE record_id = ?"));
+    st.Bind(1, in.parent_id);
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.ColumnInt(0) != kIncidentKind) {
+      return Status::NotFound("no incident '" + in.parent_id + "' on this device to follow up");
+    }
+  }
+  int64_t now = NowMs();
+  v1::Record record;
+  v1::IncidentReport* r = record.mutable_incident();
+  VIGIL_ASSIGN_OR_RETURN(std::string id, protocol::NewUuid());
+  r->set_incident_id(id);
+  r->set_parent_id(in.parent_id);
+  r->set_form_id(def.form_id());
+  r->set_form_version(def.version());
+  r->set_station_code(in.station_code);
+  VIGIL_ASSIGN_OR_RETURN(auto observer, state_->GetMeta("observer_id"));
+  r->set_observer_id(observer.value_or(""));
+  r->set_category(in.category);
+  r->set_severity(in.severity);
+  r->set_occurred_at_ms(in.occurred_at_ms != 0 ? in.occurred_at_ms : now);
+  r->set_reported_at_ms(now);
+  r->set_narrative(in.narrative);
+
+  auto add = [&](const char* qid, v1::Value value) {
+    if (form->Find(qid) == nullptr) return;
+    v1::Answer* a = r->add_answers();
+    a->set_question_id(qid);
+    *a->mutable_value() = std::move(value);
+  };
+  v1::Value v;
+  v.set_text(in.category);
+  add("category", v);
+  v.set_text(in.severity);
+  add("severity", v);
+  v.set_unix_ms(r->occurred_at_ms());
+  add("occurred_at", v);
+  if (in.people_affected) {
+    v.set_integer(*in.people_affected);
+    add("people_affected", v);
+  }
+  if (!in.narrative.empty()) {
+    v.set_text(in.narrative);
+    add("narrative", v);
+  }
+  if (in.reported_to_authority) {
+    v.set_boolean(*in.reported_to_authority);
+    add("reported_to_authority", v);
+  }
+  VIGIL_RETURN_IF_ERROR(form->CheckComplete(r->answers()));
+  *r->mutable_answers() = form->RelevantAnswers(r->answers());
+  VIGIL_RETURN_IF_ERROR(
+      InsertIntoOutbox(*state_, id, kIncidentKind, def.form_id(), def.version(), record));
+  return id;
+}
+
+}  // namespace vigil::client

@@ -1,0 +1,128 @@
+#include "fill.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "terminal.h"
+#include "vigil/client/answer_input.h"
+
+namespace vigil::observer {
+namespace {
+
+std::string TypeHint(const v1::Question& q) {
+  switch (q.type()) {
+    case v1::YES_NO:
+      return "yes/no";
+    case v1::INTEGER:
+      return "number";
+    case v1::DECIMAL:
+      return "number";
+    case v1::SELECT_ONE:
+      return "one number from the list";
+    case v1::SELECT_MANY:
+      return "numbers separated by commas, or none";
+    case v1::TIME:
+      return "HH:MM";
+    case v1::DATE_TIME:
+      return "now or YYYY-MM-DD HH:MM";
+    case v1::LOCATION:
+      return "lat,lon";
+    case v1::PHOTO_REFERENCE:
+      return "photo file";
+    default:
+      return "text";
+  }
+}
+
+uint64_t SeedFor(const std::string& station, const std::string& form_id) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : station + "/" + form_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+// Applies answers in order, skipping questions that do not apply (example mode) or
+// failing on them (answers file).
+Status Apply(client::Client& client, const std::string& draft, const protocol::Form& form,
+             const std::vector<std::pair<std::string, v1::Value>>& answers, bool skip_irrelevant) {
+  for (const auto& [qid, value] : answers) {
+    Status s = client.SetAnswer(draft, qid, value);
+    if (!s.ok() && skip_irrelevant && s.code() == StatusCode::kFailedPrecondition) continue;
+    VIGIL_RETURN_IF_ERROR(s);
+  }
+  (void)form;
+  return Status::Ok();
+}
+
+Status Interactive(client::Client& client, const std::string& draft, const protocol::Form& form,
+                   const std::string& lang) {
+  const v1::FormDefinition& def = form.definition();
+  std::cerr << protocol::Form::LabelIn(def.title(), lang, def.default_language(), def.form_id())
+            << "  (" << def.form_id() << " v" << def.version() << ")\n";
+  for (const v1::Question& q : def.questions()) {
+    VIGIL_ASSIGN_OR_RETURN(client::StoredRecord current, client.GetRecord(draft));
+    protocol::AnswerMap answers = protocol::MapAnswers(current.record.submission().answers());
+    if (!form.IsRelevant(q, answers)) {
+      std::cerr << "  (skipped: " << q.id() << " does not apply)\n";
+      continue;
+    }
+    while (true) {
+      std::cerr << "\n" << form.Label(q, lang) << (q.required() ? " *" : "") << "\n";
+      for (int i = 0; i < q.options_size(); ++i) {
+        std::cerr << "  " << (i + 1) << ") "
+                  << protocol::Form::LabelIn(q.options(i).label(), lang, def.default_language(),
+                                             q.options(i).id())
+                  << "\n";
+      }
+      std::cerr << "[" << TypeHint(q) << "]> " << std::flush;
+      auto line = ReadLine();
+      if (!line) return Status::Aborted("input ended; the draft is kept and can be resumed");
+      if (line->empty()) {
+        if (!q.required()) break;
+        std::cerr << "  an answer is required\n";
+        continue;
+      }
+      auto value = client::ParseAnswerText(q, *line);
+      Status s = value.ok() ? client.SetAnswer(draft, q.id(), *value) : value.status();
+      if (s.ok()) break;
+      std::cerr << "  " << s.message() << "\n";
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> Fill(client::Client& client, const FillOptions& options) {
+  VIGIL_ASSIGN_OR_RETURN(protocol::Form form, client.GetForm(options.form_id, options.version));
+  std::vector<std::pair<std::string, v1::Value>> answers;
+  if (!options.answers_file.empty()) {
+    std::ifstream in(options.answers_file);
+    if (!in) return Status::NotFound("cannot read " + options.answers_file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    VIGIL_ASSIGN_OR_RETURN(answers, client::ParseAnswersJson(form, text.str()));
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::string draft, client.StartDraft(options.form_id, options.station,
+                                                              form.definition().version()));
+  Status filled;
+  if (options.example) {
+    uint64_t seed = options.seed != 0 ? options.seed : SeedFor(options.station, options.form_id);
+    filled = Apply(client, draft, form, client::ExampleAnswers(form, seed), true);
+  } else if (!options.answers_file.empty()) {
+    filled = Apply(client, draft, form, answers, false);
+  } else {
+    filled = Interactive(client, draft, form, options.lang);
+  }
+  if (!filled.ok()) {
+    if (filled.code() != StatusCode::kAborted) (void)client.DiscardDraft(draft);
+    return filled;
+  }
+  auto id = client.Finalize(draft);
+  if (!id.ok() && (options.example || !options.answers_file.empty())) {
+    (void)client.DiscardDraft(draft);  // Nothing to resume: the input itself is incomplete.
+  }
+  return id;
+}
+
+}  // namespace vigil::observer

@@ -1,0 +1,273 @@
+// `observer`: the Vigil device client on the command line (Linux tablets, training, tests).
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "fill.h"
+#include "terminal.h"
+#include "vigil/client/client.h"
+
+namespace vigil::observer {
+namespace {
+
+// Exit codes: 0 success, 1 a failure, 2 bad usage (CLI11's own).
+constexpr int kFailure = 1;
+
+int Fail(const Status& s) {
+  std::cerr << "observer: " << s.ToString() << "\n";
+  return kFailure;
+}
+
+Result<std::unique_ptr<client::Client>> OpenUnlocked(const std::string& home, bool pin_stdin) {
+  VIGIL_ASSIGN_OR_RETURN(std::string pin, ReadPin(pin_stdin, "PIN: "));
+  auto protector = client::MakePinKeyProtector(std::move(pin));
+  return client::Client::Open(home, protector.get());
+}
+
+std::string DefaultHome() {
+  const char* env = std::getenv("VIGIL_HOME");
+  if (env != nullptr && *env != '\0') return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.vigil";
+}
+
+int CmdInit(const std::string& home, bool pin_stdin, const std::string& server_id,
+            uint32_t max_batch) {
+  auto pin = ReadPin(pin_stdin, "Choose a PIN (at least 6 characters): ");
+  if (!pin.ok()) return Fail(pin.status());
+  if (pin->size() < client::kMinPinLength) {
+    return Fail(Status::InvalidArgument("the PIN needs at least 6 characters"));
+  }
+  if (!pin_stdin) {
+    auto again = ReadPin(false, "Repeat the PIN: ");
+    if (!again.ok()) return Fail(again.status());
+    if (*again != *pin) return Fail(Status::InvalidArgument("the two PINs differ"));
+  }
+  auto protector = client::MakePinKeyProtector(std::move(pin).value());
+  client::InitOptions options;
+  options.server_id = server_id;
+  options.max_records_per_batch = max_batch;
+  auto c = client::Client::Init(home, *protector, options);
+  if (!c.ok()) return Fail(c.status());
+  std::cout << "device " << (*c)->device_id() << " ready in " << home << "\n";
+  return 0;
+}
+
+int CmdFormsImport(const std::string& home, const std::vector<std::string>& files) {
+  auto c = client::Client::Open(home, nullptr);
+  if (!c.ok()) return Fail(c.status());
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    if (!in) return Fail(Status::NotFound("cannot read " + file));
+    std::ostringstream text;
+    text << in.rdbuf();
+    Status s = (*c)->ImportFormJson(text.str());
+    if (!s.ok()) return Fail(s.WithContext(file));
+    std::cout << "imported " << file << "\n";
+  }
+  return 0;
+}
+
+int CmdFormsList(const std::string& home) {
+  auto c = client::Client::Open(home, nullptr);
+  if (!c.ok()) return Fail(c.status());
+  auto forms = (*c)->ListForms();
+  if (!forms.ok()) return Fail(forms.status());
+  for (const auto& f : *forms) {
+    std::printf("%-12s v%-3u %-9s %3d questions  %s / %s\n", f.form_id.c_str(), f.version,
+                f.kind == v1::INCIDENT ? "incident" : "checklist", f.question_count,
+                f.title_en.c_str(), f.title_km.c_str());
+  }
+  return 0;
+}
+
+int CmdStatus(const std::string& home, bool json) {
+  auto c = client::Client::Open(home, nullptr);
+  if (!c.ok()) return Fail(c.status());
+  auto s = (*c)->GetStatus();
+  if (!s.ok()) return Fail(s.status());
+  if (json) {
+    google::protobuf::Struct out;
+    auto& f = *out.mutable_fields();
+    f["device_id"].set_string_value(s->device_id);
+    f["server_id"].set_string_value(s->server_id);
+    f["observer_id"].set_string_value(s->observer_id);
+    f["drafts"].set_number_value(static_cast<double>(s->drafts));
+    f["outbox"].set_number_value(static_cast<double>(s->outbox));
+    f["batched"].set_number_value(static_cast<double>(s->batched));
+    f["acknowledged"].set_number_value(static_cast<double>(s->acknowledged));
+    f["pending_batches"].set_number_value(static_cast<double>(s->pending_batches));
+    f["last_batch_seq"].set_number_value(static_cast<double>(s->last_batch_seq));
+    f["last_sync_ms"].set_number_value(static_cast<double>(s->last_sync_ms));
+    std::string text;
+    (void)google::protobuf::util::MessageToJsonString(out, &text);
+    std::cout << text << "\n";
+    return 0;
+  }
+  std::cout << "device        " << s->device_id << "\n"
+            << "server        " << (s->server_id.empty() ? "(not set)" : s->server_id) << "\n"
+            << "observer      " << (s->observer_id.empty() ? "(not enrolled)" : s->observer_id)
+            << "\n"
+            << "drafts        " << s->drafts << "\n"
+            << "outbox        " << s->outbox << " finalized, not yet in a batch\n"
+            << "pending       " << s->batched << " records in " << s->pending_batches
+            << " signed batches waiting to be sent\n"
+            << "acknowledged  " << s->acknowledged << "\n"
+            << "last sync     "
+            << (s->last_sync_ms == 0 ? "never" : std::to_string(s->last_sync_ms)) << "\n";
+  return 0;
+}
+
+int CmdIncident(const std::string& home, bool pin_stdin, const client::IncidentInput& input) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto id = (*c)->ReportIncident(input);
+  if (!id.ok()) return Fail(id.status());
+  std::cout << *id << "\n";
+  return 0;
+}
+
+int CmdFill(const std::string& home, bool pin_stdin, const FillOptions& options) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto id = Fill(**c, options);
+  if (!id.ok()) return Fail(id.status());
+  std::cout << *id << "\n";
+  return 0;
+}
+
+int CmdOutboxExport(const std::string& home, bool pin_stdin, const std::string& out_dir) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto sealed = (*c)->SealOutbox();
+  if (!sealed.ok()) return Fail(sealed.status());
+  auto batches = (*c)->PendingBatches();
+  if (!batches.ok()) return Fail(batches.status());
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return Fail(Status::FailedPrecondition("cannot create " + out_dir + ": " + ec.message()));
+  auto write = [&](const std::string& name, const std::string& bytes) -> Status {
+    std::string path = (std::filesystem::path(out_dir) / name).string();
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    f.close();
+    if (!f) return Status::ResourceExhausted("cannot write " + path);
+    return Status::Ok();
+  };
+  for (const auto& b : *batches) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%06llu.batch", static_cast<unsigned long long>(b.seq));
+    Status s = write(name, b.signed_batch);
+    if (!s.ok()) return Fail(s);
+    std::cout << name << "  " << b.record_count << " records, " << b.signed_batch.size()
+              << " bytes\n";
+  }
+  auto pem = (*c)->PublicKeyPem();
+  if (!pem.ok()) return Fail(pem.status());
+  Status s = write("device.pub.pem", *pem);
+  if (!s.ok()) return Fail(s);
+  auto server_id = (*c)->ServerId();
+  if (!server_id.ok()) return Fail(server_id.status());
+  s = write("server-id", *server_id);
+  if (!s.ok()) return Fail(s);
+  std::cout << batches->size() << " pending batches (" << *sealed << " sealed now), device.pub.pem"
+            << " and server-id written to " << out_dir << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace vigil::observer
+
+int main(int argc, char** argv) {
+  using namespace vigil::observer;
+  CLI::App app{"observer: the Vigil device client (offline-first election observation)"};
+  app.require_subcommand(1);
+  std::string home = DefaultHome();
+  bool pin_stdin = false;
+  app.add_option("--home", home,
+                 "folder holding the device store (default $VIGIL_HOME or ~/.vigil)");
+  auto add_pin = [&](CLI::App* cmd) {
+    cmd->add_flag("--pin-stdin", pin_stdin, "read the PIN as one line from standard input");
+  };
+
+  auto* init = app.add_subcommand("init", "create the store and the device key");
+  std::string server_id;
+  uint32_t max_batch = 200;
+  add_pin(init);
+  init->add_option("--server-id", server_id, "deployment id, for offline use before enrollment");
+  init->add_option("--max-batch", max_batch, "records per batch (1-1000)")
+      ->check(CLI::Range(1, 1000));
+
+  auto* forms = app.add_subcommand("forms", "form definitions on this device");
+  forms->require_subcommand(1);
+  auto* forms_import = forms->add_subcommand("import", "import form definitions (JSON)");
+  std::vector<std::string> form_files;
+  forms_import->add_option("FILE", form_files, "FormDefinition JSON files")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* forms_list = forms->add_subcommand("list", "list the forms held");
+
+  auto* fill = app.add_subcommand("fill", "fill a checklist and finalize it into the outbox");
+  FillOptions fill_options;
+  add_pin(fill);
+  fill->add_option("FORM_ID", fill_options.form_id, "form to fill")->required();
+  fill->add_option("--station", fill_options.station, "polling station code")->required();
+  fill->add_option("--version", fill_options.version, "form version (default: newest)");
+  fill->add_option("--lang", fill_options.lang, "label language: km or en")
+      ->check(CLI::IsMember({"km", "en"}));
+  auto* answers_opt = fill->add_option("--answers", fill_options.answers_file,
+                                       "JSON object of question id -> answer")
+                          ->check(CLI::ExistingFile);
+  fill->add_flag("--example", fill_options.example, "deterministic example answers (training)")
+      ->excludes(answers_opt);
+  fill->add_option("--seed", fill_options.seed, "seed for --example (default: from the station)");
+
+  auto* incident = app.add_subcommand("incident", "incident reports");
+  incident->require_subcommand(1);
+  auto* report = incident->add_subcommand("report", "report an incident (or a follow-up)");
+  vigil::client::IncidentInput in;
+  int64_t people = -1;
+  std::string reported;
+  add_pin(report);
+  report->add_option("--station", in.station_code, "polling station code")->required();
+  report->add_option("--category", in.category, "category option id, e.g. intimidation")
+      ->required();
+  report->add_option("--severity", in.severity, "low | medium | high | critical")->required();
+  report->add_option("--text", in.narrative, "what happened")->required();
+  report->add_option("--follows", in.parent_id, "incident id this report follows up");
+  report->add_option("--people", people, "people affected")->check(CLI::NonNegativeNumber);
+  report->add_option("--reported-to-authority", reported, "yes | no")
+      ->check(CLI::IsMember({"yes", "no"}));
+
+  auto* status = app.add_subcommand("status", "drafts, outbox, pending and acknowledged counts");
+  bool json = false;
+  status->add_flag("--json", json, "print JSON");
+
+  auto* outbox = app.add_subcommand("outbox", "the signed batches waiting to be sent");
+  outbox->require_subcommand(1);
+  auto* export_cmd = outbox->add_subcommand("export", "write pending batches and the device key");
+  std::string out_dir;
+  add_pin(export_cmd);
+  export_cmd->add_option("--out", out_dir, "output folder")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (init->parsed()) return CmdInit(home, pin_stdin, server_id, max_batch);
+  if (forms_import->parsed()) return CmdFormsImport(home, form_files);
+  if (forms_list->parsed()) return CmdFormsList(home);
+  if (fill->parsed()) return CmdFill(home, pin_stdin, fill_options);
+  if (report->parsed()) {
+    if (people >= 0) in.people_affected = people;
+    if (!reported.empty()) in.reported_to_authority = reported == "yes";
+    return CmdIncident(home, pin_stdin, in);
+  }
+  if (status->parsed()) return CmdStatus(home, json);
+  if (export_cmd->parsed()) return CmdOutboxExport(home, pin_stdin, out_dir);
+  return 2;
+}
