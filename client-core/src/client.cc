@@ -1,6 +1,7 @@
 // Client: opening and creating the store, identity, forms and status.
 #include "vigil/client/client.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <chrono>
@@ -275,6 +276,24 @@ Result<std::vector<FormSummary>> Client::ListForms() {
 Result<protocol::Form> Client::GetForm(const std::string& form_id, uint32_t version) {
   VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form, state_->LoadForm(form_id, version));
   return *form;
+}
+
+std::string DeviceStatusToJson(const DeviceStatus& s) {
+  google::protobuf::Struct out;
+  auto& f = *out.mutable_fields();
+  f["deviceId"].set_string_value(s.device_id);
+  f["serverId"].set_string_value(s.server_id);
+  f["observerId"].set_string_value(s.observer_id);
+  f["drafts"].set_number_value(static_cast<double>(s.drafts));
+  f["outbox"].set_number_value(static_cast<double>(s.outbox));
+  f["batched"].set_number_value(static_cast<double>(s.batched));
+  f["acknowledged"].set_number_value(static_cast<double>(s.acknowledged));
+  f["pendingBatches"].set_number_value(static_cast<double>(s.pending_batches));
+  f["lastBatchSeq"].set_number_value(static_cast<double>(s.last_batch_seq));
+  f["lastSyncMs"].set_number_value(static_cast<double>(s.last_sync_ms));
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(out, &text);
+  return text;
 }
 
 Result<DeviceStatus> Client::GetStatus() {

@@ -1,6 +1,4 @@
 // `observer`: the Vigil device client on the command line (Linux tablets, training, tests).
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -93,21 +91,7 @@ int CmdStatus(const std::string& home, bool json) {
   auto s = (*c)->GetStatus();
   if (!s.ok()) return Fail(s.status());
   if (json) {
-    google::protobuf::Struct out;
-    auto& f = *out.mutable_fields();
-    f["device_id"].set_string_value(s->device_id);
-    f["server_id"].set_string_value(s->server_id);
-    f["observer_id"].set_string_value(s->observer_id);
-    f["drafts"].set_number_value(static_cast<double>(s->drafts));
-    f["outbox"].set_number_value(static_cast<double>(s->outbox));
-    f["batched"].set_number_value(static_cast<double>(s->batched));
-    f["acknowledged"].set_number_value(static_cast<double>(s->acknowledged));
-    f["pending_batches"].set_number_value(static_cast<double>(s->pending_batches));
-    f["last_batch_seq"].set_number_value(static_cast<double>(s->last_batch_seq));
-    f["last_sync_ms"].set_number_value(static_cast<double>(s->last_sync_ms));
-    std::string text;
-    (void)google::protobuf::util::MessageToJsonString(out, &text);
-    std::cout << text << "\n";
+    std::cout << client::DeviceStatusToJson(*s) << "\n";
     return 0;
   }
   std::cout << "device        " << s->device_id << "\n"

@@ -80,6 +80,9 @@ struct DeviceStatus {
   int64_t last_sync_ms = 0;  // 0: never.
 };
 
+// The status as one JSON object (lowerCamelCase keys, like protobuf's JSON mapping).
+std::string DeviceStatusToJson(const DeviceStatus& status);
+
 // A draft or finalized record with its form, as the device holds it.
 struct StoredRecord {
   v1::Record record;
@@ -142,7 +145,10 @@ class Client {
   Status DiscardDraft(const std::string& draft_id);
   // Ids of open drafts, oldest first.
   Result<std::vector<std::string>> ListDrafts();
-  // A draft or finalized record.
+  // The status as one JSON object (lowerCamelCase keys, like protobuf's JSON mapping).
+std::string DeviceStatusToJson(const DeviceStatus& status);
+
+// A draft or finalized record.
   Result<StoredRecord> GetRecord(const std::string& record_id);
 
   // ---- incidents
