@@ -105,8 +105,7 @@ VIGIL_EXPORT bool vigil_client_set_answer_text(VigilClient* client, const char* 
 VIGIL_EXPORT bool vigil_client_clear_answer(VigilClient* client, const char* draft_id,
                                             const char* question_id, VigilError* out_error);
 /* Ids of the questions that apply now, in order, as a JSON array of strings. */
-VIGIL_EXPORT char* vigil_client_relevant_questions_json(VigilClient* client,
-                                                        const char* draft_id,
+VIGIL_EXPORT char* vigil_client_relevant_questions_json(VigilClient* client, const char* draft_id,
                                                         VigilError* out_error);
 /* Finalizes a draft into the outbox; returns the submission id. */
 VIGIL_EXPORT char* vigil_client_finalize(VigilClient* client, const char* draft_id,

@@ -146,9 +146,9 @@ class Client {
   // Ids of open drafts, oldest first.
   Result<std::vector<std::string>> ListDrafts();
   // The status as one JSON object (lowerCamelCase keys, like protobuf's JSON mapping).
-std::string DeviceStatusToJson(const DeviceStatus& status);
+  std::string DeviceStatusToJson(const DeviceStatus& status);
 
-// A draft or finalized record.
+  // A draft or finalized record.
   Result<StoredRecord> GetRecord(const std::string& record_id);
 
   // ---- incidents
