@@ -124,32 +124,55 @@ Result<std::string> Client::StartDraft(const std::string& form_id, const std::st
   return id;
 }
 
-Status Client::SetAnswer(const std::string& draft_id, const std::string& question_id,
-                         const v1::Value& value) {
-  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
-  v1::Submission* s = draft.record.mutable_submission();
-  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
-                         state_->LoadForm(s->form_id(), s->form_version()));
-  const v1::Question* q = form->Find(question_id);
+namespace {
+
+// Checks one answer against the draft's current answers and puts it in.
+Status ApplyAnswer(const protocol::Form& form, v1::Submission& s, const std::string& question_id,
+                   const v1::Value& value) {
+  const v1::Question* q = form.Find(question_id);
   if (q == nullptr) {
-    return Status::InvalidArgument("form " + s->form_id() + " has no question '" + question_id +
+    return Status::InvalidArgument("form " + s.form_id() + " has no question '" + question_id +
                                    "'");
   }
-  protocol::AnswerMap answers = protocol::MapAnswers(s->answers());
-  if (!form->IsRelevant(*q, answers)) {
+  protocol::AnswerMap answers = protocol::MapAnswers(s.answers());
+  if (!form.IsRelevant(*q, answers)) {
     std::string because = q->relevant_when_size() > 0 ? q->relevant_when(0).question_id() : "";
     return Status::FailedPrecondition("question " + question_id +
-                                      " does not apply with the answers given so far (it depends "
-                                      "on " +
+                                      " does not apply with the answers given so far (it "
+                                      "depends on " +
                                       because + ")");
   }
-  VIGIL_RETURN_IF_ERROR(form->CheckAnswer(*q, value));
-  auto* list = s->mutable_answers();
+  VIGIL_RETURN_IF_ERROR(form.CheckAnswer(*q, value));
+  auto* list = s.mutable_answers();
   auto it = std::find_if(list->begin(), list->end(),
                          [&](const v1::Answer& a) { return a.question_id() == question_id; });
   v1::Answer* a = it != list->end() ? &*it : list->Add();
   a->set_question_id(question_id);
   *a->mutable_value() = value;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Client::SetAnswer(const std::string& draft_id, const std::string& question_id,
+                         const v1::Value& value) {
+  return SetAnswers(draft_id, {{question_id, value}});
+}
+
+Status Client::SetAnswers(const std::string& draft_id,
+                          const std::vector<std::pair<std::string, v1::Value>>& answers,
+                          bool skip_inapplicable) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  v1::Submission* s = draft.record.mutable_submission();
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         state_->LoadForm(s->form_id(), s->form_version()));
+  for (const auto& [question_id, value] : answers) {
+    Status applied = ApplyAnswer(*form, *s, question_id, value);
+    if (!applied.ok() && skip_inapplicable && applied.code() == StatusCode::kFailedPrecondition) {
+      continue;
+    }
+    VIGIL_RETURN_IF_ERROR(applied);
+  }
   return StoreDraft(*state_, draft_id, draft.record);
 }
 

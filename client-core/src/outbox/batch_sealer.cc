@@ -60,20 +60,25 @@ Result<int> Client::SealOutbox() {
     }
   }
   VIGIL_ASSIGN_OR_RETURN(
-      auto select, state_->db->Prepare("SELECT record_id, sealed FROM records WHERE state = 1 "
-                                       "ORDER BY outbox_order"));
+      auto select,
+      state_->db->Prepare("SELECT record_id, sealed, outbox_order FROM records WHERE state = 1 "
+                          "ORDER BY outbox_order"));
   VIGIL_ASSIGN_OR_RETURN(
       auto insert, state_->db->Prepare("INSERT INTO batches(seq, hash, prev_hash, record_count, "
                                        "created_at, state, sealed) VALUES (?, ?, ?, ?, ?, 0, ?)"));
+  // A batch's records are the kOutbox rows of one contiguous outbox_order range: the select
+  // walks kOutbox rows in that order inside this write transaction.
   VIGIL_ASSIGN_OR_RETURN(auto mark,
                          state_->db->Prepare("UPDATE records SET state = 2, batch_seq = ? "
-                                             "WHERE record_id = ? AND state = 1"));
+                                             "WHERE state = 1 AND outbox_order BETWEEN ? AND ?"));
   int made = 0;
   bool more = true;
   VIGIL_ASSIGN_OR_RETURN(more, select.Step());
   while (more) {
     v1::RecordList list;
     std::vector<std::string> ids;
+    int64_t first_order = select.ColumnInt(2);
+    int64_t last_order = first_order;
     size_t bytes = 0;
     while (more && ids.size() < max_records && bytes < kTargetPayloadBytes) {
       std::string id = select.ColumnText(0);
@@ -83,6 +88,7 @@ Result<int> Client::SealOutbox() {
       protocol::SecureWipe(plain);
       if (!parsed) return Status::DataLoss("outbox record '" + id + "' does not parse");
       ids.push_back(std::move(id));
+      last_order = select.ColumnInt(2);
       VIGIL_ASSIGN_OR_RETURN(more, select.Step());
     }
     v1::Batch batch;
@@ -111,10 +117,11 @@ Result<int> Client::SealOutbox() {
         .Bind(5, batch.device_time_ms())
         .BindBlob(6, sealed);
     VIGIL_RETURN_IF_ERROR(insert.Run());
-    for (const std::string& id : ids) {
-      mark.Reset();
-      mark.Bind(1, static_cast<int64_t>(last_seq + 1)).Bind(2, id);
-      VIGIL_RETURN_IF_ERROR(mark.Run());
+    mark.Reset();
+    mark.Bind(1, static_cast<int64_t>(last_seq + 1)).Bind(2, first_order).Bind(3, last_order);
+    VIGIL_RETURN_IF_ERROR(mark.Run());
+    if (static_cast<size_t>(sqlite3_changes(state_->db->handle())) != ids.size()) {
+      return Status::Internal("outbox changed while sealing batch " + std::to_string(last_seq + 1));
     }
     last_seq += 1;
     last_hash = std::move(hash);

@@ -41,19 +41,6 @@ uint64_t SeedFor(const std::string& station, const std::string& form_id) {
   return h;
 }
 
-// Applies answers in order, skipping questions that do not apply (example mode) or
-// failing on them (answers file).
-Status Apply(client::Client& client, const std::string& draft, const protocol::Form& form,
-             const std::vector<std::pair<std::string, v1::Value>>& answers, bool skip_irrelevant) {
-  for (const auto& [qid, value] : answers) {
-    Status s = client.SetAnswer(draft, qid, value);
-    if (!s.ok() && skip_irrelevant && s.code() == StatusCode::kFailedPrecondition) continue;
-    VIGIL_RETURN_IF_ERROR(s);
-  }
-  (void)form;
-  return Status::Ok();
-}
-
 Status Interactive(client::Client& client, const std::string& draft, const protocol::Form& form,
                    const std::string& lang) {
   const v1::FormDefinition& def = form.definition();
@@ -108,9 +95,9 @@ Result<std::string> Fill(client::Client& client, const FillOptions& options) {
   Status filled;
   if (options.example) {
     uint64_t seed = options.seed != 0 ? options.seed : SeedFor(options.station, options.form_id);
-    filled = Apply(client, draft, form, client::ExampleAnswers(form, seed), true);
+    filled = client.SetAnswers(draft, client::ExampleAnswers(form, seed), true);
   } else if (!options.answers_file.empty()) {
-    filled = Apply(client, draft, form, answers, false);
+    filled = client.SetAnswers(draft, answers);
   } else {
     filled = Interactive(client, draft, form, options.lang);
   }

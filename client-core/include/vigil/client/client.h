@@ -136,6 +136,12 @@ class Client {
   // relevant right now is refused, naming the condition's question.
   Status SetAnswer(const std::string& draft_id, const std::string& question_id,
                    const v1::Value& value);
+  // Sets several answers in order with one write (answers files, example mode). With
+  // `skip_inapplicable`, answers to questions that do not apply given the earlier answers are
+  // skipped instead of refused. Any other invalid answer refuses the whole call.
+  Status SetAnswers(const std::string& draft_id,
+                    const std::vector<std::pair<std::string, v1::Value>>& answers,
+                    bool skip_inapplicable = false);
   // Removes an answer.
   Status ClearAnswer(const std::string& draft_id, const std::string& question_id);
   // Finalizes: refuses while a relevant required question has no answer (naming it); keeps
