@@ -3,6 +3,7 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <chrono>
 #include <filesystem>
@@ -220,7 +221,7 @@ Status Client::ImportForm(const v1::FormDefinition& form) {
   if (row) {
     v1::FormDefinition stored;
     if (stored.ParseFromString(existing.ColumnBlob(0)) &&
-        stored.SerializeAsString() == form.SerializeAsString()) {
+        google::protobuf::util::MessageDifferencer::Equals(stored, form)) {
       return Status::Ok();
     }
     return Status::AlreadyExists("form " + form.form_id() + " version " +

@@ -17,10 +17,8 @@ namespace {
 constexpr size_t kMaxStationCodeLength = 64;
 
 Status CheckStationCode(const std::string& code) {
-  if (code.empty() || code.size() > kMaxStationCodeLength) {
-    return Status::InvalidArgument("a station code has 1-64 characters");
-  }
-  return Status::Ok();
+  if (code.empty()) return Status::InvalidArgument("a station code is needed");
+  return protocol::CheckText(code, "the station code", kMaxStationCodeLength);
 }
 
 // Reads a record row: its state and decrypted Record.
@@ -215,6 +213,7 @@ Result<std::string> Client::Finalize(const std::string& draft_id) {
 }
 
 Status Client::DiscardDraft(const std::string& draft_id) {
+  VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
   VIGIL_ASSIGN_OR_RETURN(
       auto st, state_->db->Prepare("DELETE FROM records WHERE record_id = ? AND state = 0"));
   st.Bind(1, draft_id);
@@ -228,7 +227,7 @@ Status Client::DiscardDraft(const std::string& draft_id) {
 Result<std::vector<std::string>> Client::ListDrafts() {
   VIGIL_ASSIGN_OR_RETURN(auto st,
                          state_->db->Prepare("SELECT record_id FROM records WHERE state = 0 "
-                                             "ORDER BY created_at, record_id"));
+                                             "ORDER BY rowid"));
   std::vector<std::string> ids;
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -250,6 +249,11 @@ Result<std::string> Client::ReportIncident(const IncidentInput& in) {
   if (def.kind() != v1::INCIDENT) {
     return Status::FailedPrecondition("form 'incident' is not an incident form");
   }
+  VIGIL_RETURN_IF_ERROR(protocol::CheckText(in.category, "the category", 64));
+  VIGIL_RETURN_IF_ERROR(protocol::CheckText(in.severity, "the severity", 64));
+  VIGIL_RETURN_IF_ERROR(
+      protocol::CheckText(in.narrative, "the narrative", protocol::kDefaultMaxTextLength));
+  VIGIL_RETURN_IF_ERROR(protocol::CheckText(in.parent_id, "the parent incident id", 64));
   if (!in.parent_id.empty()) {
     VIGIL_ASSIGN_OR_RETURN(auto st,
                            state_->db->Prepare("SELECT kind FROM records WHERE record_id = ?"));

@@ -38,26 +38,6 @@ bool ValidPhotoRef(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// Number of Unicode code points in valid UTF-8, or -1 when not valid UTF-8.
-long Utf8Length(std::string_view s) {
-  long n = 0;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xe  ? 3
-                 : (c >> 3) == 0x1e ? 4
-                                    : 0;
-    if (len == 0 || i + len > s.size()) return -1;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return -1;
-    }
-    i += len;
-    ++n;
-  }
-  return n;
-}
-
 std::string Quoted(const v1::Question& q) { return "question " + q.id(); }
 
 std::string FormatNumber(double v) {
@@ -71,6 +51,50 @@ bool HasOption(const v1::Question& q, std::string_view id) {
 }
 
 }  // namespace
+
+long Utf8Length(std::string_view s) {
+  long n = 0;
+  for (size_t i = 0; i < s.size(); ++n) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    unsigned char c = byte(0);
+    size_t len = 0;
+    unsigned char lo = 0x80;  // bounds of the second byte (RFC 3629 §4)
+    unsigned char hi = 0xbf;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;  // no overlong forms
+      if (c == 0xed) hi = 0x9f;  // no UTF-16 surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;  // no overlong forms
+      if (c == 0xf4) hi = 0x8f;  // nothing above U+10FFFF
+    } else {
+      return -1;
+    }
+    if (i + len > s.size()) return -1;
+    if (len > 1 && (byte(1) < lo || byte(1) > hi)) return -1;
+    for (size_t k = 2; k < len; ++k) {
+      if (byte(k) < 0x80 || byte(k) > 0xbf) return -1;
+    }
+    i += len;
+  }
+  return n;
+}
+
+Status CheckText(std::string_view text, std::string_view what, size_t max_chars) {
+  long n = Utf8Length(text);
+  if (n < 0) return Status::InvalidArgument(std::string(what) + " is not valid UTF-8");
+  if (static_cast<size_t>(n) > max_chars) {
+    return Status::InvalidArgument(std::string(what) + " has " + std::to_string(n) +
+                                   " characters; at most " + std::to_string(max_chars) +
+                                   " allowed");
+  }
+  return Status::Ok();
+}
 
 AnswerMap MapAnswers(const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
   AnswerMap map;

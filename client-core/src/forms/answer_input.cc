@@ -125,7 +125,12 @@ Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view raw) {
         std::tm tm{};
         std::istringstream in(text);
         in >> std::get_time(&tm, "%Y-%m-%d %H:%M");
-        if (in.fail()) return Bad(q, text, "\"now\", milliseconds or \"YYYY-MM-DD HH:MM\"");
+        bool parsed = !in.fail();
+        std::string rest;
+        std::getline(in, rest);
+        if (!parsed || !Trim(rest).empty()) {
+          return Bad(q, text, "\"now\", milliseconds or \"YYYY-MM-DD HH:MM\" (UTC)");
+        }
         ms = static_cast<int64_t>(timegm(&tm)) * 1000;
       }
       v.set_unix_ms(ms);
@@ -246,6 +251,17 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
   };
+  // A question summed with k others in a QA check gets 1/k of the usual span, so that the
+  // sum still fits the question it must equal (e.g. 18 parties' votes + invalid = ballots).
+  std::map<std::string, int> terms_beside;
+  for (const v1::QaCheck& check : form.definition().qa_checks()) {
+    for (const auto* side : {&check.left(), &check.right()}) {
+      for (const v1::Term& t : *side) {
+        if (t.kind_case() != v1::Term::kQuestionId) continue;
+        terms_beside[t.question_id()] = std::max(terms_beside[t.question_id()], side->size());
+      }
+    }
+  }
   std::map<std::string, v1::Value> values;
   for (const v1::Question& q : form.definition().questions()) {
     v1::Value v;
@@ -258,8 +274,9 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
         v.set_boolean(next() % 10 != 0);
         break;
       case v1::INTEGER: {
-        // The lower fifth of the range keeps sums (votes per party) inside their totals.
-        auto span = static_cast<uint64_t>(std::max(0.0, std::floor((hi - lo) / 5)));
+        int k = std::max(1, terms_beside[q.id()]);
+        double share = k > 1 ? 2.0 * k : 5.0;  // the lower fifth, or 1/(2k) when summed
+        auto span = static_cast<uint64_t>(std::max(0.0, std::floor((hi - lo) / share)));
         v.set_integer(static_cast<int64_t>(std::ceil(lo)) +
                       static_cast<int64_t>(next() % (span + 1)));
         break;

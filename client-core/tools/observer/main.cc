@@ -1,5 +1,7 @@
 // `observer`: the Vigil device client on the command line (Linux tablets, training, tests).
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -165,6 +167,96 @@ int CmdOutboxExport(const std::string& home, bool pin_stdin, const std::string& 
   return 0;
 }
 
+int CmdEnroll(const std::string& home, bool pin_stdin, const std::string& payload,
+              const std::string& ca_file) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  v1::DeviceInfo info;
+  info.set_model("linux");
+  info.set_os("linux");
+  info.set_app_version("observer 0.1");
+  auto response = (*c)->Enroll(payload, info, ca_file);
+  if (!response.ok()) return Fail(response.status());
+  std::cout << "enrolled: device " << response->device_id() << " on server "
+            << response->server_id() << " for observer " << response->assignment().observer_id()
+            << " (" << response->assignment().stations_size() << " stations, "
+            << response->forms_size() << " forms)\n";
+  return 0;
+}
+
+int CmdSync(const std::string& home, bool pin_stdin, const std::string& ca_file, bool no_pull) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  client::SyncOptions options;
+  options.ca_file = ca_file;
+  options.pull = !no_pull;
+  bool tty = isatty(STDERR_FILENO) == 1;
+  options.progress = [tty](const client::SyncProgress& p) {
+    if (p.phase.rfind("push", 0) == 0 && p.phase != "push") {
+      std::cerr << "  " << p.phase << "\n";  // a retry: always worth a line
+    } else if (tty) {
+      std::cerr << "\r  " << p.phase << ": " << p.batches_done << "/" << p.batches_total
+                << " batches, " << p.records_done << " records   " << std::flush;
+    }
+  };
+  auto report = (*c)->Sync(options);
+  if (tty) std::cerr << "\n";
+  if (!report.ok()) {
+    auto status = (*c)->GetStatus();
+    if (status.ok()) {
+      std::cerr << "observer: not everything was sent: " << status->batched + status->outbox
+                << " records still pending\n";
+    }
+    return Fail(report.status());
+  }
+  std::cout << "sent " << report->batches_sent << " batches (" << report->bytes_sent
+            << " bytes): " << report->records_ok << " records stored, " << report->records_duplicate
+            << " already there, " << report->records_rejected << " rejected; " << report->retries
+            << " retries\n";
+  for (const std::string& r : report->rejections) std::cout << "  rejected " << r << "\n";
+  if (report->forms_received + report->broadcasts_received + report->incident_updates > 0) {
+    std::cout << "received " << report->forms_received << " forms, " << report->broadcasts_received
+              << " broadcasts, " << report->incident_updates << " incident updates\n";
+  }
+  return report->records_rejected == 0 ? 0 : 3;
+}
+
+int CmdReceiptsVerify(const std::string& home, bool pin_stdin) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto check = (*c)->VerifyReceipts();
+  if (!check.ok()) return Fail(check.status());
+  for (const std::string& f : check->failures) std::cout << "FAILED " << f << "\n";
+  std::cout << check->verified << " receipts verify, " << check->failures.size() << " fail\n";
+  return check->failures.empty() ? 0 : kFailure;
+}
+
+int CmdInbox(const std::string& home, bool pin_stdin, const std::string& lang) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto inbox = (*c)->Inbox();
+  if (!inbox.ok()) return Fail(inbox.status());
+  if (inbox->empty()) std::cout << "no messages\n";
+  for (const v1::Broadcast& b : *inbox) {
+    std::cout << "[" << b.sent_at_ms() << "] " << b.author() << ": "
+              << protocol::Form::LabelIn(b.text(), lang, "en", "") << "\n";
+  }
+  return 0;
+}
+
+int CmdIncidents(const std::string& home) {
+  auto c = client::Client::Open(home, nullptr);
+  if (!c.ok()) return Fail(c.status());
+  auto list = (*c)->IncidentStatuses();
+  if (!list.ok()) return Fail(list.status());
+  if (list->empty()) std::cout << "no incident status from coordinators yet\n";
+  for (const v1::IncidentStatus& s : *list) {
+    std::cout << s.incident_id() << "  case " << s.case_id() << "  "
+              << v1::CaseStatus_Name(s.status()) << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace vigil::observer
 
@@ -240,7 +332,40 @@ int main(int argc, char** argv) {
   add_pin(export_cmd);
   export_cmd->add_option("--out", out_dir, "output folder")->required();
 
+  auto* enroll = app.add_subcommand("enroll", "join a deployment with a coordinator's payload");
+  std::string payload;
+  std::string ca_file;
+  add_pin(enroll);
+  enroll->add_option("--payload", payload, "the enrollment payload (QR code text)")->required();
+  enroll->add_option("--ca-file", ca_file, "also verify the server certificate against this CA")
+      ->check(CLI::ExistingFile);
+
+  auto* sync = app.add_subcommand("sync", "send pending reports, then fetch forms and messages");
+  bool no_pull = false;
+  add_pin(sync);
+  sync->add_option("--ca-file", ca_file, "also verify the server certificate against this CA")
+      ->check(CLI::ExistingFile);
+  sync->add_flag("--no-pull", no_pull, "only push");
+
+  auto* receipts = app.add_subcommand("receipts", "the server's signed receipts");
+  receipts->require_subcommand(1);
+  auto* receipts_verify = receipts->add_subcommand("verify", "re-check every stored receipt");
+  add_pin(receipts_verify);
+
+  auto* inbox = app.add_subcommand("inbox", "coordinators' broadcasts");
+  std::string inbox_lang = "km";
+  add_pin(inbox);
+  inbox->add_option("--lang", inbox_lang, "km or en")->check(CLI::IsMember({"km", "en"}));
+
+  auto* incidents = app.add_subcommand("incidents", "coordinators' status of my incidents");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (enroll->parsed()) return CmdEnroll(home, pin_stdin, payload, ca_file);
+  if (sync->parsed()) return CmdSync(home, pin_stdin, ca_file, no_pull);
+  if (receipts_verify->parsed()) return CmdReceiptsVerify(home, pin_stdin);
+  if (inbox->parsed()) return CmdInbox(home, pin_stdin, inbox_lang);
+  if (incidents->parsed()) return CmdIncidents(home);
 
   if (init->parsed()) return CmdInit(home, pin_stdin, server_id, max_batch);
   if (forms_import->parsed()) return CmdFormsImport(home, form_files);

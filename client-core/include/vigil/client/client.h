@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "vigil/client/key_protector.h"
+#include "vigil/client/sync.h"
 #include "vigil/protocol/form_rules.h"
 #include "vigil/status.h"
 #include "vigil/v1/forms.pb.h"
@@ -169,6 +170,30 @@ class Client {
   Result<int> SealOutbox();
   // The sealed batches still waiting for a receipt, oldest first, byte for byte.
   Result<std::vector<PendingBatch>> PendingBatches();
+
+  // ---- network (vigil/client/sync.h)
+  // Enrolls with a coordinator's payload (base64url EnrollmentPayload from the QR code):
+  // proves possession of the device key with the one-time code, pins the server's TLS key,
+  // and stores the server id, receipt key, observer, assigned stations and published forms.
+  // `ca_file` optionally adds chain verification to the pin; `transport` replaces libcurl.
+  Result<v1::EnrollResponse> Enroll(const std::string& payload, const v1::DeviceInfo& info,
+                                    const std::string& ca_file = "",
+                                    std::shared_ptr<Transport> transport = nullptr);
+  // Seals the outbox, pushes every pending batch in sequence (the stored bytes, identical on
+  // every retry), verifies and stores each receipt, then pulls. Retries what may succeed later
+  // (network, 5xx, 408, 429) with exponential backoff and jitter; stops at the first refusal
+  // that cannot (the Status names it). Everything acknowledged before a failure stays
+  // acknowledged.
+  Result<SyncReport> Sync(const SyncOptions& options = {});
+  // Re-checks every stored receipt: server signature, and that it names this device, the
+  // batch's sequence number and the SHA-256 of the bytes this device sent.
+  Result<ReceiptCheck> VerifyReceipts();
+  // Coordinators' broadcasts received, newest first.
+  Result<std::vector<v1::Broadcast>> Inbox();
+  // The stations assigned to this observer at the last enrollment or pull.
+  Result<std::vector<v1::Station>> Stations();
+  // The coordinators' status of incidents this device reported, as of the last pull.
+  Result<std::vector<v1::IncidentStatus>> IncidentStatuses();
 
   // ---- status
   Result<DeviceStatus> GetStatus();

@@ -72,6 +72,14 @@ class Form {
   std::map<std::string, int, std::less<>> index_;  // question id -> position
 };
 
+// The number of code points in `s`, or -1 when it is not strict UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF). Protobuf refuses to parse such strings, so
+// they must never be stored.
+long Utf8Length(std::string_view s);
+
+// kInvalidArgument naming `what` unless `text` is strict UTF-8 of at most `max_chars`.
+Status CheckText(std::string_view text, std::string_view what, size_t max_chars);
+
 // True when two values are the same answer (SELECT_MANY compared as sets).
 bool SameValue(const v1::Value& a, const v1::Value& b);
 

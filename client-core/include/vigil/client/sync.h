@@ -1,0 +1,95 @@
+// The network half of the device: how it talks to syncd (HTTPS with a pinned key) and what
+// a sync reports. The Client methods that use these are in client.h (Enroll, Sync, …).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/status.h"
+
+namespace vigil::client {
+
+// One HTTP answer.
+struct HttpResult {
+  long status = 0;
+  std::string body;
+};
+
+// Sends requests to one syncd. Implementations: libcurl (MakeCurlTransport); an Android app
+// may supply its own (e.g. over OkHttp) as long as it pins the same key.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // POSTs a protobuf `body` to base URL + `path` ("/v1/push"). Failures: kUnavailable for
+  // network faults and timeouts (retry), kUnauthenticated when the server's TLS key does
+  // not match the pin (never retried: someone may be in the middle).
+  virtual Result<HttpResult> Post(std::string_view path, std::string_view body) = 0;
+};
+
+// How to reach syncd.
+struct TransportOptions {
+  std::string base_url;  // "https://host:port"; plain http is refused.
+  std::string tls_pin;   // SHA-256 of the server's SubjectPublicKeyInfo, 32 raw bytes. Required.
+  // A CA certificate file to verify the chain and host name with, in addition to the pin.
+  // Without it the pin alone authenticates the server (self-signed deployments).
+  std::string ca_file;
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds request_timeout{60000};
+  size_t max_response_bytes = 16u << 20;
+};
+
+// A libcurl transport: TLS 1.2+, the key pinned (CURLOPT_PINNEDPUBLICKEY), keep-alive (one
+// connection reused across requests), timeouts, a cap on response size.
+Result<std::unique_ptr<Transport>> MakeCurlTransport(const TransportOptions& options);
+
+// Where a sync stands, for progress display.
+struct SyncProgress {
+  uint64_t batches_done = 0;
+  uint64_t batches_total = 0;
+  uint64_t records_done = 0;
+  std::string phase;  // "push", "pull", "retry in 2.1s: …"
+};
+
+// How a sync behaves.
+struct SyncOptions {
+  // Attempts per request for retryable failures (network, 5xx, 408, 429); 1 = no retry.
+  int max_attempts = 6;
+  std::chrono::milliseconds base_delay{500};   // Exponential backoff with full jitter …
+  std::chrono::milliseconds max_delay{30000};  // … capped here.
+  std::function<void(const SyncProgress&)> progress;
+  // Waits between attempts; tests may replace it. Default: sleeps.
+  std::function<void(std::chrono::milliseconds)> wait;
+  // Overrides how the server is reached (tests, platform HTTP stacks). Default: libcurl with
+  // the URL and pin stored at enrollment, and `ca_file` if set.
+  std::shared_ptr<Transport> transport;
+  std::string ca_file;
+  bool pull = true;  // Pull forms, assignments, broadcasts and incident statuses after pushing.
+};
+
+// What a sync did.
+struct SyncReport {
+  uint64_t batches_sent = 0;
+  uint64_t records_ok = 0;
+  uint64_t records_duplicate = 0;
+  uint64_t records_rejected = 0;
+  std::vector<std::string> rejections;  // "record <id>: <reason>"
+  uint64_t retries = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t forms_received = 0;
+  uint64_t broadcasts_received = 0;
+  uint64_t incident_updates = 0;
+  uint64_t server_last_seq = 0;  // The server's record of this device's chain.
+};
+
+// What `observer receipts verify` found.
+struct ReceiptCheck {
+  uint64_t verified = 0;
+  std::vector<std::string> failures;  // "batch 7: signature does not verify"
+};
+
+}  // namespace vigil::client

@@ -1,0 +1,24 @@
+// Shared by enrollment and sync: posting with retries, decoding refusals.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vigil/client/sync.h"
+#include "vigil/v1/sync.pb.h"
+
+namespace vigil::client::wire {
+
+// The refusal in a non-200 answer, as a Status whose message names the server's code, e.g.
+// "syncd refused (403 DEVICE_REVOKED): device revoked by coordinators".
+Status Refusal(const HttpResult& result, v1::Error* error_out = nullptr);
+
+// POSTs with retries per ARCHITECTURE §4 step 8: network faults, 5xx, 408, 429 and a 200 whose
+// body `valid` rejects (a captive portal) are retried with exponential backoff and full
+// jitter; anything else is returned at once. Counts retries in `retries`.
+Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, std::string_view body,
+                                 const SyncOptions& options,
+                                 const std::function<bool(const std::string&)>& valid,
+                                 uint64_t& retries, const std::string& what);
+
+}  // namespace vigil::client::wire
