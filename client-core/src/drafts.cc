@@ -31,7 +31,12 @@ Result<StoredRecord> LoadRecord(Client::State& state, const std::string& id) {
   if (!row) return Status::NotFound("no draft or record '" + id + "' on this device");
   StoredRecord out;
   out.state = static_cast<int>(st.ColumnInt(0));
-  VIGIL_ASSIGN_OR_RETURN(std::string plain, state.Open(st.ColumnBlob(1), RecordAad(id)));
+  std::string sealed = st.ColumnBlob(1);
+  if (sealed.empty()) {
+    return Status::NotFound("record '" + id +
+                            "' was acknowledged by the server and purged from this device");
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::string plain, state.Open(sealed, RecordAad(id)));
   bool parsed = out.record.ParseFromString(plain);
   protocol::SecureWipe(plain);
   if (!parsed) return Status::DataLoss("record '" + id + "' does not parse");

@@ -237,7 +237,28 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
     VIGIL_RETURN_IF_ERROR(txn->Commit());
   }
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("last_sync_ms", std::to_string(NowMs())));
+  VIGIL_RETURN_IF_ERROR(PurgeAcknowledged(options.purge_after).status());
   return report;
+}
+
+Result<int64_t> Client::PurgeAcknowledged(std::chrono::milliseconds older_than) {
+  int64_t cutoff = NowMs() - older_than.count();
+  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  VIGIL_ASSIGN_OR_RETURN(
+      auto records, state_->db->Prepare("UPDATE records SET sealed = X'' WHERE state = 3 AND "
+                                        "length(sealed) > 0 AND batch_seq IN (SELECT batch_seq "
+                                        "FROM receipts WHERE received_at <= ?)"));
+  records.Bind(1, cutoff);
+  VIGIL_RETURN_IF_ERROR(records.Run());
+  int64_t purged = sqlite3_changes(state_->db->handle());
+  VIGIL_ASSIGN_OR_RETURN(auto batches,
+                         state_->db->Prepare("UPDATE batches SET sealed = X'' WHERE state = 1 AND "
+                                             "length(sealed) > 0 AND seq IN (SELECT batch_seq FROM "
+                                             "receipts WHERE received_at <= ?)"));
+  batches.Bind(1, cutoff);
+  VIGIL_RETURN_IF_ERROR(batches.Run());
+  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  return purged;
 }
 
 Result<ReceiptCheck> Client::VerifyReceipts() {

@@ -9,7 +9,7 @@ namespace vigil::loadgen {
 
 std::string DayClock(double at) {
   int minutes = 6 * 60 + static_cast<int>(std::clamp(at, 0.0, 1.0) * 12 * 60);
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%02d:%02d", minutes / 60, minutes % 60);
   return buf;
 }

@@ -185,6 +185,9 @@ class Client {
   // that cannot (the Status names it). Everything acknowledged before a failure stays
   // acknowledged.
   Result<SyncReport> Sync(const SyncOptions& options = {});
+  // Erases the content of acknowledged records and batches whose receipt arrived more than
+  // `older_than` ago; their ids, hashes and receipts stay. Returns the records purged.
+  Result<int64_t> PurgeAcknowledged(std::chrono::milliseconds older_than);
   // Re-checks every stored receipt: server signature, and that it names this device, the
   // batch's sequence number and the SHA-256 of the bytes this device sent.
   Result<ReceiptCheck> VerifyReceipts();

@@ -69,6 +69,9 @@ struct SyncOptions {
   std::shared_ptr<Transport> transport;
   std::string ca_file;
   bool pull = true;  // Pull forms, assignments, broadcasts and incident statuses after pushing.
+  // After a successful sync, erase the content of records (and batch bytes) whose receipt is
+  // older than this, so a seized tablet holds little (ids, hashes and receipts stay).
+  std::chrono::hours purge_after{24};
 };
 
 // What a sync did.
