@@ -166,7 +166,7 @@ TEST_CASE("answer input: a date and time with anything after HH:MM is refused") 
   }
 }
 
-TEST_CASE("answer input: location as lat,lon with optional accuracy") {
+TEST_CASE("answer input: location as lat and lon with optional accuracy") {
   Form form = Compiled(EveryTypeForm());
   v1::Value v = Parsed(form, "q_where", "11.5625,104.9160");
   CHECK(v.location().latitude() == doctest::Approx(11.5625));

@@ -43,7 +43,7 @@ TEST_CASE("a tiny payload stays uncompressed") {
   REQUIRE(DecodePayload(batch).ok());
 }
 
-TEST_CASE("decoding refuses a lying size, a wrong count and garbage") {
+TEST_CASE("decoding refuses a lying size or a wrong count or garbage") {
   v1::Batch batch;
   REQUIRE(EncodePayload(SampleRecords(20), batch).ok());
 
@@ -64,7 +64,7 @@ TEST_CASE("decoding refuses a lying size, a wrong count and garbage") {
   CHECK_FALSE(DecodePayload(unknown).ok());
 }
 
-TEST_CASE("sequence rules: accept, replay, equivocation, gap, chain mismatch") {
+TEST_CASE("sequence rules: accept / replay / equivocation / gap / chain mismatch") {
   const std::string h1 = Sha256("batch 1");
   const std::string h2 = Sha256("batch 2");
   const std::string other = Sha256("other bytes");

@@ -12,7 +12,7 @@ TEST_CASE("SHA-256 matches the FIPS 180-2 test vector for \"abc\"") {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-TEST_CASE("Ed25519 signs and verifies, and a flipped byte fails (RFC 8032 test 1 key)") {
+TEST_CASE("Ed25519 signs and verifies and a flipped byte fails (RFC 8032 test 1 key)") {
   // RFC 8032 §7.1 TEST 1: empty message.
   std::string seed;
   const char* hex_seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -42,7 +42,7 @@ TEST_CASE("Ed25519PublicKey refuses a key of the wrong size") {
         StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("the signature input is label, NUL, context, NUL, payload") {
+TEST_CASE("the signature input is label NUL context NUL payload") {
   std::string input = SignatureInput(kBatchLabel, "srv-1", std::string("\x01\x00\x02", 3));
   CHECK(input == std::string("vigil/v1/batch\0srv-1\0\x01\x00\x02", 14 + 1 + 5 + 1 + 3));
 }

@@ -1,0 +1,48 @@
+// The pure parts of `syncd admin`: parsing station CSV and form JSON, durations, the
+// enrollment payload, and formatting stats and exports. No store access except where a
+// Store is passed in.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/store.h"
+#include "vigil/status.h"
+#include "vigil/v1/forms.pb.h"
+#include "vigil/v1/sync.pb.h"
+
+namespace vigil::syncd {
+
+// Most stations one import takes (India has about a million).
+inline constexpr size_t kMaxStationsPerImport = 2'000'000;
+
+// Parses "code,name,province,district,commune,registered_voters[,lat,lon]" with a header
+// line. Fields may be double-quoted ("" is a quote). On any bad line, fails with
+// InvalidArgument listing the bad lines by number (up to 20 of them) and imports nothing.
+Result<std::vector<v1::Station>> ParseStationsCsv(std::string_view text);
+
+// A FormDefinition from protobuf's JSON mapping, checked: form_id [a-z0-9_]+, version >= 1,
+// kind set, at least one question, question ids unique and non-empty.
+Result<v1::FormDefinition> ParseFormJson(const std::string& json);
+
+// "90s", "30m", "24h", "7d" in milliseconds; at most 365 days.
+Result<int64_t> ParseDuration(std::string_view text);
+
+// base64url of EnrollmentPayload{server_url, tls_pin, code}.
+std::string MakeEnrollmentPayload(const std::string& server_url, const std::string& tls_pin,
+                                  const std::string& code);
+
+// One line per stored submission: submission_id, form_id, form_version, station_code,
+// observer_id, device_id, batch_seq, received_at_ms, answers (question=value;…).
+Status WriteSubmissionsCsv(Store& store, std::ostream& out);
+
+// Stats for people, one "name: value" per line.
+std::string StatsText(const v1::ServerStats& stats);
+
+// A message in protobuf's JSON mapping (field names as in the .proto, all fields printed).
+Result<std::string> ToJson(const google::protobuf::Message& message);
+
+}  // namespace vigil::syncd

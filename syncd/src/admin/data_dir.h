@@ -1,0 +1,58 @@
+// The layout of a syncd data directory and what `syncd init` puts in it:
+//
+//   DIR/syncd.db          the SQLite store (plus -wal / -shm)
+//   DIR/receipt_key       the 32-byte Ed25519 seed that signs receipts (mode 0600)
+//   DIR/tls/cert.pem      the TLS certificate (self-signed unless given to init)
+//   DIR/tls/key.pem       its private key (mode 0600)
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/sqlite_store.h"
+#include "vigil/protocol/crypto.h"
+#include "vigil/status.h"
+
+namespace vigil::syncd {
+
+// Paths inside a data directory.
+struct DataDir {
+  explicit DataDir(std::string dir) : root(std::move(dir)) {}
+  std::string root;
+  std::string db() const { return root + "/syncd.db"; }
+  std::string receipt_key() const { return root + "/receipt_key"; }
+  std::string tls_cert() const { return root + "/tls/cert.pem"; }
+  std::string tls_key() const { return root + "/tls/key.pem"; }
+};
+
+// What `syncd init` was asked for.
+struct InitOptions {
+  std::string server_id;  // Empty: a new UUID.
+  std::string tls_cert;   // Both empty: a self-signed certificate is generated.
+  std::string tls_key;
+};
+
+// What init made, for printing.
+struct InitResult {
+  std::string server_id;
+  std::string receipt_public_key;  // 32 raw bytes.
+  std::string tls_pin;             // 32 raw bytes.
+};
+
+// Creates the store, server id, receipt key and TLS files. Refuses a directory that already
+// holds a store (FailedPrecondition).
+Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options);
+
+// Opens an initialized data directory's store.
+Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir);
+
+// Reads the receipt key (refuses a key file readable by others).
+Result<protocol::Ed25519PrivateKey> LoadReceiptKey(const DataDir& dir);
+
+// Reads a whole (small) file; at most `max_bytes`.
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64u << 20);
+
+// Writes `content` to `path` atomically (temporary file, fsync, rename).
+Status WriteFileAtomically(const std::string& path, const std::string& content);
+
+}  // namespace vigil::syncd

@@ -1,0 +1,210 @@
+#include "http/router.h"
+
+#include <future>
+
+#include "store/sqlite_store.h"
+#include "vigil/protocol/signing.h"
+
+namespace vigil::syncd {
+namespace {
+
+HttpResponse Ok(std::string body) {
+  HttpResponse response;
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse Text(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+Result<v1::SignedReceipt> SignReceipt(const protocol::Ed25519PrivateKey& key,
+                                      const std::string& server_id, v1::Receipt receipt) {
+  receipt.set_server_id(server_id);
+  v1::SignedReceipt signed_receipt;
+  signed_receipt.set_receipt_bytes(receipt.SerializeAsString());
+  VIGIL_ASSIGN_OR_RETURN(std::string signature,
+                         key.Sign(protocol::SignatureInput(protocol::kReceiptLabel, server_id,
+                                                           signed_receipt.receipt_bytes())));
+  signed_receipt.set_signature(std::move(signature));
+  return signed_receipt;
+}
+
+Router::Router(Store& store, Metrics& metrics,
+               std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key,
+               RouterOptions options)
+    : store_(store),
+      metrics_(metrics),
+      receipt_key_(std::move(receipt_key)),
+      options_(std::move(options)),
+      rate_limiter_(options_.rate_per_device_per_s, options_.rate_burst) {}
+
+HttpResponse Router::Handle(HttpRequest request) {
+  auto promise = std::make_shared<std::promise<HttpResponse>>();
+  std::future<HttpResponse> future = promise->get_future();
+  HandleAsync(std::move(request),
+              [promise](HttpResponse response) { promise->set_value(std::move(response)); });
+  return future.get();
+}
+
+void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> done) {
+  const std::string endpoint = request.target == "/v1/push" || request.target == "/v1/enroll" ||
+                                       request.target == "/v1/pull" ||
+                                       request.target == "/healthz" || request.target == "/metrics"
+                                   ? request.target
+                                   : "other";
+  auto counted = [this, endpoint, done = std::move(done)](HttpResponse response) {
+    metrics_.CountRequest(endpoint, response.status);
+    done(std::move(response));
+  };
+  try {
+    const bool post = request.method == "POST";
+    if (request.target == "/v1/push" && post) return Push(std::move(request), std::move(counted));
+    if (request.target == "/v1/enroll" && post) {
+      return Enroll(std::move(request), std::move(counted));
+    }
+    if (request.target == "/v1/pull" && post) return Pull(std::move(request), std::move(counted));
+    if (request.target == "/healthz" && request.method == "GET") {
+      if (draining_) return counted(Text(503, "shutting down\n"));
+      if (!store_.GetSetting("server_id").ok()) return counted(Text(503, "store unavailable\n"));
+      return counted(Text(200, "ok\n"));
+    }
+    if (request.target == "/metrics" && request.method == "GET") {
+      HttpResponse response = Text(200, metrics_.Render(store_.WriterQueueDepth()));
+      response.content_type = "text/plain; version=0.0.4";
+      return counted(std::move(response));
+    }
+    if (endpoint != "other") {
+      Refusal refusal = MakeRefusal(
+          v1::MALFORMED, "method " + request.method.substr(0, 16) + " not allowed on " + endpoint);
+      refusal.http_status = 405;
+      return counted(Refuse(refusal, /*persist=*/false));
+    }
+    Refusal refusal = MakeRefusal(v1::MALFORMED, "no such endpoint");
+    refusal.http_status = 404;
+    counted(Refuse(refusal, /*persist=*/false));
+  } catch (const std::exception& e) {
+    counted(Refuse(MakeRefusal(v1::INTERNAL, std::string("internal error: ") + e.what())));
+  }
+}
+
+CheckContext Router::MakeContext() {
+  CheckContext context;
+  context.server_id = options_.server_id;
+  context.max_body_bytes = options_.max_body_bytes;
+  context.find_device = [this](const std::string& id) { return store_.FindDevice(id); };
+  context.rate_limiter = &rate_limiter_;
+  context.now_ms = NowMs();
+  return context;
+}
+
+HttpResponse Router::Refuse(const Refusal& refusal, bool persist) {
+  HttpResponse response;
+  response.status = refusal.http_status;
+  response.body = refusal.error.SerializeAsString();
+  response.note = ErrorCodeName(refusal.error.code());
+  metrics_.CountRejection(response.note);
+  if (persist && refusal.error.code() != v1::UNAVAILABLE) store_.CountRejection(response.note);
+  return response;
+}
+
+Refusal Router::RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code) {
+  switch (status.code()) {
+    case StatusCode::kPermissionDenied:
+      return MakeRefusal(denied_code, status.message());
+    case StatusCode::kNotFound:
+      return MakeRefusal(v1::UNKNOWN_DEVICE, status.message());
+    case StatusCode::kAlreadyExists:
+      return MakeRefusal(v1::REPLAYED_PULL, status.message());
+    case StatusCode::kInvalidArgument:
+      return MakeRefusal(v1::MALFORMED, status.message());
+    case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
+      return MakeRefusal(v1::UNAVAILABLE, "storage busy: " + status.message());
+    default:
+      return MakeRefusal(v1::INTERNAL, "storage failed");
+  }
+}
+
+void Router::Push(HttpRequest request, std::function<void(HttpResponse)> done) {
+  const auto start = std::chrono::steady_clock::now();
+  PushCheck check = CheckPush(request.body, MakeContext());
+  if (check.refusal) return done(Refuse(*check.refusal));
+  // A replay (the very bytes of a stored batch) is answered from a reader connection: a stored
+  // batch never changes, so this needs no lock. Anything else below last_seq (an
+  // equivocation) goes to the writer, which re-checks and records it.
+  if (check.batch.seq <= check.device.last_seq) {
+    auto stored = store_.FindBatchResponse(check.batch.device_id, check.batch.seq);
+    if (stored.ok() && stored->has_value() &&
+        protocol::ConstantTimeEquals((*stored)->first, check.batch.batch_hash)) {
+      HttpResponse response = Ok(std::move((*stored)->second));
+      response.note = "replay";
+      metrics_.ObserveIngestLatency(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      return done(std::move(response));
+    }
+  }
+  ReceiptSigner signer = [key = receipt_key_,
+                          server_id = options_.server_id](const v1::Receipt& receipt) {
+    return SignReceipt(*key, server_id, receipt);
+  };
+  store_.AppendBatch(
+      std::move(check.batch), std::move(signer),
+      [this, start, done = std::move(done)](Result<AppendOutcome> result) {
+        HttpResponse response;
+        if (!result.ok()) {
+          response = Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED));
+        } else if (std::optional<Refusal> refusal = RefusalForOutcome(*result)) {
+          response = Refuse(*refusal);
+        } else {
+          if (result->verdict == protocol::SequenceVerdict::kAccept) {
+            metrics_.CountBatchAccepted(result->records_stored);
+            for (const std::string& reason : result->record_rejections) {
+              metrics_.CountRejection(reason);
+            }
+            response.note = "accepted";
+          } else {
+            response.note = "replay";
+          }
+          response.body = std::move(result->response_bytes);
+        }
+        metrics_.ObserveIngestLatency(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        done(std::move(response));
+      });
+}
+
+void Router::Enroll(HttpRequest request, std::function<void(HttpResponse)> done) {
+  EnrollCheck check = CheckEnroll(request.body, MakeContext());
+  if (check.refusal) return done(Refuse(*check.refusal));
+  check.params.receipt_public_key = receipt_key_->public_key().raw();
+  store_.Enroll(
+      std::move(check.params), [this, done = std::move(done)](Result<v1::EnrollResponse> result) {
+        if (!result.ok()) {
+          return done(Refuse(RefusalForStoreStatus(result.status(), v1::ENROLLMENT_CODE_INVALID)));
+        }
+        HttpResponse response = Ok(result->SerializeAsString());
+        response.note = "device=" + result->device_id();
+        done(std::move(response));
+      });
+}
+
+void Router::Pull(HttpRequest request, std::function<void(HttpResponse)> done) {
+  PullCheck check = CheckPull(request.body, MakeContext());
+  if (check.refusal) return done(Refuse(*check.refusal));
+  store_.Pull(std::move(check.params),
+              [this, done = std::move(done)](Result<v1::PullResponse> result) {
+                if (!result.ok()) {
+                  return done(Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED)));
+                }
+                done(Ok(result->SerializeAsString()));
+              });
+}
+
+}  // namespace vigil::syncd

@@ -1,0 +1,404 @@
+// The one translation unit that includes Beast and Asio.
+#include "http/server.h"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>  // Before Asio: Boost 1.74 uses std::exchange without including it.
+#include <vector>
+
+#include "admin/data_dir.h"
+
+namespace vigil::syncd {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+// What every session shares. Held by a shared_ptr: RunServer holds one reference and every
+// request waiting in the router holds another, so that a store callback that completes after
+// RunServer returned (a request still queued at the stop deadline) posts to a live
+// io_context. The io_context is the last member, so it is destroyed first, while the
+// sessions it still owns can touch the other members.
+struct ServerState {
+  ServerState(Router& r, const ServerOptions& o) : router(r), options(o), ioc(o.threads) {}
+  Router& router;
+  const ServerOptions options;
+  std::atomic<int> in_flight{0};
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::optional<ssl::context> tls;
+  net::io_context ioc;
+};
+
+void LogLine(const std::string& line) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::fprintf(stderr, "%s %s\n", stamp, line.c_str());
+}
+
+// Why a failure is ignored: a peer that closes without TLS close_notify gives
+// stream_truncated, which is harmless here because every message is length-delimited.
+void Fail(beast::error_code ec, const char* what) {
+  if (ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted ||
+      ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset) {
+    return;
+  }
+  LogLine(std::string("syncd: ") + what + ": " + ec.message());
+}
+
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+// One connection, on its own strand (the stream's executor).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <class... Args>
+  Session(std::shared_ptr<ServerState> state, std::string remote, Args&&... args)
+      : state_(*state),
+        shared_state_(std::move(state)),
+        remote_(std::move(remote)),
+        stream_(std::forward<Args>(args)...) {
+    ++state_.connections;
+  }
+  ~Session() { --state_.connections; }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::Start, this->shared_from_this()));
+  }
+
+ private:
+  void Start() {
+    if constexpr (kIsTls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(
+          std::chrono::seconds(state_.options.handshake_timeout_s));
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+    } else {
+      DoRead();
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return Fail(ec, "handshake");
+    DoRead();
+  }
+
+  void DoRead() {
+    if (state_.stopping) return DoClose();
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(state_.options.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(state_.options.read_timeout_s));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return DoClose();
+    started_ = std::chrono::steady_clock::now();
+    if (ec == http::error::body_limit) {
+      Refusal refusal =
+          MakeRefusal(v1::TOO_LARGE, "body exceeds the limit of " +
+                                         std::to_string(state_.options.max_body_bytes) + " bytes");
+      HttpResponse response;
+      response.status = refusal.http_status;
+      response.body = refusal.error.SerializeAsString();
+      response.note = "TOO_LARGE";
+      state_.router.metrics().CountRequest("other", 413);
+      method_ = "POST";
+      target_ = "(over the body limit)";
+      ++state_.in_flight;
+      return Send(std::move(response), /*keep_alive=*/false, 11);
+    }
+    if (ec) return Fail(ec, "read");
+
+    http::request<http::string_body> req = parser_->release();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.body = std::move(req.body());
+    method_ = request.method.substr(0, 16);
+    target_ = request.target.substr(0, 128);
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    ++state_.in_flight;
+    auto self = this->shared_from_this();
+    std::shared_ptr<ServerState> keep_state = shared_state_.lock();
+    state_.router.HandleAsync(
+        std::move(request), [self, keep_state, keep_alive, version](HttpResponse response) mutable {
+          net::post(self->stream_.get_executor(),
+                    [self, keep_alive, version, response = std::move(response)]() mutable {
+                      self->Send(std::move(response), keep_alive, version);
+                    });
+          // The session first, then (maybe the last reference to) the state and its io_context.
+          self.reset();
+          keep_state.reset();
+        });
+  }
+
+  void Send(HttpResponse response, bool keep_alive, unsigned version) {
+    status_ = response.status;
+    note_ = std::move(response.note);
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), version);
+    res->set(http::field::server, "vigil-syncd");
+    res->set(http::field::content_type, response.content_type);
+    res->keep_alive(keep_alive && !state_.stopping);
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+    response_ = res;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(state_.options.write_timeout_s));
+    http::async_write(
+        stream_, *response_,
+        beast::bind_front_handler(&Session::OnWrite, this->shared_from_this(), res->keep_alive()));
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec, std::size_t bytes) {
+    --state_.in_flight;
+    if (state_.options.log_requests) {
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+              .count();
+      char timing[32];
+      std::snprintf(timing, sizeof timing, "%.1fms", ms);
+      LogLine(remote_ + " " + method_ + " " + target_ + " " + std::to_string(status_) + " " +
+              std::to_string(bytes) + "B " + timing + (note_.empty() ? "" : " " + note_));
+    }
+    response_.reset();
+    if (ec) return Fail(ec, "write");
+    if (!keep_alive) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    if constexpr (kIsTls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown(
+          beast::bind_front_handler(&Session::OnShutdown, this->shared_from_this()));
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  void OnShutdown(beast::error_code) {}
+
+  ServerState& state_;
+  std::weak_ptr<ServerState> shared_state_;  // Weak: the io_context owning us is inside.
+  std::string remote_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> response_;
+  std::chrono::steady_clock::time_point started_;
+  std::string method_;
+  std::string target_;
+  int status_ = 0;
+  std::string note_;
+};
+
+// Accepts connections and starts a session for each.
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  explicit Listener(const std::shared_ptr<ServerState>& state)
+      : ioc_(state->ioc),
+        tls_(state->tls ? &*state->tls : nullptr),
+        state_(*state),
+        shared_state_(state),
+        acceptor_(net::make_strand(state->ioc)) {}
+
+  Status Open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::FailedPrecondition("cannot listen on " + endpoint.address().to_string() + ":" +
+                                        std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return Status::Ok();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void Start() { DoAccept(); }
+
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      Fail(ec, "accept");
+    } else if (state_.connections.load() >= state_.options.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      beast::error_code ignored;
+      std::string remote = socket.remote_endpoint(ignored).address().to_string();
+      if (tls_ != nullptr) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            shared_state_.lock(), remote, std::move(socket), *tls_)
+            ->Run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(shared_state_.lock(), remote,
+                                                     std::move(socket))
+            ->Run();
+      }
+    }
+    DoAccept();
+  }
+
+  net::io_context& ioc_;
+  ssl::context* tls_;
+  ServerState& state_;
+  std::weak_ptr<ServerState> shared_state_;
+  tcp::acceptor acceptor_;
+};
+
+Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                  ssl::context::single_dh_use);
+  SSL_CTX* native = ctx.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // Session resumption: a server-side session cache and (OpenSSL's default) tickets.
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+  static const unsigned char kContext[] = "vigil-syncd";
+  SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
+  SSL_CTX_sess_set_cache_size(native, 20000);
+  beast::error_code ec;
+  ctx.use_certificate_chain_file(options.cert_path, ec);
+  if (ec)
+    return Status::FailedPrecondition("TLS certificate " + options.cert_path + ": " + ec.message());
+  ctx.use_private_key_file(options.key_path, ssl::context::pem, ec);
+  if (ec) return Status::FailedPrecondition("TLS key " + options.key_path + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return Status::InvalidArgument("--listen wants HOST:PORT, e.g. 127.0.0.1:8443");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "127.0.0.1";  // ":8443" means loopback, never every interface.
+  unsigned long port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("--listen: bad port in " + text);
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Status RunServer(Router& router, const ServerOptions& options) {
+  beast::error_code ec;
+  std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
+  net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("listen address must be an IP address: " + options.host);
+  if (!options.tls && !address.is_loopback()) {
+    return Status::FailedPrecondition(
+        "--no-tls is allowed only on a loopback address (127.0.0.1, ::1), behind a "
+        "TLS-terminating proxy; " +
+        host + " is not one");
+  }
+
+  auto state = std::make_shared<ServerState>(router, options);
+  net::io_context& ioc = state->ioc;
+  if (options.tls) {
+    state->tls.emplace(ssl::context::tls_server);
+    VIGIL_RETURN_IF_ERROR(ConfigureTls(*state->tls, options));
+  }
+  auto listener = std::make_shared<Listener>(state);
+  VIGIL_RETURN_IF_ERROR(listener->Open(tcp::endpoint(address, options.port)));
+  listener->Start();
+
+  std::string url_host = address.is_v6() ? "[" + host + "]" : host;
+  if (address.is_unspecified()) url_host = "127.0.0.1";
+  std::string base_url = std::string(options.tls ? "https://" : "http://") + url_host + ":" +
+                         std::to_string(listener->port());
+  LogLine("syncd: listening on " + base_url);
+  if (!options.ready_file.empty()) {
+    VIGIL_RETURN_IF_ERROR(WriteFileAtomically(options.ready_file, base_url + "\n"));
+  }
+
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer drain(ioc);
+  auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void(beast::error_code)> wait_drained = [&](beast::error_code) {
+    if (state->in_flight.load() == 0 || std::chrono::steady_clock::now() >= *deadline) {
+      ioc.stop();
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(10));
+    drain.async_wait(wait_drained);
+  };
+  signals.async_wait([&](beast::error_code error, int signal) {
+    if (error) return;
+    LogLine(std::string("syncd: ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+            ": stopping, finishing in-flight requests");
+    state->stopping = true;
+    state->router.SetDraining(true);
+    listener->Stop();
+    *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.stop_timeout_s);
+    wait_drained({});
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (std::thread& t : threads) t.join();
+  if (state->in_flight.load() > 0) {
+    LogLine("syncd: " + std::to_string(state->in_flight.load()) +
+            " request(s) still in flight at the stop deadline");
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil::syncd

@@ -1,0 +1,41 @@
+// The HTTPS front of syncd: Boost.Beast over Asio and OpenSSL, shaped like Beast's
+// example/http/server/async-ssl (one listener, one session per connection on its own strand,
+// a timeout before every read and write, bounded bodies). Requests go to a Router.
+// This header includes no Beast/Asio so that only server.cc pays for them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "http/router.h"
+#include "vigil/status.h"
+
+namespace vigil::syncd {
+
+// How to serve.
+struct ServerOptions {
+  std::string host = "127.0.0.1";    // An IP literal or "localhost".
+  uint16_t port = 8443;              // 0: any free port.
+  bool tls = true;                   // false only on a loopback address.
+  std::string cert_path;             // PEM chain.
+  std::string key_path;              // PEM private key.
+  int threads = 2;                   // I/O threads (signature checks run on them).
+  size_t max_body_bytes = 9u << 20;  // Must admit an 8 MiB payload (docs/protocol.md §2).
+  int handshake_timeout_s = 10;
+  int read_timeout_s = 30;  // Also the keep-alive idle limit.
+  int write_timeout_s = 30;
+  int stop_timeout_s = 10;  // Waiting for in-flight requests on SIGINT/SIGTERM.
+  size_t max_connections = 10000;
+  std::string ready_file;    // Written with the base URL once accepting; "" for none.
+  bool log_requests = true;  // One line per request on stderr.
+};
+
+// Splits "HOST:PORT", "[V6]:PORT" or ":PORT" (host 127.0.0.1).
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
+
+// Serves until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests (bounded
+// by stop_timeout_s) and returns. Fails early for a bad address, TLS files, or --no-tls on a
+// non-loopback address.
+Status RunServer(Router& router, const ServerOptions& options);
+
+}  // namespace vigil::syncd

@@ -1,0 +1,26 @@
+// A refused request: the HTTP status and the vigil.v1.Error body (ARCHITECTURE §4 step 8).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vigil/v1/sync.pb.h"
+
+namespace vigil::syncd {
+
+// Why and how a request was refused.
+struct Refusal {
+  int http_status = 500;
+  v1::Error error;
+};
+
+// The one HTTP status of each error code (400, 401, 403, 409, 413, 429, 500, 503).
+int HttpStatusFor(v1::ErrorCode code);
+
+// A refusal with the code's status; retryable for RATE_LIMITED and UNAVAILABLE only.
+Refusal MakeRefusal(v1::ErrorCode code, std::string message, uint64_t expected_seq = 0);
+
+// "BAD_SIGNATURE" and so on.
+std::string ErrorCodeName(v1::ErrorCode code);
+
+}  // namespace vigil::syncd

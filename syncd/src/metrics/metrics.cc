@@ -1,0 +1,103 @@
+#include "metrics/metrics.h"
+
+#include <sstream>
+
+namespace vigil::syncd {
+namespace {
+
+// Prometheus label values escape backslash, quote and newline.
+std::string Escape(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Metrics::CountRequest(const std::string& endpoint, int status) {
+  std::lock_guard lock(mu_);
+  ++requests_[{endpoint, status}];
+}
+
+void Metrics::CountBatchAccepted(uint64_t records_stored) {
+  std::lock_guard lock(mu_);
+  ++batches_;
+  records_ += records_stored;
+}
+
+void Metrics::CountRejection(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  if (rejections_.size() < 1000 || rejections_.count(reason) > 0) ++rejections_[reason];
+}
+
+void Metrics::ObserveIngestLatency(double seconds) {
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++bucket_counts_[i];
+  }
+  ++latency_count_;
+  latency_sum_ += seconds;
+}
+
+uint64_t Metrics::requests_total() const {
+  std::lock_guard lock(mu_);
+  uint64_t total = 0;
+  for (const auto& [key, n] : requests_) total += n;
+  return total;
+}
+
+uint64_t Metrics::batches_accepted() const {
+  std::lock_guard lock(mu_);
+  return batches_;
+}
+
+uint64_t Metrics::records_accepted() const {
+  std::lock_guard lock(mu_);
+  return records_;
+}
+
+std::string Metrics::Render(size_t queue_depth) const {
+  std::lock_guard lock(mu_);
+  std::ostringstream out;
+  out << "# HELP syncd_requests_total Requests answered, by endpoint and HTTP status.\n"
+      << "# TYPE syncd_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    out << "syncd_requests_total{endpoint=\"" << Escape(key.first) << "\",status=\"" << key.second
+        << "\"} " << n << "\n";
+  }
+  out << "# HELP syncd_batches_accepted_total Batches stored.\n"
+      << "# TYPE syncd_batches_accepted_total counter\n"
+      << "syncd_batches_accepted_total " << batches_ << "\n"
+      << "# HELP syncd_records_accepted_total Records stored.\n"
+      << "# TYPE syncd_records_accepted_total counter\n"
+      << "syncd_records_accepted_total " << records_ << "\n"
+      << "# HELP syncd_rejections_total Refused requests and rejected records, by reason.\n"
+      << "# TYPE syncd_rejections_total counter\n";
+  for (const auto& [reason, n] : rejections_) {
+    out << "syncd_rejections_total{reason=\"" << Escape(reason) << "\"} " << n << "\n";
+  }
+  out << "# HELP syncd_ingest_latency_seconds Push latency from request to answer.\n"
+      << "# TYPE syncd_ingest_latency_seconds histogram\n";
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    out << "syncd_ingest_latency_seconds_bucket{le=\"" << kBuckets[i] << "\"} " << bucket_counts_[i]
+        << "\n";
+  }
+  out << "syncd_ingest_latency_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n"
+      << "syncd_ingest_latency_seconds_sum " << latency_sum_ << "\n"
+      << "syncd_ingest_latency_seconds_count " << latency_count_ << "\n"
+      << "# HELP syncd_writer_queue_depth Requests waiting for the store's writer.\n"
+      << "# TYPE syncd_writer_queue_depth gauge\n"
+      << "syncd_writer_queue_depth " << queue_depth << "\n";
+  return out.str();
+}
+
+}  // namespace vigil::syncd

@@ -1,0 +1,120 @@
+// Versioned schema of the SQLite store. Migration N takes user_version N-1 to N; each runs in
+// the same transaction as the version bump. A database newer than kSchemaVersion is refused.
+//
+// Reports are evidence: batches, equivocations, records and record_rejections are
+// append-only, enforced by triggers that refuse UPDATE and DELETE.
+#include <string>
+
+#include "store/sqlite_store.h"
+
+namespace vigil::syncd {
+namespace {
+
+constexpr const char* kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE settings(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE stations(
+  code TEXT PRIMARY KEY, name TEXT NOT NULL, province TEXT NOT NULL, district TEXT NOT NULL,
+  commune TEXT NOT NULL, registered_voters INTEGER NOT NULL, lat REAL, lon REAL);
+CREATE TABLE observers(
+  observer_id TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL);
+CREATE TABLE assignments(
+  observer_id TEXT NOT NULL REFERENCES observers(observer_id),
+  station_code TEXT NOT NULL REFERENCES stations(code),
+  PRIMARY KEY(observer_id, station_code)) WITHOUT ROWID;
+CREATE TABLE forms(
+  form_id TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL,
+  definition BLOB NOT NULL, definition_hash BLOB NOT NULL, publish_seq INTEGER NOT NULL UNIQUE,
+  published_at_ms INTEGER NOT NULL, PRIMARY KEY(form_id, version));
+CREATE TABLE broadcasts(
+  broadcast_id TEXT PRIMARY KEY, message BLOB NOT NULL, publish_seq INTEGER NOT NULL UNIQUE,
+  sent_at_ms INTEGER NOT NULL);
+CREATE TABLE enrollment_codes(
+  code_hash BLOB PRIMARY KEY, observer_id TEXT NOT NULL REFERENCES observers(observer_id),
+  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, spent_at_ms INTEGER,
+  device_id TEXT);
+CREATE TABLE devices(
+  device_id TEXT PRIMARY KEY, public_key BLOB NOT NULL UNIQUE,
+  observer_id TEXT NOT NULL REFERENCES observers(observer_id),
+  status TEXT NOT NULL CHECK(status IN ('active', 'revoked')),
+  revoked_reason TEXT NOT NULL DEFAULT '', revoked_at_ms INTEGER,
+  enrolled_at_ms INTEGER NOT NULL, device_info BLOB NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0, last_hash BLOB NOT NULL DEFAULT x'',
+  last_seen_ms INTEGER NOT NULL DEFAULT 0, clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+  pending_records INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE batches(
+  device_id TEXT NOT NULL REFERENCES devices(device_id), seq INTEGER NOT NULL,
+  hash BLOB NOT NULL, bytes BLOB NOT NULL, signature BLOB NOT NULL,
+  received_at_ms INTEGER NOT NULL, log_index INTEGER NOT NULL UNIQUE,
+  record_count INTEGER NOT NULL, receipt BLOB NOT NULL, response BLOB NOT NULL,
+  PRIMARY KEY(device_id, seq));
+CREATE TABLE equivocations(
+  id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
+  bytes BLOB NOT NULL, signature BLOB NOT NULL, received_at_ms INTEGER NOT NULL,
+  UNIQUE(device_id, seq, hash));
+CREATE TABLE records(
+  record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL,
+  batch_seq INTEGER NOT NULL, content_hash BLOB NOT NULL, bytes BLOB NOT NULL,
+  station_code TEXT NOT NULL, form_id TEXT NOT NULL, form_version INTEGER NOT NULL,
+  observer_id TEXT NOT NULL, received_at_ms INTEGER NOT NULL);
+CREATE INDEX records_by_station ON records(station_code, form_id);
+CREATE TABLE record_rejections(
+  id INTEGER PRIMARY KEY, record_id TEXT NOT NULL, device_id TEXT NOT NULL,
+  batch_seq INTEGER NOT NULL, reason TEXT NOT NULL, content_hash BLOB NOT NULL,
+  received_at_ms INTEGER NOT NULL);
+CREATE TABLE rejections(reason TEXT PRIMARY KEY, count INTEGER NOT NULL,
+                        last_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE pull_nonces(device_id TEXT NOT NULL, nonce BLOB NOT NULL, at_ms INTEGER NOT NULL,
+                         PRIMARY KEY(device_id, nonce)) WITHOUT ROWID;
+CREATE TRIGGER batches_append_only_u BEFORE UPDATE ON batches
+  BEGIN SELECT RAISE(ABORT, 'batches are append-only'); END;
+CREATE TRIGGER batches_append_only_d BEFORE DELETE ON batches
+  BEGIN SELECT RAISE(ABORT, 'batches are append-only'); END;
+CREATE TRIGGER equivocations_append_only_u BEFORE UPDATE ON equivocations
+  BEGIN SELECT RAISE(ABORT, 'equivocations are append-only'); END;
+CREATE TRIGGER equivocations_append_only_d BEFORE DELETE ON equivocations
+  BEGIN SELECT RAISE(ABORT, 'equivocations are append-only'); END;
+CREATE TRIGGER records_append_only_u BEFORE UPDATE ON records
+  BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER records_append_only_d BEFORE DELETE ON records
+  BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER record_rejections_append_only_u BEFORE UPDATE ON record_rejections
+  BEGIN SELECT RAISE(ABORT, 'record_rejections are append-only'); END;
+CREATE TRIGGER record_rejections_append_only_d BEFORE DELETE ON record_rejections
+  BEGIN SELECT RAISE(ABORT, 'record_rejections are append-only'); END;
+)sql",
+};
+
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "one migration per schema version");
+
+}  // namespace
+
+Result<int> SchemaVersion(Db& db) {
+  Statement stmt(db.get(), "PRAGMA user_version");
+  VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return Status::Internal("PRAGMA user_version returned nothing");
+  return static_cast<int>(stmt.Int(0));
+}
+
+Status MigrateSchema(Db& db) {
+  Transaction txn(db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
+  VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(db));
+  if (version > kSchemaVersion) {
+    return Status::Unimplemented("the store has schema version " + std::to_string(version) +
+                                 "; this syncd knows up to " + std::to_string(kSchemaVersion));
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    VIGIL_RETURN_IF_ERROR(
+        db.Exec(kMigrations[v]).WithContext("migration " + std::to_string(v + 1)));
+  }
+  if (version != kSchemaVersion) {
+    VIGIL_RETURN_IF_ERROR(db.Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
+  }
+  return txn.Commit();
+}
+
+}  // namespace vigil::syncd

@@ -1,0 +1,493 @@
+#include "store/sqlite_store.h"
+
+#include <chrono>
+#include <future>
+#include <set>
+
+#include "ingest/record_rules.h"
+#include "vigil/protocol/crypto.h"
+
+namespace vigil::syncd {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool create,
+                                                       SqliteStoreOptions options) {
+  VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path, create, options.busy_timeout_ms));
+  if (create) {
+    VIGIL_RETURN_IF_ERROR(MigrateSchema(db));
+  } else {
+    VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(db));
+    if (version > kSchemaVersion) {
+      return Status::Unimplemented("the store has schema version " + std::to_string(version) +
+                                   "; this syncd knows up to " + std::to_string(kSchemaVersion));
+    }
+    if (version == 0) {
+      return Status::FailedPrecondition(path + " is not an initialized store; run `syncd init`");
+    }
+    if (version < kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigrateSchema(db));
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(db), options));
+}
+
+SqliteStore::SqliteStore(std::string path, Db writer_db, SqliteStoreOptions options)
+    : path_(std::move(path)), options_(options), writer_db_(std::move(writer_db)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStore::~SqliteStore() { Close(); }
+
+void SqliteStore::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+size_t SqliteStore::WriterQueueDepth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+Status SqliteStore::Submit(Job job, bool droppable) {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return Status::Unavailable("the store is shutting down");
+    size_t limit = droppable ? options_.max_queue / 2 : options_.max_queue;
+    if (queue_.size() >= limit) return Status::Unavailable("the store's write queue is full");
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return Status::Ok();
+}
+
+Status SqliteStore::RunSync(std::function<Status(Db&)> run) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  VIGIL_RETURN_IF_ERROR(
+      Submit(Job{std::move(run), [promise](Status status) { promise->set_value(status); }}));
+  return future.get();
+}
+
+void SqliteStore::WriterLoop() {
+  while (true) {
+    std::vector<Job> group;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing_ and drained.
+      while (!queue_.empty() && group.size() < options_.max_group) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<Status> statuses(group.size());
+    Status commit;
+    {
+      Transaction txn(writer_db_);
+      commit = txn.status();
+      if (commit.ok()) {
+        for (size_t i = 0; i < group.size(); ++i) {
+          Status savepoint = writer_db_.Exec("SAVEPOINT job");
+          if (!savepoint.ok()) {
+            statuses[i] = savepoint;
+            continue;
+          }
+          try {
+            statuses[i] = group[i].run(writer_db_);
+          } catch (const std::exception& e) {
+            statuses[i] = Status::Internal(std::string("write job threw: ") + e.what());
+          }
+          if (statuses[i].ok()) {
+            statuses[i] = writer_db_.Exec("RELEASE job");
+          } else {
+            (void)writer_db_.Exec("ROLLBACK TO job; RELEASE job");
+          }
+        }
+        commit = txn.Commit();
+        if (commit.ok()) transactions_.fetch_add(1);
+      }
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (group[i].finish) group[i].finish(commit.ok() ? statuses[i] : commit);
+    }
+  }
+}
+
+class SqliteStore::Reader {
+ public:
+  Reader(SqliteStore& store, std::unique_ptr<Db> db) : store_(store), db_(std::move(db)) {}
+  ~Reader() { store_.ReleaseReader(std::move(db_)); }
+  sqlite3* get() const { return db_->get(); }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Db> db_;
+};
+
+Result<std::unique_ptr<Db>> SqliteStore::AcquireReader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<Db> db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return db;
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path_, false, options_.busy_timeout_ms));
+  return std::make_unique<Db>(std::move(db));
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<Db> db) {
+  std::lock_guard lock(readers_mu_);
+  if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
+}
+
+#define VIGIL_READER(name)                                                \
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> name##_db, AcquireReader()); \
+  Reader name(*this, std::move(name##_db))
+
+Result<std::string> SqliteStore::GetSetting(const std::string& key) {
+  VIGIL_READER(reader);
+  Statement stmt(reader.get(), "SELECT value FROM settings WHERE key = ?");
+  stmt.BindText(1, key);
+  VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return Status::NotFound("setting " + key + " is not set");
+  return stmt.Blob(0);
+}
+
+Status SqliteStore::InitSetting(const std::string& key, const std::string& value) {
+  return RunSync([&](Db& db) -> Status {
+    Statement get(db.get(), "SELECT value FROM settings WHERE key = ?");
+    get.BindText(1, key);
+    VIGIL_ASSIGN_OR_RETURN(bool row, get.Step());
+    if (row) {
+      if (get.Blob(0) == value) return Status::Ok();
+      return Status::AlreadyExists("setting " + key + " is already set to another value");
+    }
+    Statement put(db.get(), "INSERT INTO settings(key, value) VALUES (?, ?)");
+    put.BindText(1, key).BindBlob(2, value);
+    return put.Run();
+  });
+}
+
+Result<std::optional<DeviceRecord>> SqliteStore::FindDevice(const std::string& device_id) {
+  VIGIL_READER(reader);
+  Statement stmt(reader.get(),
+                 "SELECT device_id, public_key, observer_id, status, revoked_reason, last_seq, "
+                 "last_hash, last_seen_ms, clock_offset_ms, pending_records, enrolled_at_ms "
+                 "FROM devices WHERE device_id = ?");
+  stmt.BindText(1, device_id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<DeviceRecord>();
+  DeviceRecord d;
+  d.device_id = stmt.Text(0);
+  d.public_key = stmt.Blob(1);
+  d.observer_id = stmt.Text(2);
+  d.active = stmt.Text(3) == "active";
+  d.revoked_reason = stmt.Text(4);
+  d.last_seq = static_cast<uint64_t>(stmt.Int(5));
+  d.last_hash = stmt.Blob(6);
+  d.last_seen_ms = stmt.Int(7);
+  d.clock_offset_ms = stmt.Int(8);
+  d.pending_records = static_cast<uint32_t>(stmt.Int(9));
+  d.enrolled_at_ms = stmt.Int(10);
+  return std::optional<DeviceRecord>(std::move(d));
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::FindBatchResponse(
+    const std::string& device_id, uint64_t seq) {
+  using Found = std::optional<std::pair<std::string, std::string>>;
+  VIGIL_READER(reader);
+  Statement stmt(reader.get(),
+                 "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
+  stmt.BindText(1, device_id).Bind(2, static_cast<int64_t>(seq));
+  VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return Found();
+  return Found(std::make_pair(stmt.Blob(0), stmt.Blob(1)));
+}
+
+void SqliteStore::AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
+                              std::function<void(Result<AppendOutcome>)> done) {
+  auto in = std::make_shared<VerifiedBatch>(std::move(batch));
+  auto outcome = std::make_shared<AppendOutcome>();
+  auto shared_done = std::make_shared<std::function<void(Result<AppendOutcome>)>>(std::move(done));
+  Status queued = Submit(Job{[this, in, outcome, signer = std::move(signer)](Db& db) {
+                               return AppendInTransaction(db, *in, signer, *outcome);
+                             },
+                             [outcome, shared_done](Status status) {
+                               if (status.ok()) {
+                                 (*shared_done)(std::move(*outcome));
+                               } else {
+                                 (*shared_done)(status);
+                               }
+                             }});
+  if (!queued.ok()) (*shared_done)(queued);
+}
+
+void SqliteStore::Enroll(EnrollParams params,
+                         std::function<void(Result<v1::EnrollResponse>)> done) {
+  auto in = std::make_shared<EnrollParams>(std::move(params));
+  auto response = std::make_shared<v1::EnrollResponse>();
+  auto shared_done =
+      std::make_shared<std::function<void(Result<v1::EnrollResponse>)>>(std::move(done));
+  Status queued =
+      Submit(Job{[this, in, response](Db& db) { return EnrollInTransaction(db, *in, *response); },
+                 [response, shared_done](Status status) {
+                   if (status.ok()) {
+                     (*shared_done)(std::move(*response));
+                   } else {
+                     (*shared_done)(status);
+                   }
+                 }});
+  if (!queued.ok()) (*shared_done)(queued);
+}
+
+void SqliteStore::Pull(PullParams params, std::function<void(Result<v1::PullResponse>)> done) {
+  auto in = std::make_shared<PullParams>(std::move(params));
+  auto response = std::make_shared<v1::PullResponse>();
+  auto shared_done =
+      std::make_shared<std::function<void(Result<v1::PullResponse>)>>(std::move(done));
+  Status queued =
+      Submit(Job{[this, in, response](Db& db) { return PullInTransaction(db, *in, *response); },
+                 [response, shared_done](Status status) {
+                   if (status.ok()) {
+                     (*shared_done)(std::move(*response));
+                   } else {
+                     (*shared_done)(status);
+                   }
+                 }});
+  if (!queued.ok()) (*shared_done)(queued);
+}
+
+void SqliteStore::CountRejection(const std::string& reason) {
+  (void)Submit(Job{[reason](Db& db) {
+                     Statement stmt(db.get(),
+                                    "INSERT INTO rejections(reason, count, last_at_ms) "
+                                    "VALUES (?, 1, ?) ON CONFLICT(reason) DO UPDATE SET "
+                                    "count = count + 1, last_at_ms = excluded.last_at_ms");
+                     stmt.BindText(1, reason).Bind(2, NowMs());
+                     return stmt.Run();
+                   },
+                   nullptr},
+               /*droppable=*/true);
+}
+
+Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
+  return RunSync([&](Db& db) -> Status {
+    Statement stmt(db.get(),
+                   "INSERT INTO stations(code, name, province, district, commune, "
+                   "registered_voters, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT(code) DO UPDATE SET name = excluded.name, province = "
+                   "excluded.province, district = excluded.district, commune = excluded.commune, "
+                   "registered_voters = excluded.registered_voters, lat = excluded.lat, "
+                   "lon = excluded.lon");
+    for (const v1::Station& s : stations) {
+      stmt.Reset();
+      stmt.BindText(1, s.code()).BindText(2, s.name()).BindText(3, s.province());
+      stmt.BindText(4, s.district()).BindText(5, s.commune()).Bind(6, s.registered_voters());
+      if (s.has_location()) {
+        stmt.BindDouble(7, s.location().latitude()).BindDouble(8, s.location().longitude());
+      }
+      VIGIL_RETURN_IF_ERROR(stmt.Run().WithContext("station " + s.code()));
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
+  std::string bytes = DeterministicBytes(form);
+  return RunSync([&](Db& db) -> Status {
+    Statement get(db.get(), "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
+    get.BindText(1, form.form_id()).Bind(2, form.version());
+    VIGIL_ASSIGN_OR_RETURN(bool row, get.Step());
+    if (row) {
+      v1::FormDefinition stored;
+      if (stored.ParseFromString(get.Blob(0)) && DeterministicBytes(stored) == bytes) {
+        return Status::Ok();  // Publishing the same thing again is a no-op.
+      }
+      return Status::AlreadyExists("form " + form.form_id() + " version " +
+                                   std::to_string(form.version()) +
+                                   " is already published with other content; publish a new "
+                                   "version instead");
+    }
+    Statement put(db.get(),
+                  "INSERT INTO forms(form_id, version, kind, definition, definition_hash, "
+                  "publish_seq, published_at_ms) VALUES (?, ?, ?, ?, ?, (SELECT 1 + max(coalesce("
+                  "(SELECT max(publish_seq) FROM forms), 0), coalesce((SELECT max(publish_seq) "
+                  "FROM broadcasts), 0))), ?)");
+    put.BindText(1, form.form_id()).Bind(2, form.version()).Bind(3, form.kind());
+    put.BindBlob(4, bytes).BindBlob(5, protocol::Sha256(bytes)).Bind(6, NowMs());
+    return put.Run();
+  });
+}
+
+Status SqliteStore::AddObserver(const std::string& id, const std::string& name,
+                                const std::string& phone,
+                                const std::vector<std::string>& station_codes) {
+  return RunSync([&](Db& db) -> Status {
+    Statement put(db.get(),
+                  "INSERT INTO observers(observer_id, name, phone, created_at_ms) "
+                  "VALUES (?, ?, ?, ?)");
+    put.BindText(1, id).BindText(2, name).BindText(3, phone).Bind(4, NowMs());
+    Status added = put.Run();
+    if (added.code() == StatusCode::kAlreadyExists) {
+      return Status::AlreadyExists("observer " + id + " already exists");
+    }
+    VIGIL_RETURN_IF_ERROR(added);
+    Statement station(db.get(), "SELECT 1 FROM stations WHERE code = ?");
+    Statement assign(db.get(),
+                     "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
+    for (const std::string& code : station_codes) {
+      station.Reset();
+      station.BindText(1, code);
+      VIGIL_ASSIGN_OR_RETURN(bool known, station.Step());
+      if (!known) return Status::NotFound("no station with code " + code);
+      assign.Reset();
+      assign.BindText(1, id).BindText(2, code);
+      VIGIL_RETURN_IF_ERROR(assign.Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
+                                      int64_t expires_at_ms) {
+  return RunSync([&](Db& db) -> Status {
+    Statement observer(db.get(), "SELECT 1 FROM observers WHERE observer_id = ?");
+    observer.BindText(1, observer_id);
+    VIGIL_ASSIGN_OR_RETURN(bool known, observer.Step());
+    if (!known) return Status::NotFound("no observer with id " + observer_id);
+    Statement put(db.get(),
+                  "INSERT INTO enrollment_codes(code_hash, observer_id, created_at_ms, "
+                  "expires_at_ms) VALUES (?, ?, ?, ?)");
+    put.BindBlob(1, code_hash).BindText(2, observer_id).Bind(3, NowMs()).Bind(4, expires_at_ms);
+    return put.Run();
+  });
+}
+
+Result<v1::Broadcast> SqliteStore::AddBroadcast(v1::Broadcast broadcast) {
+  if (broadcast.broadcast_id().empty()) {
+    VIGIL_ASSIGN_OR_RETURN(*broadcast.mutable_broadcast_id(), protocol::NewUuid());
+  }
+  if (broadcast.sent_at_ms() == 0) broadcast.set_sent_at_ms(NowMs());
+  if (broadcast.ByteSizeLong() > 64 * 1024) {
+    return Status::InvalidArgument("a broadcast is at most 64 KiB");
+  }
+  VIGIL_RETURN_IF_ERROR(RunSync([&](Db& db) -> Status {
+    Statement put(db.get(),
+                  "INSERT INTO broadcasts(broadcast_id, message, publish_seq, sent_at_ms) "
+                  "VALUES (?, ?, (SELECT 1 + max(coalesce((SELECT max(publish_seq) FROM forms), "
+                  "0), coalesce((SELECT max(publish_seq) FROM broadcasts), 0))), ?)");
+    put.BindText(1, broadcast.broadcast_id()).BindBlob(2, broadcast.SerializeAsString());
+    put.Bind(3, broadcast.sent_at_ms());
+    return put.Run();
+  }));
+  return broadcast;
+}
+
+Result<std::vector<DeviceRecord>> SqliteStore::ListDevices() {
+  VIGIL_READER(reader);
+  Statement stmt(reader.get(), "SELECT device_id FROM devices ORDER BY enrolled_at_ms, device_id");
+  std::vector<std::string> ids;
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    ids.push_back(stmt.Text(0));
+  }
+  std::vector<DeviceRecord> devices;
+  for (const std::string& id : ids) {
+    VIGIL_ASSIGN_OR_RETURN(std::optional<DeviceRecord> device, FindDevice(id));
+    if (device) devices.push_back(std::move(*device));
+  }
+  return devices;
+}
+
+Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string& reason) {
+  return RunSync([&](Db& db) -> Status {
+    Statement stmt(db.get(),
+                   "UPDATE devices SET status = 'revoked', revoked_reason = ?, revoked_at_ms = ? "
+                   "WHERE device_id = ?");
+    stmt.BindText(1, reason).Bind(2, NowMs()).BindText(3, device_id);
+    VIGIL_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes(db.get()) == 0) return Status::NotFound("no device " + device_id);
+    return Status::Ok();
+  });
+}
+
+Result<v1::ServerStats> SqliteStore::Stats() {
+  VIGIL_READER(reader);
+  v1::ServerStats stats;
+  auto count = [&](const char* sql) -> Result<uint64_t> {
+    Statement stmt(reader.get(), sql);
+    VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    return row ? static_cast<uint64_t>(stmt.Int(0)) : 0;
+  };
+  {
+    Statement stmt(reader.get(), "SELECT value FROM settings WHERE key = 'server_id'");
+    VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) stats.set_server_id(stmt.Blob(0));
+  }
+  VIGIL_ASSIGN_OR_RETURN(uint64_t stations, count("SELECT count(*) FROM stations"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t observers, count("SELECT count(*) FROM observers"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t forms, count("SELECT count(*) FROM forms"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t devices, count("SELECT count(*) FROM devices"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t active,
+                         count("SELECT count(*) FROM devices WHERE status = 'active'"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t batches, count("SELECT count(*) FROM batches"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t records, count("SELECT count(*) FROM records"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t submissions,
+                         count("SELECT count(*) FROM records WHERE kind = 'submission'"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t equivocations, count("SELECT count(*) FROM equivocations"));
+  stats.set_stations(stations);
+  stats.set_observers(observers);
+  stats.set_forms(forms);
+  stats.set_devices(devices);
+  stats.set_active_devices(active);
+  stats.set_revoked_devices(devices - active);
+  stats.set_batches(batches);
+  stats.set_records(records);
+  stats.set_submissions(submissions);
+  stats.set_incidents(records - submissions);
+  stats.set_equivocations(equivocations);
+  Statement reasons(reader.get(),
+                    "SELECT reason, sum(n) FROM (SELECT reason, count AS n FROM rejections "
+                    "UNION ALL SELECT reason, count(*) FROM record_rejections GROUP BY reason) "
+                    "GROUP BY reason ORDER BY reason");
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, reasons.Step());
+    if (!row) break;
+    v1::RejectionCount* r = stats.add_rejections();
+    r->set_reason(reasons.Text(0));
+    r->set_count(static_cast<uint64_t>(reasons.Int(1)));
+  }
+  return stats;
+}
+
+Status SqliteStore::ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) {
+  VIGIL_READER(reader);
+  Statement stmt(reader.get(),
+                 "SELECT r.bytes, r.device_id, r.batch_seq, r.received_at_ms FROM records r "
+                 "JOIN batches b ON b.device_id = r.device_id AND b.seq = r.batch_seq "
+                 "WHERE r.kind = 'submission' ORDER BY b.log_index, r.rowid");
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool more, stmt.Step());
+    if (!more) return Status::Ok();
+    v1::Record record;
+    if (!record.ParseFromString(stmt.Blob(0))) return Status::DataLoss("stored record unreadable");
+    SubmissionRow out;
+    out.submission = record.submission();
+    out.device_id = stmt.Text(1);
+    out.batch_seq = static_cast<uint64_t>(stmt.Int(2));
+    out.received_at_ms = stmt.Int(3);
+    row(out);
+  }
+}
+
+}  // namespace vigil::syncd

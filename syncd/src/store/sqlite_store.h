@@ -1,0 +1,132 @@
+// The SQLite backend of Store: one database file in WAL mode with synchronous=FULL.
+//
+// NOTES ON THE WRITER THREAD
+//
+//  1. Exactly one thread (the writer) owns the write connection. Every write, including the
+//     admin commands of this process, is a Job queued to it; other processes (e.g. `syncd
+//     admin` while `syncd serve` runs) write through their own writer and wait on SQLite's
+//     busy timeout.
+//  2. Group commit: the writer takes up to `max_group` queued jobs, opens one BEGIN IMMEDIATE
+//     transaction, runs each job inside its own SAVEPOINT (a failing job rolls back only its
+//     own changes), then COMMITs once. Only after that COMMIT returns does it call the jobs'
+//     `finish` callbacks: nothing is acknowledged before it is durable. If the COMMIT fails,
+//     every job of the group finishes with that failure and none of their effects remain.
+//  3. The queue is bounded (`max_queue`); a full queue refuses with kUnavailable, which the
+//     HTTP layer turns into 503 (retryable). Close() stops accepting jobs, drains the queue,
+//     commits and joins the thread.
+//  4. Readers use their own connections from a small pool and see only committed state.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_db.h"
+#include "store/store.h"
+
+namespace vigil::syncd {
+
+// The schema version this code writes; a newer database is refused.
+inline constexpr int kSchemaVersion = 1;
+
+// Limits of the SQLite store.
+struct SqliteStoreOptions {
+  size_t max_queue = 20000;     // Jobs waiting for the writer.
+  size_t max_group = 512;       // Jobs per transaction.
+  int busy_timeout_ms = 10000;  // Waiting for another process's write lock.
+  size_t max_idle_readers = 8;  // Reader connections kept open.
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens `path`; with `create`, creates the file and migrates the schema to kSchemaVersion.
+  // Fails with kUnimplemented when the database's schema is newer than this code.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, bool create,
+                                                   SqliteStoreOptions options = {});
+  ~SqliteStore() override;
+
+  Result<std::string> GetSetting(const std::string& key) override;
+  Status InitSetting(const std::string& key, const std::string& value) override;
+  Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override;
+  Result<std::optional<std::pair<std::string, std::string>>> FindBatchResponse(
+      const std::string& device_id, uint64_t seq) override;
+  void AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
+                   std::function<void(Result<AppendOutcome>)> done) override;
+  void Enroll(EnrollParams params, std::function<void(Result<v1::EnrollResponse>)> done) override;
+  void Pull(PullParams params, std::function<void(Result<v1::PullResponse>)> done) override;
+  void CountRejection(const std::string& reason) override;
+  Status ImportStations(const std::vector<v1::Station>& stations) override;
+  Status PublishForm(const v1::FormDefinition& form) override;
+  Status AddObserver(const std::string& id, const std::string& name, const std::string& phone,
+                     const std::vector<std::string>& station_codes) override;
+  Status AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
+                           int64_t expires_at_ms) override;
+  Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) override;
+  Result<std::vector<DeviceRecord>> ListDevices() override;
+  Status RevokeDevice(const std::string& device_id, const std::string& reason) override;
+  Result<v1::ServerStats> Stats() override;
+  Status ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) override;
+  size_t WriterQueueDepth() const override;
+  void Close() override;
+
+  // Transactions the writer has committed (for tests of group commit).
+  uint64_t transactions_committed() const { return transactions_.load(); }
+
+ private:
+  // One unit of work for the writer. `run` executes inside the group's transaction (in its
+  // own savepoint); `finish` gets run's status, or the COMMIT's failure, after the COMMIT.
+  struct Job {
+    std::function<Status(Db&)> run;
+    std::function<void(Status)> finish;
+  };
+  // A reader connection borrowed from the pool; returned when destroyed.
+  class Reader;
+
+  SqliteStore(std::string path, Db writer_db, SqliteStoreOptions options);
+  // Queues a job; false (and `finish` is not called) when closed or full.
+  Status Submit(Job job, bool droppable = false);
+  // Queues `run` and waits for its commit.
+  Status RunSync(std::function<Status(Db&)> run);
+  void WriterLoop();
+  Result<std::unique_ptr<Db>> AcquireReader();
+  void ReleaseReader(std::unique_ptr<Db> db);
+
+  // Bodies of the device-facing jobs (sqlite_device_ops.cc).
+  Status AppendInTransaction(Db& db, const VerifiedBatch& batch, const ReceiptSigner& signer,
+                             AppendOutcome& outcome);
+  Status EnrollInTransaction(Db& db, const EnrollParams& params, v1::EnrollResponse& response);
+  Status FillEnrollResponse(Db& db, const EnrollParams& params, const std::string& device_id,
+                            const std::string& observer_id, v1::EnrollResponse& response);
+  Status PullInTransaction(Db& db, const PullParams& params, v1::PullResponse& response);
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+  Db writer_db_;  // Used only by the writer thread.
+  std::thread writer_;
+  std::atomic<uint64_t> transactions_{0};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;  // GUARDED_BY(mu_)
+  bool closing_ = false;   // GUARDED_BY(mu_)
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Db>> idle_readers_;  // GUARDED_BY(readers_mu_)
+};
+
+// Milliseconds since the Unix epoch.
+int64_t NowMs();
+
+// Migrates `db` to kSchemaVersion inside one transaction (sqlite_schema.cc).
+Status MigrateSchema(Db& db);
+
+// The schema version stored in `db` (PRAGMA user_version).
+Result<int> SchemaVersion(Db& db);
+
+}  // namespace vigil::syncd

@@ -1,0 +1,152 @@
+// The Store interface (ARCHITECTURE §6): everything syncd keeps. Backends: SQLite (here);
+// PostgreSQL later, behind the same interface and the same test suite.
+//
+// Writes that answer a device (AppendBatch, Enroll, Pull) are asynchronous: the callback
+// runs on the store's writer thread only after the transaction holding the write has
+// committed (durable before acknowledged), or with a failure. Callbacks must be quick and
+// must not call back into the store synchronously.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/protocol/batch_codec.h"
+#include "vigil/status.h"
+#include "vigil/v1/admin.pb.h"
+#include "vigil/v1/forms.pb.h"
+#include "vigil/v1/records.pb.h"
+#include "vigil/v1/sync.pb.h"
+
+namespace vigil::syncd {
+
+// An enrolled device as stored.
+struct DeviceRecord {
+  std::string device_id;
+  std::string public_key;  // Ed25519, 32 raw bytes.
+  std::string observer_id;
+  bool active = true;
+  std::string revoked_reason;
+  uint64_t last_seq = 0;
+  std::string last_hash;  // SHA-256 of batch last_seq; empty when last_seq == 0.
+  int64_t last_seen_ms = 0;
+  int64_t clock_offset_ms = 0;
+  uint32_t pending_records = 0;
+  int64_t enrolled_at_ms = 0;
+};
+
+// A push that passed every check which needs no lock on the device's chain (size, decode,
+// device, rate, signature). The payload is decoded too, but its failure only counts once the
+// sequence rules accept the batch (ARCHITECTURE §4 step 5 order).
+struct VerifiedBatch {
+  std::string device_id;
+  uint64_t seq = 0;
+  std::string prev_hash;
+  std::string batch_hash;  // SHA-256 of batch_bytes.
+  std::string batch_bytes;
+  std::string signature;
+  Status payload_status;   // Failure of protocol::DecodePayload, if any.
+  v1::RecordList records;  // Valid when payload_status is OK.
+  int64_t device_time_ms = 0;
+};
+
+// What the writer decided for a batch, under the device's lock.
+struct AppendOutcome {
+  protocol::SequenceVerdict verdict = protocol::SequenceVerdict::kAccept;
+  uint64_t expected_seq = 0;    // For kGap / kChainMismatch: the seq to send next.
+  Status payload_status;        // kAccept with a payload that did not decode: nothing stored.
+  std::string response_bytes;   // kAccept / kReplay: the serialized PushResponse.
+  uint32_t records_stored = 0;  // kAccept: records newly stored.
+  std::vector<std::string> record_rejections;  // kAccept: reasons of rejected records.
+};
+
+// Signs a receipt with the server's key; called inside the writer's transaction.
+using ReceiptSigner = std::function<Result<v1::SignedReceipt>(const v1::Receipt&)>;
+
+// A checked enrollment request.
+struct EnrollParams {
+  std::string code;
+  std::string public_key;
+  v1::DeviceInfo device_info;
+  std::string server_id;
+  std::string receipt_public_key;
+};
+
+// A pull whose signature verified.
+struct PullParams {
+  std::string device_id;
+  v1::Pull pull;
+};
+
+// One stored checklist submission, for CSV export.
+struct SubmissionRow {
+  v1::Submission submission;
+  std::string device_id;
+  uint64_t batch_seq = 0;
+  int64_t received_at_ms = 0;
+};
+
+// Everything syncd keeps. Every method is thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ----- settings
+  // The value of a setting, NotFound when unset.
+  virtual Result<std::string> GetSetting(const std::string& key) = 0;
+  // Sets a setting once; AlreadyExists when it holds another value.
+  virtual Status InitSetting(const std::string& key, const std::string& value) = 0;
+
+  // ----- device-facing (asynchronous, durable before the callback)
+  // The device, or nullopt when unknown. Reads committed state.
+  virtual Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) = 0;
+  // The hash and stored PushResponse of batch `seq` of a device, nullopt when not stored.
+  // Lets an I/O thread answer a replay without queuing it to the writer.
+  virtual Result<std::optional<std::pair<std::string, std::string>>> FindBatchResponse(
+      const std::string& device_id, uint64_t seq) = 0;
+  // Applies the sequence rules authoritatively and, when accepted, stores the batch, its
+  // records and the signed receipt. Equivocating batches are stored as evidence.
+  virtual void AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
+                           std::function<void(Result<AppendOutcome>)> done) = 0;
+  // Spends an enrollment code and creates a device whose id is
+  // protocol::DeviceIdFromPublicKey(public_key). The same key repeating its own enrollment
+  // gets the answer again. PermissionDenied for an unknown, spent or expired code.
+  virtual void Enroll(EnrollParams params,
+                      std::function<void(Result<v1::EnrollResponse>)> done) = 0;
+  // Records the pull's nonce (AlreadyExists when seen before), clock offset and pending count,
+  // and answers what changed since the cursor.
+  virtual void Pull(PullParams params, std::function<void(Result<v1::PullResponse>)> done) = 0;
+  // Counts a refused request by reason; best effort (dropped when the writer is saturated).
+  virtual void CountRejection(const std::string& reason) = 0;
+
+  // ----- admin (synchronous, short transactions)
+  // Inserts or replaces stations; all or nothing.
+  virtual Status ImportStations(const std::vector<v1::Station>& stations) = 0;
+  // Publishes a form version; AlreadyExists when the same id+version differs.
+  virtual Status PublishForm(const v1::FormDefinition& form) = 0;
+  // Adds an observer with assigned stations (which must exist).
+  virtual Status AddObserver(const std::string& id, const std::string& name,
+                             const std::string& phone,
+                             const std::vector<std::string>& station_codes) = 0;
+  // Stores an enrollment code by its SHA-256 only.
+  virtual Status AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
+                                   int64_t expires_at_ms) = 0;
+  // Stores a coordinator's message; devices get it with their next pull. Fills in
+  // broadcast_id (a new UUID) and sent_at_ms when empty.
+  virtual Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) = 0;
+  virtual Result<std::vector<DeviceRecord>> ListDevices() = 0;
+  // Marks a device revoked; its later pushes are refused. NotFound when unknown.
+  virtual Status RevokeDevice(const std::string& device_id, const std::string& reason) = 0;
+  virtual Result<v1::ServerStats> Stats() = 0;
+  // Calls `row` for each stored submission in log order.
+  virtual Status ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) = 0;
+
+  // Requests waiting for the writer.
+  virtual size_t WriterQueueDepth() const = 0;
+  // Finishes queued writes and stops the writer. Later writes fail with kUnavailable.
+  virtual void Close() = 0;
+};
+
+}  // namespace vigil::syncd

@@ -1,0 +1,308 @@
+// `syncd`: init, serve and admin sub-commands. Thin: parses flags and calls syncd_core.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/admin.h"
+#include "admin/data_dir.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "metrics/metrics.h"
+#include "tls/cert.h"
+#include "vigil/protocol/crypto.h"
+
+namespace vigil::syncd {
+namespace {
+
+int Report(const Status& status) {
+  if (status.ok()) return 0;
+  std::cerr << "syncd: " << status.message() << "\n";
+  return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+std::vector<std::string> SplitComma(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= text.size() && !text.empty()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > pos) out.push_back(text.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+int Init(const std::string& data, const InitOptions& options) {
+  Result<InitResult> result = InitDataDir(DataDir(data), options);
+  if (!result.ok()) return Report(result.status());
+  std::cout << "initialized " << data << "\n"
+            << "server_id: " << result->server_id << "\n"
+            << "receipt_public_key: " << protocol::Base64UrlEncode(result->receipt_public_key)
+            << "\n"
+            << "tls_pin: " << PinForCurl(result->tls_pin) << "\n";
+  return 0;
+}
+
+struct ServeFlags {
+  std::string data;
+  std::string listen = "127.0.0.1:8443";
+  std::string ready_file;
+  bool no_tls = false;
+  int threads = 2;
+  size_t max_body = 9u << 20;
+  double rate = 20;
+  double burst = 40;
+  bool quiet = false;
+};
+
+int Serve(const ServeFlags& flags) {
+  DataDir dir(flags.data);
+  Result<std::pair<std::string, uint16_t>> listen = ParseListenAddress(flags.listen);
+  if (!listen.ok()) return Report(listen.status());
+  Result<std::unique_ptr<SqliteStore>> store = OpenStore(dir);
+  if (!store.ok()) return Report(store.status());
+  Result<std::string> server_id = (*store)->GetSetting("server_id");
+  if (!server_id.ok()) return Report(server_id.status());
+  Result<protocol::Ed25519PrivateKey> key = LoadReceiptKey(dir);
+  if (!key.ok()) return Report(key.status());
+
+  Metrics metrics;
+  RouterOptions router_options;
+  router_options.server_id = *server_id;
+  router_options.max_body_bytes = flags.max_body;
+  router_options.rate_per_device_per_s = flags.rate;
+  router_options.rate_burst = flags.burst;
+  Router router(**store, metrics,
+                std::make_shared<const protocol::Ed25519PrivateKey>(std::move(key).value()),
+                router_options);
+
+  ServerOptions options;
+  options.host = listen->first;
+  options.port = listen->second;
+  options.tls = !flags.no_tls;
+  options.cert_path = dir.tls_cert();
+  options.key_path = dir.tls_key();
+  options.threads = flags.threads;
+  options.max_body_bytes = flags.max_body;
+  options.ready_file = flags.ready_file;
+  options.log_requests = !flags.quiet;
+  const auto started = std::chrono::steady_clock::now();
+  Status served = RunServer(router, options);
+  (*store)->Close();  // Flushes the writer: everything queued is committed.
+  if (!served.ok()) return Report(served);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::fprintf(stderr,
+               "syncd: stopped after %.1fs: %llu requests, %llu batches and %llu records "
+               "accepted\n",
+               seconds, static_cast<unsigned long long>(metrics.requests_total()),
+               static_cast<unsigned long long>(metrics.batches_accepted()),
+               static_cast<unsigned long long>(metrics.records_accepted()));
+  return 0;
+}
+
+}  // namespace
+}  // namespace vigil::syncd
+
+int main(int argc, char** argv) {
+  using namespace vigil::syncd;  // NOLINT(build/namespaces)
+  using vigil::Result;
+  using vigil::Status;
+  CLI::App app{"syncd: the Vigil central daemon"};
+  app.require_subcommand(1);
+
+  std::string data;
+  InitOptions init_options;
+  CLI::App* init = app.add_subcommand("init", "create a data dir: store, server id, keys, TLS");
+  init->add_option("--data", data, "data directory")->required();
+  init->add_option("--server-id", init_options.server_id, "deployment id (default: a new UUID)");
+  init->add_option("--tls-cert", init_options.tls_cert, "PEM certificate to use");
+  init->add_option("--tls-key", init_options.tls_key, "PEM private key to use");
+
+  ServeFlags serve_flags;
+  CLI::App* serve = app.add_subcommand("serve", "serve devices over HTTPS");
+  serve->add_option("--data", serve_flags.data, "data directory")->required();
+  serve->add_option("--listen", serve_flags.listen, "HOST:PORT (port 0: any free port)");
+  serve->add_option("--ready-file", serve_flags.ready_file, "write the base URL here once up");
+  serve->add_flag("--no-tls", serve_flags.no_tls, "plain HTTP (loopback only, behind a proxy)");
+  serve->add_option("--threads", serve_flags.threads, "I/O threads")->check(CLI::Range(1, 64));
+  serve->add_option("--max-body", serve_flags.max_body, "largest request body in bytes")
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
+  serve->add_option("--rate", serve_flags.rate, "requests per second per device (0: no limit)");
+  serve->add_option("--burst", serve_flags.burst, "burst per device");
+  serve->add_flag("--quiet", serve_flags.quiet, "no per-request log lines");
+
+  CLI::App* admin = app.add_subcommand("admin", "manage the data dir (also while serving)");
+  admin->require_subcommand(1);
+  admin->add_option("--data", data, "data directory")->required();
+
+  std::string file;
+  CLI::App* stations = admin->add_subcommand("stations", "polling stations");
+  stations->require_subcommand(1);
+  CLI::App* stations_import = stations->add_subcommand("import", "import stations from CSV");
+  stations_import->add_option("FILE", file, "CSV file")->required();
+
+  CLI::App* forms = admin->add_subcommand("forms", "form definitions");
+  forms->require_subcommand(1);
+  CLI::App* forms_publish = forms->add_subcommand("publish", "publish a FormDefinition (JSON)");
+  forms_publish->add_option("FILE", file, "JSON file")->required();
+
+  std::string observer_id, name, phone, station_list;
+  CLI::App* observers = admin->add_subcommand("observers", "observers");
+  observers->require_subcommand(1);
+  CLI::App* observers_add = observers->add_subcommand("add", "add an observer");
+  observers_add->add_option("ID", observer_id, "observer id")->required();
+  observers_add->add_option("--name", name, "full name")->required();
+  observers_add->add_option("--phone", phone, "phone number");
+  observers_add->add_option("--stations", station_list, "assigned station codes, comma-separated");
+
+  std::string expires = "24h";
+  std::string server_url = "https://127.0.0.1:8443";
+  CLI::App* enroll_code = admin->add_subcommand("enroll-code", "issue a one-time enrollment code");
+  enroll_code->add_option("--observer", observer_id, "observer id")->required();
+  enroll_code->add_option("--expires", expires, "validity, e.g. 30m, 24h, 7d");
+  enroll_code->add_option("--server-url", server_url, "URL devices reach syncd at");
+
+  std::string device_id, reason = "revoked by coordinator";
+  bool json = false;
+  CLI::App* devices = admin->add_subcommand("devices", "enrolled devices");
+  devices->require_subcommand(1);
+  CLI::App* devices_list = devices->add_subcommand("list", "list devices");
+  devices_list->add_flag("--json", json, "JSON output");
+  CLI::App* devices_revoke = devices->add_subcommand("revoke", "revoke a device");
+  devices_revoke->add_option("DEVICE_ID", device_id, "device id")->required();
+  devices_revoke->add_option("--reason", reason, "why");
+
+  std::string message_text, lang = "en", author = "coordinator";
+  CLI::App* broadcast = admin->add_subcommand("broadcast", "send a message to every device");
+  broadcast->add_option("--text", message_text, "the message")->required();
+  broadcast->add_option("--lang", lang, "language code of the text");
+  broadcast->add_option("--author", author, "who sends it");
+
+  CLI::App* stats = admin->add_subcommand("stats", "counts of everything stored");
+  stats->add_flag("--json", json, "JSON (vigil.v1.ServerStats)");
+
+  bool csv = false;
+  CLI::App* export_cmd = admin->add_subcommand("export", "export stored reports");
+  export_cmd->require_subcommand(1);
+  CLI::App* export_submissions = export_cmd->add_subcommand("submissions", "checklists");
+  export_submissions->add_flag("--csv", csv, "CSV on stdout")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*init) return Init(data, init_options);
+    if (*serve) return Serve(serve_flags);
+
+    DataDir dir(data);
+    Result<std::unique_ptr<SqliteStore>> opened = OpenStore(dir);
+    if (!opened.ok()) return Report(opened.status());
+    SqliteStore& store = **opened;
+
+    if (*stations_import) {
+      Result<std::string> text = ReadFile(file);
+      if (!text.ok()) return Report(text.status());
+      Result<std::vector<vigil::v1::Station>> parsed = ParseStationsCsv(*text);
+      if (!parsed.ok()) return Report(parsed.status().WithContext(file));
+      Status imported = store.ImportStations(*parsed);
+      if (!imported.ok()) return Report(imported);
+      std::cout << "imported " << parsed->size() << " stations\n";
+      return 0;
+    }
+    if (*forms_publish) {
+      Result<std::string> text = ReadFile(file, 4u << 20);
+      if (!text.ok()) return Report(text.status());
+      Result<vigil::v1::FormDefinition> form = ParseFormJson(*text);
+      if (!form.ok()) return Report(form.status().WithContext(file));
+      Status published = store.PublishForm(*form);
+      if (!published.ok()) return Report(published);
+      std::cout << "published form " << form->form_id() << " version " << form->version() << "\n";
+      return 0;
+    }
+    if (*observers_add) {
+      Status added = store.AddObserver(observer_id, name, phone, SplitComma(station_list));
+      if (!added.ok()) return Report(added);
+      std::cout << "added observer " << observer_id << "\n";
+      return 0;
+    }
+    if (*enroll_code) {
+      Result<int64_t> validity = ParseDuration(expires);
+      if (!validity.ok()) return Report(validity.status());
+      Result<std::string> pin = PinOfCertFile(dir.tls_cert());
+      if (!pin.ok()) return Report(pin.status());
+      Result<std::string> random = vigil::protocol::RandomBytes(16);
+      if (!random.ok()) return Report(random.status());
+      std::string code = vigil::protocol::Base64UrlEncode(*random);
+      Status stored =
+          store.AddEnrollmentCode(vigil::protocol::Sha256(code), observer_id, NowMs() + *validity);
+      if (!stored.ok()) return Report(stored);
+      std::cout << MakeEnrollmentPayload(server_url, *pin, code) << "\n";
+      return 0;
+    }
+    if (*devices_list) {
+      Result<std::vector<DeviceRecord>> list = store.ListDevices();
+      if (!list.ok()) return Report(list.status());
+      vigil::v1::DeviceList out;
+      for (const DeviceRecord& d : *list) {
+        vigil::v1::DeviceSummary* s = out.add_devices();
+        s->set_device_id(d.device_id);
+        s->set_observer_id(d.observer_id);
+        s->set_status(d.active ? "active" : "revoked");
+        s->set_revoked_reason(d.revoked_reason);
+        s->set_last_seq(d.last_seq);
+        s->set_last_seen_ms(d.last_seen_ms);
+        s->set_clock_offset_ms(d.clock_offset_ms);
+        s->set_pending_records(d.pending_records);
+        s->set_enrolled_at_ms(d.enrolled_at_ms);
+      }
+      if (json) {
+        Result<std::string> text = ToJson(out);
+        if (!text.ok()) return Report(text.status());
+        std::cout << *text << "\n";
+      } else {
+        for (const auto& s : out.devices()) {
+          std::cout << s.device_id() << "  " << s.observer_id() << "  " << s.status()
+                    << "  last_seq=" << s.last_seq() << "  pending=" << s.pending_records()
+                    << "  clock_offset_ms=" << s.clock_offset_ms() << "\n";
+        }
+      }
+      return 0;
+    }
+    if (*devices_revoke) {
+      Status revoked = store.RevokeDevice(device_id, reason);
+      if (!revoked.ok()) return Report(revoked);
+      std::cout << "revoked " << device_id << "\n";
+      return 0;
+    }
+    if (*broadcast) {
+      vigil::v1::Broadcast message;
+      message.set_author(author);
+      (*message.mutable_text())[lang] = message_text;
+      Result<vigil::v1::Broadcast> sent = store.AddBroadcast(std::move(message));
+      if (!sent.ok()) return Report(sent.status());
+      std::cout << "broadcast " << sent->broadcast_id() << "\n";
+      return 0;
+    }
+    if (*stats) {
+      Result<vigil::v1::ServerStats> counts = store.Stats();
+      if (!counts.ok()) return Report(counts.status());
+      if (json) {
+        Result<std::string> text = ToJson(*counts);
+        if (!text.ok()) return Report(text.status());
+        std::cout << *text << "\n";
+      } else {
+        std::cout << StatsText(*counts);
+      }
+      return 0;
+    }
+    if (*export_submissions) return Report(WriteSubmissionsCsv(store, std::cout));
+  } catch (const std::exception& e) {
+    std::cerr << "syncd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,444 @@
+// End to end: the real `syncd` binary as a child process (TLS, port 0, a temporary data
+// dir) and a minimal libcurl client with TLS verification on and the server key pinned.
+#include <curl/curl.h>
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+#include "tls/cert.h"
+
+namespace vigil::syncd {
+namespace {
+
+using testing::MakeSubmission;
+using testing::TempDir;
+using testing::TestDevice;
+
+using Clock = std::chrono::steady_clock;
+
+// Runs `syncd ARGS…` to completion; returns its exit status and output (stdout + stderr).
+std::pair<int, std::string> RunSyncd(const std::string& args) {
+  std::string command = std::string(SYNCD_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// A running `syncd serve`; killed with SIGKILL and reaped when the guard dies.
+class ServeProcess {
+ public:
+  ServeProcess(const std::string& data, const std::string& dir, const std::string& name,
+               std::vector<std::string> extra = {}) {
+    ready_file_ = dir + "/" + name + ".ready";
+    log_file_ = dir + "/" + name + ".log";
+    std::vector<std::string> args = {SYNCD_PATH, "serve",       "--data",       data,
+                                     "--listen", "127.0.0.1:0", "--ready-file", ready_file_,
+                                     "--rate",   "0",           "--max-body",   "65536"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Waits (bounded) for the ready file; returns the base URL.
+  std::string WaitReady() {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+      std::ifstream in(ready_file_);
+      std::string url;
+      if (in && std::getline(in, url) && !url.empty()) return url;
+      int status = 0;
+      REQUIRE_MESSAGE(waitpid(pid_, &status, WNOHANG) == 0, "syncd exited: " << Log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("syncd did not become ready: " << Log());
+    return {};
+  }
+
+  void Kill() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // Sends SIGTERM and waits (bounded) for the exit status.
+  int Terminate() {
+    kill(pid_, SIGTERM);
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    int status = 0;
+    while (Clock::now() < deadline) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -2;
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_file_);
+    std::stringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string ready_file_;
+  std::string log_file_;
+};
+
+// A libcurl client: TLS verified against the generated certificate, public key pinned.
+class Client {
+ public:
+  struct Response {
+    CURLcode rc = CURLE_OK;
+    long status = 0;
+    std::string body;
+  };
+
+  Client(std::string base_url, std::string ca_file, std::string pin)
+      : base_url_(std::move(base_url)), ca_file_(std::move(ca_file)), pin_(std::move(pin)) {
+    curl_ = curl_easy_init();
+    REQUIRE(curl_ != nullptr);
+  }
+  ~Client() { curl_easy_cleanup(curl_); }
+
+  Response Post(const std::string& path, const std::string& body) {
+    Response response;
+    std::string url = base_url_ + path;
+    curl_easy_reset(curl_);
+    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_CAINFO, ca_file_.c_str());
+    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl_, CURLOPT_PINNEDPUBLICKEY, pin_.c_str());
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/x-protobuf");
+    headers = curl_slist_append(headers, "Expect:");
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Client::Write);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
+    response.rc = curl_easy_perform(curl_);
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_slist_free_all(headers);
+    return response;
+  }
+
+ private:
+  static size_t Write(char* data, size_t size, size_t count, void* out) {
+    static_cast<std::string*>(out)->append(data, size * count);
+    return size * count;
+  }
+  std::string base_url_;
+  std::string ca_file_;
+  std::string pin_;
+  CURL* curl_;
+};
+
+v1::Error ErrorOf(const Client::Response& response) {
+  v1::Error error;
+  CHECK(error.ParseFromString(response.body));
+  return error;
+}
+
+// A data dir made with `syncd init` and seeded through `syncd admin`.
+struct Deployment {
+  TempDir dir;
+  std::string data = dir.path() + "/data";
+
+  Deployment() {
+    auto [rc, out] = RunSyncd("init --data " + data + " --server-id it-server");
+    REQUIRE_MESSAGE(rc == 0, out);
+    CHECK(out.find("tls_pin: sha256//") != std::string::npos);
+    std::ofstream(dir.path() + "/stations.csv")
+        << "code,name,province,district,commune,registered_voters\n"
+        << testing::kStation << ",School,Phnom Penh,D,C,700\n";
+    Admin("stations import " + dir.path() + "/stations.csv");
+    std::ofstream(dir.path() + "/opening.json")
+        << R"({"formId": "opening", "version": 1, "kind": "CHECKLIST",
+               "questions": [{"id": "q01_voters", "type": "INTEGER"}]})";
+    Admin("forms publish " + dir.path() + "/opening.json");
+    Admin("observers add obs1 --name Sok --stations " + std::string(testing::kStation));
+  }
+
+  std::string Admin(const std::string& args) {
+    auto [rc, out] = RunSyncd("admin --data " + data + " " + args);
+    REQUIRE_MESSAGE(rc == 0, "syncd admin " << args << ": " << out);
+    return out;
+  }
+
+  v1::ServerStats Stats() {
+    v1::ServerStats stats;
+    REQUIRE(google::protobuf::util::JsonStringToMessage(Admin("stats --json"), &stats).ok());
+    return stats;
+  }
+
+  std::string ca() const { return data + "/tls/cert.pem"; }
+  std::string pin() const { return PinForCurl(PinOfCertFile(ca()).value()); }
+
+  // Enrolls a device through the enrollment payload `syncd admin enroll-code` prints.
+  TestDevice Enroll(Client& client, const std::string& url, std::string* receipt_key) {
+    std::string payload_text =
+        Admin("enroll-code --observer obs1 --expires 1h --server-url " + url);
+    while (!payload_text.empty() && payload_text.back() == '\n') payload_text.pop_back();
+    v1::EnrollmentPayload payload;
+    REQUIRE(payload.ParseFromString(protocol::Base64UrlDecode(payload_text).value()));
+    CHECK(payload.server_url() == url);
+    CHECK(payload.tls_pin() == PinOfCertFile(ca()).value());
+    TestDevice device;
+    device.key = std::make_unique<protocol::Ed25519PrivateKey>(
+        protocol::Ed25519PrivateKey::Generate().value());
+    Client::Response r =
+        client.Post("/v1/enroll", TestDevice::EnrollBody(*device.key, payload.code()));
+    REQUIRE_MESSAGE(r.status == 200, "rc=" << r.rc);
+    v1::EnrollResponse enrolled;
+    REQUIRE(enrolled.ParseFromString(r.body));
+    CHECK(enrolled.server_id() == "it-server");
+    device.device_id = enrolled.device_id();
+    device.server_id = "it-server";
+    *receipt_key = enrolled.receipt_public_key();
+    CHECK(device.device_id == protocol::DeviceIdFromPublicKey(device.key->public_key().raw()));
+    Client::Response reused = client.Post(
+        "/v1/enroll",
+        TestDevice::EnrollBody(protocol::Ed25519PrivateKey::Generate().value(), payload.code()));
+    CHECK(reused.status == 403);
+    return device;
+  }
+};
+
+TEST_CASE(
+    "end to end over HTTPS: receipts and replays and every refusal and revocation and clean stop") {
+  Deployment deployment;
+  ServeProcess serve(deployment.data, deployment.dir.path(), "serve");
+  const std::string url = serve.WaitReady();
+  CHECK(url.rfind("https://127.0.0.1:", 0) == 0);
+  Client client(url, deployment.ca(), deployment.pin());
+  std::string receipt_key_raw;
+  TestDevice device = deployment.Enroll(client, url, &receipt_key_raw);
+  protocol::Ed25519PublicKey receipt_key =
+      protocol::Ed25519PublicKey::FromRaw(receipt_key_raw).value();
+
+  // Push: the receipt verifies with the server key from enrollment.
+  std::string batch1 = device.NextBody({MakeSubmission("00000000-0000-4000-8000-00000000000a"),
+                                        MakeSubmission("00000000-0000-4000-8000-00000000000b")});
+  v1::SignedBatch signed1;
+  REQUIRE(signed1.ParseFromString(batch1));
+  const std::string& body1 = batch1;
+  Client::Response first = client.Post("/v1/push", body1);
+  REQUIRE(first.status == 200);
+  v1::PushResponse push;
+  REQUIRE(push.ParseFromString(first.body));
+  CHECK(receipt_key.Verify(protocol::SignatureInput(protocol::kReceiptLabel, "it-server",
+                                                    push.receipt().receipt_bytes()),
+                           push.receipt().signature()));
+  CHECK(push.statuses_size() == 2);
+
+  // The same batch again: the identical answer, nothing doubled.
+  Client::Response again = client.Post("/v1/push", body1);
+  CHECK(again.status == 200);
+  CHECK(again.body == first.body);
+  v1::ServerStats stats = deployment.Stats();
+  CHECK(stats.batches() == 1);
+  CHECK(stats.submissions() == 2);
+
+  // One flipped byte: 401.
+  std::string bytes2 = device.BatchBytes({MakeSubmission("00000000-0000-4000-8000-00000000000c")},
+                                         2, protocol::Sha256(signed1.batch_bytes()));
+  v1::SignedBatch signed2;
+  REQUIRE(signed2.ParseFromString(device.Sign(bytes2)));
+  std::string flipped = bytes2;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x01);
+  signed2.set_batch_bytes(flipped);
+  Client::Response tampered = client.Post("/v1/push", signed2.SerializeAsString());
+  CHECK(tampered.status == 401);
+  CHECK(ErrorOf(tampered).code() == v1::BAD_SIGNATURE);
+
+  // A skipped sequence: 409 with the expected one.
+  std::string bytes3 = device.BatchBytes({MakeSubmission("00000000-0000-4000-8000-00000000000d")},
+                                         3, protocol::Sha256(bytes2));
+  Client::Response gap = client.Post("/v1/push", device.Sign(bytes3));
+  CHECK(gap.status == 409);
+  CHECK(ErrorOf(gap).code() == v1::SEQUENCE_GAP);
+  CHECK(ErrorOf(gap).expected_seq() == 2);
+
+  // Same sequence, other bytes: 409 equivocation, kept and counted in stats.
+  std::string fork1 = device.BatchBytes({MakeSubmission("00000000-0000-4000-8000-00000000000e")}, 1,
+                                        protocol::GenesisHash());
+  Client::Response equivocation = client.Post("/v1/push", device.Sign(fork1));
+  CHECK(equivocation.status == 409);
+  CHECK(ErrorOf(equivocation).code() == v1::EQUIVOCATION);
+  CHECK(deployment.Stats().equivocations() == 1);
+
+  // Over the body cap (65536 here): 413. Garbage: 400.
+  Client::Response large = client.Post("/v1/push", std::string(100000, 'x'));
+  CHECK(large.status == 413);
+  Client::Response garbage = client.Post("/v1/push", "\xff\xfe garbage");
+  CHECK(garbage.status == 400);
+  CHECK(ErrorOf(garbage).code() == v1::MALFORMED);
+
+  // The next good batch is accepted; then the device is revoked while syncd runs: 403.
+  CHECK(client.Post("/v1/push", device.Sign(bytes2)).status == 200);
+  deployment.Admin("devices revoke " + device.device_id + " --reason seized");
+  std::string bytes3b = device.BatchBytes({MakeSubmission("00000000-0000-4000-8000-00000000000f")},
+                                          3, protocol::Sha256(bytes2));
+  Client::Response revoked = client.Post("/v1/push", device.Sign(bytes3b));
+  CHECK(revoked.status == 403);
+  CHECK(ErrorOf(revoked).code() == v1::DEVICE_REVOKED);
+  CHECK(deployment.Admin("devices list").find("revoked") != std::string::npos);
+
+  stats = deployment.Stats();
+  CHECK(stats.batches() == 2);
+  CHECK(stats.submissions() == 3);
+  bool counted = false;
+  for (const v1::RejectionCount& r : stats.rejections()) {
+    if (r.reason() == "BAD_SIGNATURE") counted = r.count() >= 1;
+  }
+  CHECK(counted);
+
+  // A wrong pin: the client refuses to talk.
+  Client wrong(url, deployment.ca(), PinForCurl(std::string(32, '\x01')));
+  Client::Response refused = wrong.Post("/v1/push", body1);
+  CHECK(refused.rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH);
+
+  CHECK(serve.Terminate() == 0);
+  CHECK(serve.Log().find("syncd: stopped after") != std::string::npos);
+}
+
+TEST_CASE("SIGKILL mid-sync and restart: every acknowledged batch is there exactly once") {
+  constexpr int kBatches = 20;
+  constexpr int kRecordsPerBatch = 3;
+  Deployment deployment;
+  std::vector<std::string> bodies;
+  std::string receipt_key_raw;
+  TestDevice device;
+  {
+    ServeProcess serve(deployment.data, deployment.dir.path(), "before");
+    const std::string url = serve.WaitReady();
+    Client client(url, deployment.ca(), deployment.pin());
+    device = deployment.Enroll(client, url, &receipt_key_raw);
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<v1::Record> records;
+      for (int r = 0; r < kRecordsPerBatch; ++r) {
+        records.push_back(MakeSubmission("rec-" + std::to_string(b) + "-" + std::to_string(r)));
+      }
+      std::string bytes = device.BatchBytes(records, device.next_seq, device.last_hash);
+      ++device.next_seq;
+      device.last_hash = protocol::Sha256(bytes);
+      bodies.push_back(device.Sign(bytes));
+    }
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> acked;  // Answer bodies of the acknowledged batches, in order.
+    bool done = false;
+    std::thread pusher([&] {
+      Client pushing(url, deployment.ca(), deployment.pin());
+      for (const std::string& body : bodies) {
+        Client::Response r = pushing.Post("/v1/push", body);
+        std::lock_guard lock(mu);
+        if (r.rc != CURLE_OK || r.status != 200) break;
+        acked.push_back(r.body);
+        cv.notify_all();
+      }
+      std::lock_guard lock(mu);
+      done = true;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, std::chrono::seconds(60), [&] { return acked.size() >= 5 || done; });
+    }
+    serve.Kill();
+    pusher.join();
+    std::vector<std::string> acked_copy;
+    {
+      std::lock_guard lock(mu);
+      acked_copy = acked;
+    }
+    REQUIRE(acked_copy.size() >= 5);
+    MESSAGE("syncd was killed after " << acked_copy.size() << " of " << kBatches
+                                      << " batches were acknowledged");
+
+    // Restart on the same data dir; the device resends everything from the start.
+    ServeProcess restarted(deployment.data, deployment.dir.path(), "after");
+    const std::string url2 = restarted.WaitReady();
+    Client client2(url2, deployment.ca(), deployment.pin());
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      Client::Response r = client2.Post("/v1/push", bodies[i]);
+      REQUIRE_MESSAGE(r.status == 200, "batch " << i + 1 << " rc=" << r.rc);
+      if (i < acked_copy.size()) CHECK(r.body == acked_copy[i]);  // Identical receipt.
+    }
+    v1::ServerStats stats = deployment.Stats();
+    CHECK(stats.batches() == kBatches);
+    CHECK(stats.submissions() == kBatches * kRecordsPerBatch);
+    std::string csv = deployment.Admin("export submissions --csv");
+    std::set<std::string> ids;
+    size_t lines = 0;
+    std::istringstream in(csv);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      ++lines;
+      ids.insert(line.substr(0, line.find(',')));
+    }
+    CHECK(lines == kBatches * kRecordsPerBatch);
+    CHECK(ids.size() == lines);
+  }
+}
+
+TEST_CASE("--no-tls is refused on a non-loopback address") {
+  Deployment deployment;
+  auto [rc, out] = RunSyncd("serve --data " + deployment.data + " --no-tls --listen 0.0.0.0:0");
+  CHECK(rc != 0);
+  CHECK(out.find("loopback") != std::string::npos);
+}
+
+TEST_CASE("init refuses an existing data dir and admin refuses a missing one") {
+  Deployment deployment;
+  CHECK(RunSyncd("init --data " + deployment.data).first != 0);
+  auto [rc, out] = RunSyncd("admin --data " + deployment.dir.path() + "/nothing stats");
+  CHECK(rc != 0);
+  CHECK(out.find("syncd init") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::syncd

@@ -1,0 +1,49 @@
+// The socket-free parts of the HTTPS front: listen addresses and TLS files.
+#include "http/server.h"
+
+#include <doctest/doctest.h>
+
+#include "test_util.h"
+#include "tls/cert.h"
+
+namespace vigil::syncd {
+namespace {
+
+TEST_CASE("listen addresses") {
+  CHECK(ParseListenAddress("127.0.0.1:8443").value() ==
+        std::make_pair(std::string("127.0.0.1"), uint16_t{8443}));
+  CHECK(ParseListenAddress("[::1]:0").value().first == "::1");
+  CHECK(ParseListenAddress(":0").value().first == "127.0.0.1");
+  CHECK_FALSE(ParseListenAddress("127.0.0.1").ok());
+  CHECK_FALSE(ParseListenAddress("127.0.0.1:70000").ok());
+  CHECK_FALSE(ParseListenAddress("127.0.0.1:80x").ok());
+}
+
+TEST_CASE("a generated certificate has a stable 32-byte pin in curl's form") {
+  testing::TempDir dir;
+  std::string cert = dir.path() + "/cert.pem";
+  std::string key = dir.path() + "/key.pem";
+  REQUIRE(GenerateSelfSignedCert(cert, key).ok());
+  Result<std::string> pin = PinOfCertFile(cert);
+  REQUIRE(pin.ok());
+  CHECK(pin->size() == 32);
+  CHECK(PinOfCertFile(cert).value() == *pin);
+  CHECK(PinForCurl(*pin).rfind("sha256//", 0) == 0);
+  CHECK(PinForCurl(*pin).size() == 8 + 44);
+  // Never overwrites.
+  CHECK_FALSE(GenerateSelfSignedCert(cert, key).ok());
+}
+
+TEST_CASE("--no-tls is refused off loopback before anything listens") {
+  testing::TestServer server;
+  ServerOptions options;
+  options.host = "0.0.0.0";
+  options.port = 0;
+  options.tls = false;
+  Status status = RunServer(server.router(), options);
+  CHECK(status.code() == StatusCode::kFailedPrecondition);
+  CHECK(status.message().find("loopback") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::syncd

@@ -1,0 +1,226 @@
+// Helpers shared by syncd's tests: temporary directories, a store with one station, one
+// observer and one published form, and a simulated device that builds signed batches.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/data_dir.h"
+#include "http/router.h"
+#include "metrics/metrics.h"
+#include "store/sqlite_store.h"
+#include "vigil/protocol/batch_codec.h"
+#include "vigil/protocol/crypto.h"
+#include "vigil/protocol/signing.h"
+
+namespace vigil::syncd::testing {
+
+// A directory removed with everything in it when the guard dies.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "syncd_test_XXXXXX").string();
+    char* made = mkdtemp(pattern.data());
+    REQUIRE(made != nullptr);
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline constexpr const char* kServerId = "test-deployment";
+inline constexpr const char* kStation = "12-03-07-0452";
+
+// A checklist submission of form `form_id` version `version` with one answer.
+inline v1::Record MakeSubmission(const std::string& id, int64_t answer = 1,
+                                 const std::string& form_id = "opening", uint32_t version = 1) {
+  v1::Record record;
+  v1::Submission* s = record.mutable_submission();
+  s->set_submission_id(id);
+  s->set_form_id(form_id);
+  s->set_form_version(version);
+  s->set_station_code(kStation);
+  s->set_observer_id("obs1");
+  v1::Answer* a = s->add_answers();
+  a->set_question_id("q01_voters");
+  a->mutable_value()->set_integer(answer);
+  return record;
+}
+
+// A device: its key, and the chain of batches it has made.
+struct TestDevice {
+  std::string device_id;
+  std::unique_ptr<protocol::Ed25519PrivateKey> key;
+  uint64_t next_seq = 1;
+  std::string last_hash = protocol::GenesisHash();
+  std::string server_id = kServerId;  // The deployment batches and pulls are signed for.
+
+  // Serialized Batch bytes for `records` at `seq` chained on `prev_hash`.
+  std::string BatchBytes(const std::vector<v1::Record>& records, uint64_t seq,
+                         const std::string& prev_hash) const {
+    v1::RecordList list;
+    for (const v1::Record& r : records) *list.add_records() = r;
+    v1::Batch batch;
+    batch.set_device_id(device_id);
+    batch.set_batch_seq(seq);
+    batch.set_prev_batch_hash(prev_hash);
+    batch.set_device_time_ms(1700000000000);
+    REQUIRE(protocol::EncodePayload(list, batch).ok());
+    return batch.SerializeAsString();
+  }
+
+  // A SignedBatch body for `batch_bytes`, signed for this device's deployment.
+  std::string Sign(const std::string& batch_bytes) const { return SignFor(batch_bytes, server_id); }
+
+  // A SignedBatch body for `batch_bytes` signed for deployment `for_server`.
+  std::string SignFor(const std::string& batch_bytes, const std::string& for_server) const {
+    v1::SignedBatch signed_batch;
+    signed_batch.set_batch_bytes(batch_bytes);
+    Result<std::string> signature =
+        key->Sign(protocol::SignatureInput(protocol::kBatchLabel, for_server, batch_bytes));
+    REQUIRE(signature.ok());
+    signed_batch.set_signature(*signature);
+    return signed_batch.SerializeAsString();
+  }
+
+  // The next batch in the chain (advances next_seq and last_hash).
+  std::string NextBody(const std::vector<v1::Record>& records) {
+    std::string bytes = BatchBytes(records, next_seq, last_hash);
+    ++next_seq;
+    last_hash = protocol::Sha256(bytes);
+    return Sign(bytes);
+  }
+
+  // A signed EnrollRequest for `code`.
+  static std::string EnrollBody(const protocol::Ed25519PrivateKey& key, const std::string& code) {
+    v1::EnrollRequest request;
+    request.set_code(code);
+    request.set_public_key(key.public_key().raw());
+    request.mutable_device_info()->set_model("test");
+    Result<std::string> proof =
+        key.Sign(protocol::SignatureInput(protocol::kEnrollLabel, code, key.public_key().raw()));
+    REQUIRE(proof.ok());
+    request.set_proof(*proof);
+    return request.SerializeAsString();
+  }
+
+  // A signed pull body.
+  // Signed for `for_server`, or this device's deployment when empty.
+  std::string PullBody(uint64_t cursor, const std::string& nonce,
+                       const std::string& for_server = "") const {
+    v1::Pull pull;
+    pull.set_device_id(device_id);
+    pull.set_cursor(cursor);
+    pull.set_nonce(nonce);
+    pull.set_device_time_ms(1700000000000);
+    pull.set_pending_records(3);
+    v1::SignedPull signed_pull;
+    signed_pull.set_pull_bytes(pull.SerializeAsString());
+    Result<std::string> signature = key->Sign(
+        protocol::SignatureInput(protocol::kPullLabel, for_server.empty() ? server_id : for_server,
+                                 signed_pull.pull_bytes()));
+    REQUIRE(signature.ok());
+    signed_pull.set_signature(*signature);
+    return signed_pull.SerializeAsString();
+  }
+};
+
+inline v1::FormDefinition OpeningForm() {
+  v1::FormDefinition form;
+  form.set_form_id("opening");
+  form.set_version(1);
+  form.set_kind(v1::CHECKLIST);
+  (*form.mutable_title())["en"] = "Opening";
+  v1::Question* q = form.add_questions();
+  q->set_id("q01_voters");
+  q->set_type(v1::INTEGER);
+  return form;
+}
+
+// A store, router and receipt key over a temporary directory, seeded with one station,
+// observer "obs1" and form opening v1.
+class TestServer {
+ public:
+  explicit TestServer(RouterOptions options = {}) {
+    store_ = Open();
+    REQUIRE(store_->InitSetting("server_id", kServerId).ok());
+    v1::Station station;
+    station.set_code(kStation);
+    station.set_name("School");
+    station.set_registered_voters(700);
+    REQUIRE(store_->ImportStations({station}).ok());
+    REQUIRE(store_->AddObserver("obs1", "Sok", "", {kStation}).ok());
+    REQUIRE(store_->PublishForm(OpeningForm()).ok());
+    Result<protocol::Ed25519PrivateKey> key = protocol::Ed25519PrivateKey::Generate();
+    REQUIRE(key.ok());
+    key_ = std::make_shared<const protocol::Ed25519PrivateKey>(std::move(key).value());
+    options.server_id = kServerId;
+    router_ = std::make_unique<Router>(*store_, metrics_, key_, options);
+  }
+
+  std::unique_ptr<SqliteStore> Open() {
+    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(db_path(), true);
+    REQUIRE(store.ok());
+    return std::move(store).value();
+  }
+
+  std::string db_path() const { return dir_.path() + "/syncd.db"; }
+  SqliteStore& store() { return *store_; }
+  Router& router() { return *router_; }
+  const protocol::Ed25519PrivateKey& receipt_key() const { return *key_; }
+
+  HttpResponse Post(const std::string& target, std::string body) {
+    return router_->Handle(HttpRequest{"POST", target, std::move(body)});
+  }
+
+  // Issues a code for obs1 valid for `validity_ms` (negative: already expired).
+  std::string IssueCode(int64_t validity_ms = 3'600'000) {
+    Result<std::string> random = protocol::RandomBytes(16);
+    REQUIRE(random.ok());
+    std::string code = protocol::Base64UrlEncode(*random);
+    REQUIRE(store_->AddEnrollmentCode(protocol::Sha256(code), "obs1", NowMs() + validity_ms).ok());
+    return code;
+  }
+
+  // Enrolls a new device through POST /v1/enroll.
+  TestDevice Enroll() {
+    TestDevice device;
+    Result<protocol::Ed25519PrivateKey> key = protocol::Ed25519PrivateKey::Generate();
+    REQUIRE(key.ok());
+    device.key = std::make_unique<protocol::Ed25519PrivateKey>(std::move(key).value());
+    HttpResponse response = Post("/v1/enroll", TestDevice::EnrollBody(*device.key, IssueCode()));
+    REQUIRE(response.status == 200);
+    v1::EnrollResponse enrolled;
+    REQUIRE(enrolled.ParseFromString(response.body));
+    device.device_id = enrolled.device_id();
+    return device;
+  }
+
+ private:
+  TempDir dir_;
+  Metrics metrics_;
+  std::unique_ptr<SqliteStore> store_;
+  std::shared_ptr<const protocol::Ed25519PrivateKey> key_;
+  std::unique_ptr<Router> router_;
+};
+
+// The vigil.v1.Error of a refusal.
+inline v1::Error ErrorOf(const HttpResponse& response) {
+  v1::Error error;
+  CHECK(error.ParseFromString(response.body));
+  return error;
+}
+
+}  // namespace vigil::syncd::testing
