@@ -100,6 +100,7 @@ class Server {
   Server(const std::string& syncd, const fs::path& data) : data_(data) {
     fs::path ready = data.parent_path() / "ready";
     fs::remove(ready);
+    std::fflush(stdout);  // or the child's copy of the buffer is written twice
     pid_ = fork();
     if (pid_ == 0) {
       std::string log = (data.parent_path() / "syncd.log").string();
@@ -236,8 +237,11 @@ struct Result {
   uint64_t errors = 0;
 };
 
+// With `offered_per_s` > 0 the devices are paced (open loop): each sends a batch every
+// devices * batch / offered_per_s seconds, as real devices spread over time would; latency is
+// then measured at that load. With 0 they send back to back (closed loop, the ceiling).
 Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int batch_size,
-                 double seconds) {
+                 double seconds, double offered_per_s = 0) {
   fs::path dir = b.work / ("ingest-" + std::to_string(devices) + "x" + std::to_string(batch_size));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -320,6 +324,10 @@ Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int ba
   std::vector<double> latencies;
   uint64_t acked = 0;
   Result result;
+  const double interval_s =
+      offered_per_s > 0 ? static_cast<double>(devices) * batch_size / offered_per_s : 0;
+  std::vector<Clock::time_point> due(devices);
+  std::vector<bool> waiting(devices, false);
   auto send = [&](int i) {
     Device& d = fleet[i];
     d.response.clear();
@@ -333,16 +341,31 @@ Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int ba
     d.sent_at = Clock::now();
     curl_multi_add_handle(multi, handles[i]);
   };
+  auto start = Clock::now();
+  auto every =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s));
   for (int i = 0; i < devices; ++i) {
     handles[i] = NewHandle(pin);
-    send(i);
+    if (interval_s > 0) {
+      due[i] = start + every * i / devices;  // staggered over one interval
+      waiting[i] = true;
+    } else {
+      send(i);
+    }
   }
   double cpu_before = ProcessCpuSeconds(server.pid());
-  auto start = Clock::now();
   auto stop_at =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   int running = devices;
-  while (running > 0) {
+  int pending = devices;  // devices with a request in flight or due
+  while (pending > 0) {
+    auto now = Clock::now();
+    for (int i = 0; i < devices; ++i) {
+      if (waiting[i] && due[i] <= now) {
+        waiting[i] = false;
+        send(i);
+      }
+    }
     curl_multi_perform(multi, &running);
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
@@ -362,9 +385,18 @@ Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int ba
       } else {
         ++result.errors;
       }
-      if (Clock::now() < stop_at && d.next < d.batches.size()) send(i);
+      if (Clock::now() < stop_at && d.next < d.batches.size()) {
+        if (interval_s > 0) {
+          due[i] = std::max(Clock::now(), due[i] + every);
+          waiting[i] = true;
+        } else {
+          send(i);
+        }
+      } else {
+        --pending;
+      }
     }
-    if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+    curl_multi_poll(multi, nullptr, 0, interval_s > 0 ? 2 : 100, nullptr);
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = ProcessCpuSeconds(server.pid()) - cpu_before;
@@ -487,25 +519,31 @@ int main(int argc, char** argv) {
         " (ratio %.2f)\n",
         per50, per1, xml, per50 / xml);
     std::vector<std::pair<int, int>> configs =
-        quick ? std::vector<std::pair<int, int>>{{100, 50}, {1000, 10}}
+        quick ? std::vector<std::pair<int, int>>{{100, 50}, {1000, 50}}
               : std::vector<std::pair<int, int>>{{100, 1},  {100, 10},  {100, 50},
                                                  {1000, 1}, {1000, 10}, {1000, 50}};
-    double seconds = quick ? 10 : 20;
-    std::printf("%8s %6s %14s %9s %9s %14s %7s\n", "devices", "batch", "checklists/s", "p50 ms",
-                "p99 ms", "cpu us/chkl", "errors");
+    double seconds = quick ? 6 : 20;
+    // Closed loop gives the ceiling; latency under a closed loop of N devices is just
+    // N / throughput, so it is measured again paced at the 5,000 checklists/s floor.
+    constexpr double kPacedLoad = 5000;
+    std::printf("%-7s %8s %6s %14s %9s %9s %14s %7s\n", "mode", "devices", "batch", "checklists/s",
+                "p50 ms", "p99 ms", "cpu us/chkl", "errors");
     double best50 = 0, p99_1000 = 0;
-    for (auto [devices, batch] : configs) {
-      Result r = RunConfig(b, form, devices, batch, seconds);
-      std::printf("%8d %6d %14.0f %9.1f %9.1f %14.0f %7llu\n", r.devices, r.batch,
+    auto print = [](const char* mode, const Result& r) {
+      std::printf("%-7s %8d %6d %14.0f %9.1f %9.1f %14.0f %7llu\n", mode, r.devices, r.batch,
                   r.checklists_per_s, r.p50_ms, r.p99_ms, r.cpu_us_per_checklist,
                   static_cast<unsigned long long>(r.errors));
       std::fflush(stdout);
+    };
+    for (auto [devices, batch] : configs) {
+      Result r = RunConfig(b, form, devices, batch, seconds);
+      print("max", r);
       if (r.batch == 50) best50 = std::max(best50, r.checklists_per_s);
-      if (r.devices == 1000) p99_1000 = std::max(p99_1000, r.p99_ms);
-    }
-    if (best50 == 0) {
-      Result r = RunConfig(b, form, 100, 50, seconds);
-      best50 = r.checklists_per_s;
+      if (devices == 1000) {
+        Result paced = RunConfig(b, form, devices, batch, seconds, kPacedLoad);
+        print("paced", paced);
+        p99_1000 = std::max(p99_1000, paced.p99_ms);
+      }
     }
     std::printf(
         "ingest checklists_per_s=%.0f raw_sqlite_ratio=%.2f p99_ms=%.0f wire_vs_openrosa=%.2f\n",

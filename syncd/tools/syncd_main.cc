@@ -160,10 +160,19 @@ int main(int argc, char** argv) {
   observers_add->add_option("--phone", phone, "phone number");
   observers_add->add_option("--stations", station_list, "assigned station codes, comma-separated");
 
+  CLI::App* observers_import =
+      observers->add_subcommand("import", "import observers from CSV: id,name,phone,stations");
+  observers_import->add_option("FILE", file, "CSV file")->required();
+
   std::string expires = "24h";
+  bool all_observers = false;
   std::string server_url = "https://127.0.0.1:8443";
   CLI::App* enroll_code = admin->add_subcommand("enroll-code", "issue a one-time enrollment code");
-  enroll_code->add_option("--observer", observer_id, "observer id")->required();
+  auto* one_observer = enroll_code->add_option("--observer", observer_id, "observer id");
+  enroll_code
+      ->add_flag("--all", all_observers,
+                 "a code for every observer; prints OBSERVER STATION PAYLOAD per line")
+      ->excludes(one_observer);
   enroll_code->add_option("--expires", expires, "validity, e.g. 30m, 24h, 7d");
   enroll_code->add_option("--server-url", server_url, "URL devices reach syncd at");
 
@@ -229,7 +238,41 @@ int main(int argc, char** argv) {
       std::cout << "added observer " << observer_id << "\n";
       return 0;
     }
+    if (*observers_import) {
+      Result<std::string> text = ReadFile(file);
+      if (!text.ok()) return Report(text.status());
+      Result<std::vector<ObserverEntry>> parsed = ParseObserversCsv(*text);
+      if (!parsed.ok()) return Report(parsed.status().WithContext(file));
+      Status added = store.AddObservers(*parsed);
+      if (!added.ok()) return Report(added);
+      std::cout << "imported " << parsed->size() << " observers\n";
+      return 0;
+    }
+    if (*enroll_code && all_observers) {
+      Result<int64_t> validity = ParseDuration(expires);
+      if (!validity.ok()) return Report(validity.status());
+      Result<std::string> pin = PinOfCertFile(dir.tls_cert());
+      if (!pin.ok()) return Report(pin.status());
+      Result<std::vector<ObserverEntry>> observers_list = store.ListObservers();
+      if (!observers_list.ok()) return Report(observers_list.status());
+      std::vector<EnrollmentCodeEntry> codes;
+      std::string lines;
+      for (const ObserverEntry& o : *observers_list) {
+        Result<std::string> random = vigil::protocol::RandomBytes(16);
+        if (!random.ok()) return Report(random.status());
+        std::string code = vigil::protocol::Base64UrlEncode(*random);
+        codes.push_back({vigil::protocol::Sha256(code), o.id, NowMs() + *validity});
+        lines += o.id + " " + (o.station_codes.empty() ? "-" : o.station_codes.front()) + " " +
+                 MakeEnrollmentPayload(server_url, *pin, code) + "\n";
+      }
+      Status stored = store.AddEnrollmentCodes(codes);
+      if (!stored.ok()) return Report(stored);
+      std::cout << lines;
+      return 0;
+    }
     if (*enroll_code) {
+      if (observer_id.empty())
+        return Report(Status::InvalidArgument("give --observer ID or --all"));
       Result<int64_t> validity = ParseDuration(expires);
       if (!validity.ok()) return Report(validity.status());
       Result<std::string> pin = PinOfCertFile(dir.tls_cert());

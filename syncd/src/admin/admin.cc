@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -184,6 +185,62 @@ Result<std::vector<v1::Station>> ParseStationsCsv(std::string_view text) {
     return Status::InvalidArgument(message);
   }
   return stations;
+}
+
+Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text) {
+  std::vector<ObserverEntry> out;
+  std::vector<std::string> errors;
+  std::set<std::string> ids;
+  std::vector<std::string> fields;
+  size_t line_number = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    auto bad = [&](const std::string& message) {
+      if (errors.size() < 20)
+        errors.push_back("line " + std::to_string(line_number) + ": " + message);
+    };
+    if (line_number == 1) {
+      SplitCsvLine(line, fields);
+      if (fields.size() != 4 || fields[0] != "id" || fields[1] != "name" || fields[2] != "phone" ||
+          fields[3] != "stations") {
+        return Status::InvalidArgument("line 1: the header must be id,name,phone,stations");
+      }
+      continue;
+    }
+    if (line.empty()) continue;
+    if (!SplitCsvLine(line, fields) || fields.size() != 4) {
+      bad("expected 4 fields: id,name,phone,stations");
+      continue;
+    }
+    if (fields[0].empty() || fields[0].size() > 64 || fields[1].empty()) {
+      bad("the id (1-64 characters) and the name are required");
+      continue;
+    }
+    if (!ids.insert(fields[0]).second) {
+      bad("observer " + fields[0] + " appears twice");
+      continue;
+    }
+    ObserverEntry entry{fields[0], fields[1], fields[2], {}};
+    std::string codes = fields[3];
+    std::replace(codes.begin(), codes.end(), ';', ' ');
+    std::istringstream in(codes);
+    for (std::string code; in >> code;) entry.station_codes.push_back(code);
+    out.push_back(std::move(entry));
+    if (out.size() > kMaxObserversPerImport) {
+      return Status::ResourceExhausted("more than 2,000,000 observers in one import");
+    }
+  }
+  if (!errors.empty()) {
+    std::string message = std::to_string(errors.size()) + " bad lines, nothing imported:";
+    for (const std::string& e : errors) message += "\n  " + e;
+    return Status::InvalidArgument(message);
+  }
+  return out;
 }
 
 Result<v1::FormDefinition> ParseFormJson(const std::string& json) {

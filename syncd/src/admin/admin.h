@@ -24,6 +24,13 @@ inline constexpr size_t kMaxStationsPerImport = 2'000'000;
 // InvalidArgument listing the bad lines by number (up to 20 of them) and imports nothing.
 Result<std::vector<v1::Station>> ParseStationsCsv(std::string_view text);
 
+// Most observers one import takes.
+inline constexpr size_t kMaxObserversPerImport = 2'000'000;
+
+// Parses "id,name,phone,stations" with a header line; stations are codes separated by ';'
+// or spaces. All or nothing, bad lines listed by number as for stations.
+Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text);
+
 // A FormDefinition from protobuf's JSON mapping, checked: form_id [a-z0-9_]+, version >= 1,
 // kind set, at least one question, question ids unique and non-empty.
 Result<v1::FormDefinition> ParseFormJson(const std::string& json);

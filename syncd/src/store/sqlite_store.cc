@@ -328,47 +328,75 @@ Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
   });
 }
 
-Status SqliteStore::AddObserver(const std::string& id, const std::string& name,
-                                const std::string& phone,
-                                const std::vector<std::string>& station_codes) {
+Status SqliteStore::AddObservers(const std::vector<ObserverEntry>& observers) {
   return RunSync([&](Db& db) -> Status {
     Statement put(db.get(),
                   "INSERT INTO observers(observer_id, name, phone, created_at_ms) "
                   "VALUES (?, ?, ?, ?)");
-    put.BindText(1, id).BindText(2, name).BindText(3, phone).Bind(4, NowMs());
-    Status added = put.Run();
-    if (added.code() == StatusCode::kAlreadyExists) {
-      return Status::AlreadyExists("observer " + id + " already exists");
-    }
-    VIGIL_RETURN_IF_ERROR(added);
     Statement station(db.get(), "SELECT 1 FROM stations WHERE code = ?");
     Statement assign(db.get(),
                      "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
-    for (const std::string& code : station_codes) {
-      station.Reset();
-      station.BindText(1, code);
-      VIGIL_ASSIGN_OR_RETURN(bool known, station.Step());
-      if (!known) return Status::NotFound("no station with code " + code);
-      assign.Reset();
-      assign.BindText(1, id).BindText(2, code);
-      VIGIL_RETURN_IF_ERROR(assign.Run());
+    for (const ObserverEntry& o : observers) {
+      if (o.id.empty() || o.id.size() > 64) {
+        return Status::InvalidArgument("an observer id has 1-64 characters");
+      }
+      put.Reset();
+      put.BindText(1, o.id).BindText(2, o.name).BindText(3, o.phone).Bind(4, NowMs());
+      Status added = put.Run();
+      if (added.code() == StatusCode::kAlreadyExists) {
+        return Status::AlreadyExists("observer " + o.id + " already exists");
+      }
+      VIGIL_RETURN_IF_ERROR(added);
+      for (const std::string& code : o.station_codes) {
+        station.Reset();
+        station.BindText(1, code);
+        VIGIL_ASSIGN_OR_RETURN(bool known, station.Step());
+        if (!known) return Status::NotFound("observer " + o.id + ": no station with code " + code);
+        assign.Reset();
+        assign.BindText(1, o.id).BindText(2, code);
+        VIGIL_RETURN_IF_ERROR(assign.Run());
+      }
     }
     return Status::Ok();
   });
 }
 
-Status SqliteStore::AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
-                                      int64_t expires_at_ms) {
+Result<std::vector<ObserverEntry>> SqliteStore::ListObservers() {
+  VIGIL_READER(reader);
+  Statement stmt(reader.get(),
+                 "SELECT o.observer_id, o.name, o.phone, a.station_code FROM observers o "
+                 "LEFT JOIN assignments a ON a.observer_id = o.observer_id "
+                 "ORDER BY o.observer_id, a.station_code");
+  std::vector<ObserverEntry> out;
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    std::string id = stmt.Text(0);
+    if (out.empty() || out.back().id != id) out.push_back({id, stmt.Text(1), stmt.Text(2), {}});
+    if (!stmt.IsNull(3)) out.back().station_codes.push_back(stmt.Text(3));
+  }
+  return out;
+}
+
+Status SqliteStore::AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) {
   return RunSync([&](Db& db) -> Status {
     Statement observer(db.get(), "SELECT 1 FROM observers WHERE observer_id = ?");
-    observer.BindText(1, observer_id);
-    VIGIL_ASSIGN_OR_RETURN(bool known, observer.Step());
-    if (!known) return Status::NotFound("no observer with id " + observer_id);
     Statement put(db.get(),
                   "INSERT INTO enrollment_codes(code_hash, observer_id, created_at_ms, "
                   "expires_at_ms) VALUES (?, ?, ?, ?)");
-    put.BindBlob(1, code_hash).BindText(2, observer_id).Bind(3, NowMs()).Bind(4, expires_at_ms);
-    return put.Run();
+    for (const EnrollmentCodeEntry& c : codes) {
+      observer.Reset();
+      observer.BindText(1, c.observer_id);
+      VIGIL_ASSIGN_OR_RETURN(bool known, observer.Step());
+      if (!known) return Status::NotFound("no observer with id " + c.observer_id);
+      put.Reset();
+      put.BindBlob(1, c.code_hash)
+          .BindText(2, c.observer_id)
+          .Bind(3, NowMs())
+          .Bind(4, c.expires_at_ms);
+      VIGIL_RETURN_IF_ERROR(put.Run());
+    }
+    return Status::Ok();
   });
 }
 

@@ -63,10 +63,9 @@ class SqliteStore final : public Store {
   void CountRejection(const std::string& reason) override;
   Status ImportStations(const std::vector<v1::Station>& stations) override;
   Status PublishForm(const v1::FormDefinition& form) override;
-  Status AddObserver(const std::string& id, const std::string& name, const std::string& phone,
-                     const std::vector<std::string>& station_codes) override;
-  Status AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
-                           int64_t expires_at_ms) override;
+  Status AddObservers(const std::vector<ObserverEntry>& observers) override;
+  Result<std::vector<ObserverEntry>> ListObservers() override;
+  Status AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) override;
   Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) override;
   Result<std::vector<DeviceRecord>> ListDevices() override;
   Status RevokeDevice(const std::string& device_id, const std::string& reason) override;

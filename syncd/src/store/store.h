@@ -88,6 +88,21 @@ struct SubmissionRow {
   int64_t received_at_ms = 0;
 };
 
+// An observer with assigned stations, as imported and listed by coordinators.
+struct ObserverEntry {
+  std::string id;
+  std::string name;
+  std::string phone;
+  std::vector<std::string> station_codes;
+};
+
+// An enrollment code to store: only its SHA-256 is kept.
+struct EnrollmentCodeEntry {
+  std::string code_hash;
+  std::string observer_id;
+  int64_t expires_at_ms = 0;
+};
+
 // Everything syncd keeps. Every method is thread-safe.
 class Store {
  public:
@@ -126,13 +141,24 @@ class Store {
   virtual Status ImportStations(const std::vector<v1::Station>& stations) = 0;
   // Publishes a form version; AlreadyExists when the same id+version differs.
   virtual Status PublishForm(const v1::FormDefinition& form) = 0;
-  // Adds an observer with assigned stations (which must exist).
-  virtual Status AddObserver(const std::string& id, const std::string& name,
-                             const std::string& phone,
-                             const std::vector<std::string>& station_codes) = 0;
-  // Stores an enrollment code by its SHA-256 only.
-  virtual Status AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
-                                   int64_t expires_at_ms) = 0;
+  // Adds observers with their assigned stations (which must exist); all or nothing.
+  // AlreadyExists names the first observer id already present.
+  virtual Status AddObservers(const std::vector<ObserverEntry>& observers) = 0;
+  // Every observer with assigned stations, by id.
+  virtual Result<std::vector<ObserverEntry>> ListObservers() = 0;
+  // Stores enrollment codes by their SHA-256 only; all or nothing.
+  virtual Status AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) = 0;
+
+  // One observer (AddObservers of one).
+  Status AddObserver(const std::string& id, const std::string& name, const std::string& phone,
+                     const std::vector<std::string>& station_codes) {
+    return AddObservers({ObserverEntry{id, name, phone, station_codes}});
+  }
+  // One code (AddEnrollmentCodes of one).
+  Status AddEnrollmentCode(const std::string& code_hash, const std::string& observer_id,
+                           int64_t expires_at_ms) {
+    return AddEnrollmentCodes({EnrollmentCodeEntry{code_hash, observer_id, expires_at_ms}});
+  }
   // Stores a coordinator's message; devices get it with their next pull. Fills in
   // broadcast_id (a new UUID) and sent_at_ms when empty.
   virtual Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) = 0;
