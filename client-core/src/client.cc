@@ -119,7 +119,7 @@ Result<std::unique_ptr<Client>> Client::Init(const std::string& home, KeyProtect
   }
   auto state = std::make_unique<State>();
   state->home = home;
-  VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/true));
+  VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/true, options.durable));
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
       std::filesystem::perm_options::replace, ec);
@@ -147,14 +147,15 @@ Result<std::unique_ptr<Client>> Client::Init(const std::string& home, KeyProtect
   return std::unique_ptr<Client>(new Client(std::move(state)));
 }
 
-Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtector* protector) {
+Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtector* protector,
+                                             const OpenOptions& options) {
   const std::string path = StorePath(home);
   if (!std::filesystem::exists(path)) {
     return Status::NotFound("no store at " + path + " (run `observer init` first)");
   }
   auto state = std::make_unique<State>();
   state->home = home;
-  VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/false));
+  VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/false, options.durable));
   VIGIL_RETURN_IF_ERROR(store::Migrate(*state->db));
   VIGIL_ASSIGN_OR_RETURN(auto pub, state->GetMeta("public_key"));
   if (!pub) return Status::DataLoss("the store at " + path + " has no device key");
@@ -208,14 +209,12 @@ Status Client::SetServerId(const std::string& server_id) {
   return txn->Commit();
 }
 
-Status Client::ImportForm(const v1::FormDefinition& form) {
+Status Client::State::PutForm(const v1::FormDefinition& form) {
   VIGIL_ASSIGN_OR_RETURN(protocol::Form compiled, protocol::Form::Compile(form));
   std::string bytes;
   if (!form.SerializeToString(&bytes)) return Status::Internal("cannot serialize the form");
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
-  VIGIL_ASSIGN_OR_RETURN(
-      auto existing,
-      state_->db->Prepare("SELECT definition FROM forms WHERE form_id=? AND version=?"));
+  VIGIL_ASSIGN_OR_RETURN(auto existing,
+                         db->Prepare("SELECT definition FROM forms WHERE form_id=? AND version=?"));
   existing.Bind(1, form.form_id()).Bind(2, static_cast<int64_t>(form.version()));
   VIGIL_ASSIGN_OR_RETURN(bool row, existing.Step());
   if (row) {
@@ -229,15 +228,19 @@ Status Client::ImportForm(const v1::FormDefinition& form) {
                                  " is already on this device with other content; publish a new "
                                  "version instead");
   }
-  VIGIL_ASSIGN_OR_RETURN(
-      auto ins, state_->db->Prepare("INSERT INTO forms(form_id, version, kind, definition, "
-                                    "imported_at) VALUES (?, ?, ?, ?, ?)"));
+  VIGIL_ASSIGN_OR_RETURN(auto ins, db->Prepare("INSERT INTO forms(form_id, version, kind, "
+                                               "definition, imported_at) VALUES (?, ?, ?, ?, ?)"));
   ins.Bind(1, form.form_id())
       .Bind(2, static_cast<int64_t>(form.version()))
       .Bind(3, static_cast<int64_t>(form.kind()))
       .BindBlob(4, bytes)
       .Bind(5, NowMs());
-  VIGIL_RETURN_IF_ERROR(ins.Run());
+  return ins.Run();
+}
+
+Status Client::ImportForm(const v1::FormDefinition& form) {
+  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  VIGIL_RETURN_IF_ERROR(state_->PutForm(form));
   return txn->Commit();
 }
 

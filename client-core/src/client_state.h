@@ -39,6 +39,10 @@ struct Client::State {
   Result<std::optional<std::string>> GetMeta(std::string_view key);
   Status PutMeta(std::string_view key, std::string_view value);
 
+  // Checks and stores a form version inside the caller's transaction (no-op when the same
+  // content is there; AlreadyExists for other content under the same id and version).
+  Status PutForm(const v1::FormDefinition& form);
+
   // The compiled form (version 0: newest), cached.
   Result<const protocol::Form*> LoadForm(const std::string& form_id, uint32_t version);
 };

@@ -101,7 +101,8 @@ bool Statement::ColumnIsNull(int col) const {
   return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
 }
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool create) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool create,
+                                                 bool durable) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -117,7 +118,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool c
   sqlite3_busy_timeout(db, 5000);
   sqlite3_extended_result_codes(db, 1);
   VIGIL_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
-  VIGIL_RETURN_IF_ERROR(out->Exec("PRAGMA synchronous=FULL"));
+  VIGIL_RETURN_IF_ERROR(
+      out->Exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   VIGIL_RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=ON"));
   VIGIL_RETURN_IF_ERROR(out->Exec("PRAGMA secure_delete=ON"));
   return out;

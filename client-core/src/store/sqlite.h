@@ -54,8 +54,10 @@ class Statement {
 // One SQLite connection. Not thread-safe: one per thread.
 class Database {
  public:
-  // Opens (creating if asked) the file, in WAL mode with synchronous=FULL and a busy timeout.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path, bool create);
+  // Opens (creating if asked) the file, in WAL mode with a busy timeout; synchronous=FULL
+  // when `durable`, else NORMAL (no flush per commit: load simulation only).
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, bool create,
+                                                bool durable = true);
   ~Database();
 
   Status Exec(std::string_view sql);

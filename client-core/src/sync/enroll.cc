@@ -79,10 +79,10 @@ Result<v1::EnrollResponse> Client::Enroll(const std::string& payload_text,
   if (!receipt_key.ok()) return receipt_key.status().WithContext("server receipt key");
 
   VIGIL_RETURN_IF_ERROR(SetServerId(response.server_id()));
-  for (const v1::FormDefinition& form : response.forms()) {
-    VIGIL_RETURN_IF_ERROR(ImportForm(form).WithContext("published form " + form.form_id()));
-  }
   VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  for (const v1::FormDefinition& form : response.forms()) {
+    VIGIL_RETURN_IF_ERROR(state_->PutForm(form).WithContext("published form " + form.form_id()));
+  }
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("server_url", payload.server_url()));
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("tls_pin", payload.tls_pin()));
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("receipt_public_key", response.receipt_public_key()));

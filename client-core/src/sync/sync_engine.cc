@@ -201,11 +201,12 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
             [&](const std::string& body) { return response.ParseFromString(body); }, report.retries,
             "pull"));
     if (result.status != 200) return wire::Refusal(result).WithContext("pull");
+    VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
     for (const v1::FormDefinition& form : response.forms()) {
-      VIGIL_RETURN_IF_ERROR(ImportForm(form).WithContext("form " + form.form_id() + " from syncd"));
+      VIGIL_RETURN_IF_ERROR(
+          state_->PutForm(form).WithContext("form " + form.form_id() + " from syncd"));
       ++report.forms_received;
     }
-    VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
     if (response.has_assignment()) {
       VIGIL_RETURN_IF_ERROR(StoreAssignmentForSync(*state_, response.assignment()));
     }
@@ -233,10 +234,12 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
       ++report.incident_updates;
     }
     VIGIL_RETURN_IF_ERROR(state_->PutMeta("pull_cursor", std::to_string(response.next_cursor())));
+    VIGIL_RETURN_IF_ERROR(state_->PutMeta("last_sync_ms", std::to_string(NowMs())));
     report.server_last_seq = response.last_accepted_seq();
     VIGIL_RETURN_IF_ERROR(txn->Commit());
+  } else {
+    VIGIL_RETURN_IF_ERROR(state_->PutMeta("last_sync_ms", std::to_string(NowMs())));
   }
-  VIGIL_RETURN_IF_ERROR(state_->PutMeta("last_sync_ms", std::to_string(NowMs())));
   VIGIL_RETURN_IF_ERROR(PurgeAcknowledged(options.purge_after).status());
   return report;
 }

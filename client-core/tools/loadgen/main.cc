@@ -57,11 +57,14 @@ struct Options {
   std::string work_dir;
   std::string ca_file;
   double day_seconds = 60;
-  int threads = 8;
+  int threads = 32;
   uint64_t seed = 2023;
   int incident_one_in = 8;
   double offline_share = 0.1;
   double conflict_share = 0.05;
+  // Thousands of simulated tablets share this machine's one disk; a real tablet flushes its
+  // own. Off by default so the disk's flush rate does not stand in for the server's.
+  bool durable_devices = false;
 };
 
 class Simulation {
@@ -75,11 +78,25 @@ class Simulation {
     std::cerr << "loadgen: " << observers_.size() << " observers, " << plan.size()
               << " actions over a " << options_.day_seconds << " s day, " << options_.threads
               << " threads\n";
-    start_ = Clock::now();
     std::vector<std::thread> workers;
     for (int i = 0; i < options_.threads; ++i) workers.emplace_back([this] { Work(); });
-    std::thread progress([this, total = plan.size()] { Progress(total); });
+    // Devices are enrolled before election day (in the field: at the training session).
+    auto enroll_start = Clock::now();
+    size_t enrollments = 0;
     for (const Action& a : plan) {
+      if (a.kind != ActionKind::kEnroll) continue;
+      Push(a);
+      ++enrollments;
+    }
+    WaitIdle(enrollments);
+    std::cerr << "loadgen: " << counters_.enrolled << " devices enrolled in "
+              << std::chrono::duration<double>(Clock::now() - enroll_start).count()
+              << " s; the day starts\n";
+    start_ = Clock::now();
+    actions_done_ = 0;
+    std::thread progress([this, total = plan.size() - enrollments] { Progress(total); });
+    for (const Action& a : plan) {
+      if (a.kind == ActionKind::kEnroll) continue;
       auto due = start_ + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(a.at * options_.day_seconds));
       std::this_thread::sleep_until(due);
@@ -100,6 +117,12 @@ class Simulation {
   }
 
  private:
+  // Waits until `count` actions have been done (the enrollment phase).
+  void WaitIdle(size_t count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [&] { return actions_done_ >= count; });
+  }
+
   void Push(const Action& a) {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(a);
@@ -123,8 +146,18 @@ class Simulation {
         std::lock_guard<std::mutex> lock(mu_);
         if (first_errors_.size() < 5) first_errors_.push_back(s.ToString());
       }
-      ++actions_done_;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++actions_done_;
+      }
+      idle_.notify_all();
     }
+  }
+
+  client::OpenOptions StoreOptions() const {
+    client::OpenOptions o;
+    o.durable = options_.durable_devices;
+    return o;
   }
 
   std::string Home(size_t i) const {
@@ -133,14 +166,16 @@ class Simulation {
 
   Result<std::unique_ptr<client::Client>> Open(size_t i) {
     SimulatedKeystore keystore(observers_[i].observer_id + "/keystore");
-    return client::Client::Open(Home(i), &keystore);
+    return client::Client::Open(Home(i), &keystore, StoreOptions());
   }
 
   Status Perform(const Action& a) {
     const Observer& o = observers_[a.observer];
     if (a.kind == ActionKind::kEnroll) {
       SimulatedKeystore keystore(o.observer_id + "/keystore");
-      VIGIL_ASSIGN_OR_RETURN(auto c, client::Client::Init(Home(a.observer), keystore));
+      client::InitOptions init;
+      init.durable = options_.durable_devices;
+      VIGIL_ASSIGN_OR_RETURN(auto c, client::Client::Init(Home(a.observer), keystore, init));
       v1::DeviceInfo info;
       info.set_model("vigil-loadgen");
       info.set_app_version("0.1");
@@ -272,6 +307,7 @@ class Simulation {
   std::vector<std::mutex> locks_;  // one per observer: its actions run one at a time
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable idle_;
   std::deque<Action> queue_;               // GUARDED_BY(mu_)
   bool closing_ = false;                   // GUARDED_BY(mu_)
   std::vector<std::string> first_errors_;  // GUARDED_BY(mu_)
@@ -325,6 +361,8 @@ int main(int argc, char** argv) {
   app.add_option("--conflict-share", o.conflict_share,
                  "share of second observers at a station who answer differently")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--durable-devices", o.durable_devices,
+               "flush every device commit to disk as a real tablet does (slow: one shared disk)");
   CLI11_PARSE(app, argc, argv);
   auto observers = ReadPayloads(o.payloads_file);
   if (!observers.ok()) {

@@ -36,6 +36,15 @@ struct InitOptions {
   std::string server_id;
   // Upper bound on records per sealed batch.
   uint32_t max_records_per_batch = 200;
+  // See OpenOptions::durable.
+  bool durable = true;
+};
+
+// Options for opening a store.
+struct OpenOptions {
+  // Every commit is flushed to storage (SQLite synchronous=FULL) before it returns. Only load
+  // tools that simulate thousands of tablets on one disk turn this off; a real device never.
+  bool durable = true;
 };
 
 // One form version held on the device.
@@ -100,7 +109,8 @@ class Client {
   // Opens an existing store, upgrading an older schema. With a protector the store is
   // unlocked (a wrong PIN fails with kPermissionDenied "wrong PIN"); with nullptr it is
   // opened locked.
-  static Result<std::unique_ptr<Client>> Open(const std::string& home, KeyProtector* protector);
+  static Result<std::unique_ptr<Client>> Open(const std::string& home, KeyProtector* protector,
+                                              const OpenOptions& options = {});
 
   ~Client();
   Client(const Client&) = delete;
