@@ -8,19 +8,16 @@ namespace vigil::protocol {
 
 std::string GenesisHash() { return std::string(kSha256Size, '\0'); }
 
-Status EncodePayload(const v1::RecordList& records, v1::Batch& batch) {
-  if (static_cast<size_t>(records.records_size()) > kMaxRecordsPerBatch) {
-    return Status::InvalidArgument("a batch holds at most " + std::to_string(kMaxRecordsPerBatch) +
-                                   " records");
-  }
-  std::string plain;
-  if (!records.SerializeToString(&plain)) return Status::Internal("could not serialize records");
+namespace {
+
+// Compresses `plain` (a serialized RecordList of `count` records) into the batch.
+Status Pack(std::string plain, uint32_t count, v1::Batch& batch) {
   if (plain.size() > kMaxUncompressedPayload) {
     return Status::InvalidArgument("the records of one batch exceed 8 MiB");
   }
   std::string packed(ZSTD_compressBound(plain.size()), '\0');
   size_t n = ZSTD_compress(packed.data(), packed.size(), plain.data(), plain.size(), 3);
-  batch.set_record_count(static_cast<uint32_t>(records.records_size()));
+  batch.set_record_count(count);
   batch.set_uncompressed_size(plain.size());
   if (!ZSTD_isError(n) && n < plain.size()) {
     packed.resize(n);
@@ -31,6 +28,43 @@ Status EncodePayload(const v1::RecordList& records, v1::Batch& batch) {
     batch.set_payload(std::move(plain));
   }
   return Status::Ok();
+}
+
+void AppendVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+Status EncodePayload(const v1::RecordList& records, v1::Batch& batch) {
+  if (static_cast<size_t>(records.records_size()) > kMaxRecordsPerBatch) {
+    return Status::InvalidArgument("a batch holds at most " + std::to_string(kMaxRecordsPerBatch) +
+                                   " records");
+  }
+  std::string plain;
+  if (!records.SerializeToString(&plain)) return Status::Internal("could not serialize records");
+  return Pack(std::move(plain), static_cast<uint32_t>(records.records_size()), batch);
+}
+
+Status EncodePayloadFromSerialized(const std::vector<std::string>& records, v1::Batch& batch) {
+  if (records.size() > kMaxRecordsPerBatch) {
+    return Status::InvalidArgument("a batch holds at most " + std::to_string(kMaxRecordsPerBatch) +
+                                   " records");
+  }
+  size_t total = 0;
+  for (const std::string& r : records) total += r.size() + 11;
+  std::string plain;
+  plain.reserve(total);
+  for (const std::string& r : records) {
+    plain.push_back(0x0a);  // RecordList.records: field 1, wire type 2
+    AppendVarint(plain, r.size());
+    plain += r;
+  }
+  return Pack(std::move(plain), static_cast<uint32_t>(records.size()), batch);
 }
 
 Result<v1::RecordList> DecodePayload(const v1::Batch& batch, uint64_t max_uncompressed) {

@@ -80,3 +80,25 @@ TEST_CASE("sequence rules: accept / replay / equivocation / gap / chain mismatch
 
 }  // namespace
 }  // namespace vigil::protocol
+
+namespace vigil::protocol {
+namespace {
+
+TEST_CASE("framing serialized records gives the very payload of serializing the list") {
+  v1::RecordList records = SampleRecords(30);
+  std::vector<std::string> serialized;
+  for (const v1::Record& r : records.records()) serialized.push_back(r.SerializeAsString());
+  v1::Batch from_list;
+  v1::Batch from_bytes;
+  REQUIRE(EncodePayload(records, from_list).ok());
+  REQUIRE(EncodePayloadFromSerialized(serialized, from_bytes).ok());
+  CHECK(from_bytes.uncompressed_size() == from_list.uncompressed_size());
+  CHECK(from_bytes.record_count() == 30);
+  auto decoded = DecodePayload(from_bytes);
+  REQUIRE(decoded.ok());
+  CHECK(decoded->SerializeAsString() == records.SerializeAsString());
+  CHECK_FALSE(EncodePayloadFromSerialized(std::vector<std::string>(1001, "x"), from_bytes).ok());
+}
+
+}  // namespace
+}  // namespace vigil::protocol

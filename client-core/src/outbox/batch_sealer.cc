@@ -75,18 +75,17 @@ Result<int> Client::SealOutbox() {
   bool more = true;
   VIGIL_ASSIGN_OR_RETURN(more, select.Step());
   while (more) {
-    v1::RecordList list;
+    std::vector<std::string> serialized;
     std::vector<std::string> ids;
     int64_t first_order = select.ColumnInt(2);
     int64_t last_order = first_order;
     size_t bytes = 0;
     while (more && ids.size() < max_records && bytes < kTargetPayloadBytes) {
       std::string id = select.ColumnText(0);
+      // Authenticated by AES-GCM and serialized by Finalize: framed as it is, not re-parsed.
       VIGIL_ASSIGN_OR_RETURN(std::string plain, state_->Open(select.ColumnBlob(1), RecordAad(id)));
-      bool parsed = list.add_records()->ParseFromString(plain);
       bytes += plain.size();
-      protocol::SecureWipe(plain);
-      if (!parsed) return Status::DataLoss("outbox record '" + id + "' does not parse");
+      serialized.push_back(std::move(plain));
       ids.push_back(std::move(id));
       last_order = select.ColumnInt(2);
       VIGIL_ASSIGN_OR_RETURN(more, select.Step());
@@ -96,7 +95,9 @@ Result<int> Client::SealOutbox() {
     batch.set_batch_seq(last_seq + 1);
     batch.set_prev_batch_hash(last_hash);
     batch.set_device_time_ms(NowMs());
-    VIGIL_RETURN_IF_ERROR(protocol::EncodePayload(list, batch));
+    Status encoded = protocol::EncodePayloadFromSerialized(serialized, batch);
+    for (std::string& plain : serialized) protocol::SecureWipe(plain);
+    VIGIL_RETURN_IF_ERROR(encoded);
     v1::SignedBatch signed_batch;
     if (!batch.SerializeToString(signed_batch.mutable_batch_bytes())) {
       return Status::Internal("cannot serialize a batch");

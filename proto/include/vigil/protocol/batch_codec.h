@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vigil/status.h"
 #include "vigil/v1/records.pb.h"
@@ -22,6 +23,11 @@ std::string GenesisHash();
 // Fills batch.payload / compression / record_count / uncompressed_size from `records`:
 // zstd when it is smaller, otherwise plain.
 Status EncodePayload(const v1::RecordList& records, v1::Batch& batch);
+
+// The same from records already serialized (each a vigil.v1.Record): the RecordList is
+// built by framing the bytes as they are (field 1, length-delimited), so the records travel
+// exactly as the device stored them, with no parse and re-serialize.
+Status EncodePayloadFromSerialized(const std::vector<std::string>& records, v1::Batch& batch);
 
 // Decodes batch.payload into records, refusing more than `max_uncompressed` bytes or a
 // record_count that does not match.
