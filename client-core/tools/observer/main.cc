@@ -203,9 +203,11 @@ int CmdSync(const std::string& home, bool pin_stdin, const std::string& ca_file,
   if (tty) std::cerr << "\n";
   if (!report.ok()) {
     auto status = (*c)->GetStatus();
-    if (status.ok()) {
+    if (status.ok() && status->batched + status->outbox > 0) {
       std::cerr << "observer: not everything was sent: " << status->batched + status->outbox
-                << " records still pending\n";
+                << " records still pending on this device (kept; sync again later)\n";
+    } else if (status.ok()) {
+      std::cerr << "observer: every record was sent; the failure came after (fetching updates)\n";
     }
     return Fail(report.status());
   }
