@@ -9,6 +9,7 @@
 
 #include "admin/admin.h"
 #include "admin/data_dir.h"
+#include "admin/merge_admin.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
@@ -36,6 +37,20 @@ std::vector<std::string> SplitComma(const std::string& text) {
   return out;
 }
 
+// Prints an answer as JSON or as text for people.
+template <typename M>
+int Print(const Result<M>& answer, bool json, std::string (*text)(const M&)) {
+  if (!answer.ok()) return Report(answer.status());
+  if (!json) {
+    std::cout << text(*answer);
+    return 0;
+  }
+  Result<std::string> out = ToJson(*answer);
+  if (!out.ok()) return Report(out.status());
+  std::cout << *out << "\n";
+  return 0;
+}
+
 int Init(const std::string& data, const InitOptions& options) {
   Result<InitResult> result = InitDataDir(DataDir(data), options);
   if (!result.ok()) return Report(result.status());
@@ -57,13 +72,16 @@ struct ServeFlags {
   double rate = 20;
   double burst = 40;
   bool quiet = false;
+  bool no_merge = false;
 };
 
 int Serve(const ServeFlags& flags) {
   DataDir dir(flags.data);
   Result<std::pair<std::string, uint16_t>> listen = ParseListenAddress(flags.listen);
   if (!listen.ok()) return Report(listen.status());
-  Result<std::unique_ptr<SqliteStore>> store = OpenStore(dir);
+  SqliteStoreOptions store_options;
+  store_options.merge = !flags.no_merge;
+  Result<std::unique_ptr<SqliteStore>> store = OpenStore(dir, store_options);
   if (!store.ok()) return Report(store.status());
   Result<std::string> server_id = (*store)->GetSetting("server_id");
   if (!server_id.ok()) return Report(server_id.status());
@@ -135,6 +153,8 @@ int main(int argc, char** argv) {
   serve->add_option("--rate", serve_flags.rate, "requests per second per device (0: no limit)");
   serve->add_option("--burst", serve_flags.burst, "burst per device");
   serve->add_flag("--quiet", serve_flags.quiet, "no per-request log lines");
+  serve->add_flag("--no-merge", serve_flags.no_merge,
+                  "store records without merging them (only to measure merge's cost)");
 
   CLI::App* admin = app.add_subcommand("admin", "manage the data dir (also while serving)");
   admin->require_subcommand(1);
@@ -200,6 +220,55 @@ int main(int argc, char** argv) {
   export_cmd->require_subcommand(1);
   CLI::App* export_submissions = export_cmd->add_subcommand("submissions", "checklists");
   export_submissions->add_flag("--csv", csv, "CSV on stdout")->required();
+
+  // Merge (docs/merge.md).
+  CoverageQuery coverage_query;
+  std::string silent_after = "2h";
+  CLI::App* coverage = admin->add_subcommand("coverage", "coverage per area and form");
+  coverage->add_option("--form", coverage_query.form_id, "one form (default: every checklist)");
+  coverage->add_option("--by", coverage_query.level, "province, district, commune or nation")
+      ->check(CLI::IsMember({"nation", "province", "district", "commune"}));
+  coverage->add_option("--silent-after", silent_after,
+                       "a device is silent after this long without a sync, e.g. 2h");
+  coverage->add_flag("--json", json, "JSON (vigil.v1.CoverageReport)");
+
+  CLI::App* conflicts = admin->add_subcommand("conflicts", "open conflicts between observers");
+  conflicts->add_flag("--json", json, "JSON (vigil.v1.ConflictList)");
+
+  std::string status_text, by, why;
+  CLI::App* cases = admin->add_subcommand("cases", "incident cases");
+  cases->add_option("--status", status_text, "only cases with this status");
+  cases->add_flag("--json", json, "JSON (vigil.v1.CaseList)");
+
+  std::string case_id;
+  CLI::App* case_cmd = admin->add_subcommand("case", "act on one case");
+  case_cmd->require_subcommand(1);
+  CLI::App* case_set_status = case_cmd->add_subcommand("set-status", "move a case along");
+  case_set_status->add_option("CASE", case_id, "case id")->required();
+  case_set_status->add_option("STATUS", status_text, "verified, escalated, resolved, rejected")
+      ->required();
+  case_set_status->add_option("--by", by, "who decides")->required();
+  case_set_status->add_option("--reason", why, "why")->required();
+
+  OverrideRequest override_request;
+  std::string override_value;
+  bool remove_override = false;
+  CLI::App* override_cmd =
+      admin->add_subcommand("override", "set one field of a master record (wins over reports)");
+  override_cmd->add_option("STATION", override_request.station_code, "station code")->required();
+  override_cmd->add_option("FORM", override_request.form_id, "form id")->required();
+  override_cmd->add_option("QUESTION", override_request.question_id, "question id")->required();
+  auto* value_option = override_cmd->add_option("VALUE", override_value, "the value");
+  override_cmd->add_flag("--remove", remove_override, "remove the override instead")
+      ->excludes(value_option);
+  override_cmd->add_option("--by", override_request.by, "who decides")->required();
+  override_cmd->add_option("--reason", override_request.reason, "why")->required();
+
+  CLI::App* audit = admin->add_subcommand("audit", "coordinators' actions, oldest first");
+  audit->add_flag("--json", json, "JSON (vigil.v1.AuditLog)");
+
+  CLI::App* export_masters = export_cmd->add_subcommand("masters", "master records");
+  export_masters->add_flag("--csv", csv, "CSV on stdout")->required();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -343,6 +412,46 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*export_submissions) return Report(WriteSubmissionsCsv(store, std::cout));
+    if (*export_masters) return Report(WriteMastersCsv(store, std::cout));
+    if (*coverage) {
+      Result<int64_t> after = ParseDuration(silent_after);
+      if (!after.ok()) return Report(after.status());
+      coverage_query.silent_after_ms = *after;
+      return Print(store.Coverage(coverage_query), json, CoverageText);
+    }
+    if (*conflicts) return Print(store.Conflicts(), json, ConflictsText);
+    if (*cases) {
+      vigil::v1::CaseStatus status = vigil::v1::CASE_STATUS_UNSPECIFIED;
+      if (!status_text.empty()) {
+        Result<vigil::v1::CaseStatus> parsed = ParseCaseStatus(status_text);
+        if (!parsed.ok()) return Report(parsed.status());
+        status = *parsed;
+      }
+      return Print(store.Cases(status), json, CasesText);
+    }
+    if (*case_set_status) {
+      Result<vigil::v1::CaseStatus> status = ParseCaseStatus(status_text);
+      if (!status.ok()) return Report(status.status());
+      Result<vigil::v1::Case> changed = store.SetCaseStatus(case_id, *status, by, why);
+      if (!changed.ok()) return Report(changed.status());
+      std::cout << "case " << case_id << " is " << CaseStatusText(changed->status()) << "\n";
+      return 0;
+    }
+    if (*override_cmd) {
+      if (!remove_override) {
+        if (value_option->count() == 0) {
+          return Report(Status::InvalidArgument("give a VALUE, or --remove"));
+        }
+        override_request.value_text = override_value;
+      }
+      Result<vigil::v1::MasterRecord> master = store.SetOverride(override_request);
+      if (!master.ok()) return Report(master.status());
+      std::cout << (remove_override ? "removed override of " : "overrode ")
+                << override_request.station_code << "/" << override_request.form_id << "/"
+                << override_request.question_id << "\n";
+      return 0;
+    }
+    if (*audit) return Print(store.Audit(), json, AuditText);
   } catch (const std::exception& e) {
     std::cerr << "syncd: " << e.what() << "\n";
     return 1;

@@ -112,12 +112,12 @@ Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options) {
   return result;
 }
 
-Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir) {
+Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir, SqliteStoreOptions options) {
   if (!std::filesystem::exists(dir.db())) {
     return Status::FailedPrecondition("no store in " + dir.root + "; run `syncd init --data " +
                                       dir.root + "` first");
   }
-  return SqliteStore::Open(dir.db(), /*create=*/false);
+  return SqliteStore::Open(dir.db(), /*create=*/false, options);
 }
 
 Result<protocol::Ed25519PrivateKey> LoadReceiptKey(const DataDir& dir) {

@@ -44,7 +44,7 @@ struct InitResult {
 Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options);
 
 // Opens an initialized data directory's store.
-Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir);
+Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir, SqliteStoreOptions options = {});
 
 // Reads the receipt key (refuses a key file readable by others).
 Result<protocol::Ed25519PrivateKey> LoadReceiptKey(const DataDir& dir);

@@ -18,8 +18,11 @@
 //     stored is a duplicate (same content hash) or rejected (other content); rejected records
 //     are logged in record_rejections and still acknowledged as part of the batch.
 //  5. log_index is 1 + the largest log_index so far: a dense, append-only global order.
+//  6. Each stored record is merged in this same transaction (sqlite_merge_ops.cc): a
+//     submission at once, incidents per station after the batch's records.
 //  Nothing in batches, records, equivocations or record_rejections is updated or deleted.
 #include <map>
+#include <set>
 #include <utility>
 
 #include "ingest/record_rules.h"
@@ -76,7 +79,9 @@ Result<bool> FormKnown(Db& db, const std::string& form_id, uint32_t version,
 
 Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
                                         const ReceiptSigner& signer, AppendOutcome& outcome) {
-  Statement device(db.get(), "SELECT status, last_seq, last_hash FROM devices WHERE device_id = ?");
+  Statement device(db.get(),
+                   "SELECT status, last_seq, last_hash, observer_id FROM devices "
+                   "WHERE device_id = ?");
   device.BindText(1, batch.device_id);
   VIGIL_ASSIGN_OR_RETURN(bool found, device.Step());
   if (!found) return Status::NotFound("unknown device " + batch.device_id);
@@ -85,6 +90,7 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
   }
   const uint64_t last_seq = static_cast<uint64_t>(device.Int(1));
   const std::string last_hash = device.Blob(2);
+  const std::string observer_id = device.Text(3);
 
   std::string stored_hash;
   if (batch.seq <= last_seq) {
@@ -136,6 +142,8 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
                              "INSERT INTO record_rejections(record_id, device_id, batch_seq, "
                              "reason, content_hash, received_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
   std::map<std::pair<std::string, uint32_t>, bool> forms;
+  std::set<std::string> incident_stations;  // Stations whose cases to recompute.
+  DirtyMasters dirty;                       // (station, form) whose masters to recompute.
   for (const v1::Record& record : batch.records.records()) {
     v1::RecordStatus status;
     Result<RecordFacts> facts = DescribeRecord(record);
@@ -162,6 +170,12 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
         insert_record.Bind(11, now);
         VIGIL_RETURN_IF_ERROR(insert_record.Run());
         ++outcome.records_stored;
+        if (options_.merge && record.has_submission()) {
+          VIGIL_RETURN_IF_ERROR(
+              MergeSubmission(db, record.submission(), batch.device_id, observer_id, dirty));
+        } else if (options_.merge && record.has_incident()) {
+          incident_stations.insert(facts->station_code);
+        }
       }
     }
     if (status.outcome() == v1::RECORD_REJECTED) {
@@ -174,6 +188,13 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
       outcome.record_rejections.push_back(status.reason());
     }
     *response.add_statuses() = std::move(status);
+  }
+
+  for (const auto& [station, form] : dirty) {
+    VIGIL_RETURN_IF_ERROR(RecomputeMaster(db, station, form).status());
+  }
+  for (const std::string& station : incident_stations) {
+    VIGIL_RETURN_IF_ERROR(RecomputeCases(db, station));
   }
 
   Statement next_index(db.get(), "SELECT coalesce(max(log_index), 0) + 1 FROM batches");
@@ -328,6 +349,7 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
   }
   response.set_next_cursor(next_cursor);
   VIGIL_ASSIGN_OR_RETURN(*response.mutable_assignment(), LoadAssignment(db, observer_id));
+  VIGIL_RETURN_IF_ERROR(AddIncidentStatuses(db, params.device_id, response));
   if (last_seq > 0) {
     Statement receipt(db.get(), "SELECT receipt FROM batches WHERE device_id = ? AND seq = ?");
     receipt.BindText(1, params.device_id).Bind(2, static_cast<int64_t>(last_seq));

@@ -1,7 +1,7 @@
 // Versioned schema of the SQLite store. Migration N takes user_version N-1 to N; each runs in
 // the same transaction as the version bump. A database newer than kSchemaVersion is refused.
 //
-// Reports are evidence: batches, equivocations, records and record_rejections are
+// Reports are evidence: batches, equivocations, records, record_rejections and audit_log are
 // append-only, enforced by triggers that refuse UPDATE and DELETE.
 #include <string>
 
@@ -84,6 +84,52 @@ CREATE TRIGGER record_rejections_append_only_u BEFORE UPDATE ON record_rejection
   BEGIN SELECT RAISE(ABORT, 'record_rejections are append-only'); END;
 CREATE TRIGGER record_rejections_append_only_d BEFORE DELETE ON record_rejections
   BEGIN SELECT RAISE(ABORT, 'record_rejections are append-only'); END;
+)sql",
+    // 2: merge (docs/merge.md). Everything here but audit_log is derived from records,
+    // overrides and case_status, and may be recomputed. masters carries its station's area
+    // (NULL while the station is unknown; ImportStations keeps it current) so that a coverage
+    // roll-up is an index scan, not a join.
+    R"sql(
+CREATE TABLE merge_latest(
+  station_code TEXT NOT NULL, form_id TEXT NOT NULL, observer_id TEXT NOT NULL,
+  submission_id TEXT NOT NULL, device_id TEXT NOT NULL, finalized_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(station_code, form_id, observer_id)) WITHOUT ROWID;
+CREATE TABLE masters(
+  station_code TEXT NOT NULL, form_id TEXT NOT NULL, form_version INTEGER NOT NULL,
+  status INTEGER NOT NULL, master BLOB NOT NULL, updated_at_ms INTEGER NOT NULL,
+  province TEXT, district TEXT, commune TEXT,
+  PRIMARY KEY(station_code, form_id)) WITHOUT ROWID;
+CREATE INDEX masters_rollup ON masters(form_id, province, district, commune, status);
+CREATE INDEX stations_by_area ON stations(province, district, commune);
+CREATE TABLE conflicts(
+  station_code TEXT NOT NULL, form_id TEXT NOT NULL, question_id TEXT NOT NULL,
+  conflict BLOB NOT NULL, PRIMARY KEY(station_code, form_id, question_id)) WITHOUT ROWID;
+CREATE TABLE overrides(
+  station_code TEXT NOT NULL, form_id TEXT NOT NULL, question_id TEXT NOT NULL,
+  override BLOB NOT NULL, PRIMARY KEY(station_code, form_id, question_id)) WITHOUT ROWID;
+CREATE TABLE qa_flags(
+  id INTEGER PRIMARY KEY, submission_id TEXT NOT NULL, station_code TEXT NOT NULL,
+  form_id TEXT NOT NULL, check_id TEXT NOT NULL, flag BLOB NOT NULL);
+CREATE TABLE cases(
+  case_id TEXT PRIMARY KEY, station_code TEXT NOT NULL, first_occurred_at_ms INTEGER NOT NULL,
+  body BLOB NOT NULL);
+CREATE INDEX cases_by_station ON cases(station_code, first_occurred_at_ms);
+CREATE TABLE case_members(
+  incident_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, station_code TEXT NOT NULL,
+  device_id TEXT NOT NULL);
+CREATE INDEX case_members_by_station ON case_members(station_code);
+CREATE INDEX case_members_by_device ON case_members(device_id);
+CREATE TABLE case_status(
+  case_id TEXT PRIMARY KEY, status INTEGER NOT NULL, changed_at_ms INTEGER NOT NULL,
+  changed_by TEXT NOT NULL);
+CREATE INDEX records_incidents_by_station ON records(station_code) WHERE kind = 'incident';
+CREATE TABLE audit_log(
+  id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TRIGGER audit_log_append_only_u BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql",
 };
 

@@ -18,6 +18,7 @@ int64_t NowMs() {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool create,
                                                        SqliteStoreOptions options) {
   VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path, create, options.busy_timeout_ms));
+  VIGIL_ASSIGN_OR_RETURN(int before, SchemaVersion(db));
   if (create) {
     VIGIL_RETURN_IF_ERROR(MigrateSchema(db));
   } else {
@@ -31,7 +32,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     }
     if (version < kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigrateSchema(db));
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(db), options));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(db), options));
+  // Records stored before merge existed (schema 1) are merged once, on the upgrade.
+  if (before == 1 && options.merge) {
+    VIGIL_RETURN_IF_ERROR(
+        store->RunSync([&store](Db& writer) { return store->ReplayMerge(writer); })
+            .WithContext("merging the records stored before schema 2"));
+  }
+  return store;
 }
 
 SqliteStore::SqliteStore(std::string path, Db writer_db, SqliteStoreOptions options)
@@ -110,6 +118,8 @@ void SqliteStore::WriterLoop() {
             (void)writer_db_.Exec("ROLLBACK TO job; RELEASE job");
           }
         }
+        // Cached statements may still hold a read cursor; none survives the transaction.
+        for (auto& [sql, stmt] : writer_statements_) stmt->Reset();
         commit = txn.Commit();
         if (commit.ok()) transactions_.fetch_add(1);
       }
@@ -119,17 +129,6 @@ void SqliteStore::WriterLoop() {
     }
   }
 }
-
-class SqliteStore::Reader {
- public:
-  Reader(SqliteStore& store, std::unique_ptr<Db> db) : store_(store), db_(std::move(db)) {}
-  ~Reader() { store_.ReleaseReader(std::move(db_)); }
-  sqlite3* get() const { return db_->get(); }
-
- private:
-  SqliteStore& store_;
-  std::unique_ptr<Db> db_;
-};
 
 Result<std::unique_ptr<Db>> SqliteStore::AcquireReader() {
   {
@@ -288,6 +287,10 @@ Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
                    "excluded.province, district = excluded.district, commune = excluded.commune, "
                    "registered_voters = excluded.registered_voters, lat = excluded.lat, "
                    "lon = excluded.lon");
+    Statement area(db.get(),
+                   "UPDATE masters SET province = ?2, district = ?3, commune = ?4 "
+                   "WHERE station_code = ?1 AND (province IS NOT ?2 OR district IS NOT ?3 OR "
+                   "commune IS NOT ?4)");
     for (const v1::Station& s : stations) {
       stmt.Reset();
       stmt.BindText(1, s.code()).BindText(2, s.name()).BindText(3, s.province());
@@ -296,6 +299,11 @@ Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
         stmt.BindDouble(7, s.location().latitude()).BindDouble(8, s.location().longitude());
       }
       VIGIL_RETURN_IF_ERROR(stmt.Run().WithContext("station " + s.code()));
+      // Masters carry their station's area for coverage roll-ups (sqlite_schema.cc, 2).
+      area.Reset();
+      area.BindText(1, s.code()).BindText(2, s.province()).BindText(3, s.district());
+      area.BindText(4, s.commune());
+      VIGIL_RETURN_IF_ERROR(area.Run());
     }
     return Status::Ok();
   });

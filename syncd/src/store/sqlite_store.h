@@ -21,19 +21,22 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/sqlite_db.h"
 #include "store/store.h"
+#include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd {
 
 // The schema version this code writes; a newer database is refused.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Limits of the SQLite store.
 struct SqliteStoreOptions {
@@ -41,6 +44,9 @@ struct SqliteStoreOptions {
   size_t max_group = 512;       // Jobs per transaction.
   int busy_timeout_ms = 10000;  // Waiting for another process's write lock.
   size_t max_idle_readers = 8;  // Reader connections kept open.
+  // Merge (masters, cases) in the transaction that stores records. Off only to measure its
+  // cost (`syncd serve --no-merge`); records stored without it are not merged later.
+  bool merge = true;
 };
 
 class SqliteStore final : public Store {
@@ -71,6 +77,14 @@ class SqliteStore final : public Store {
   Status RevokeDevice(const std::string& device_id, const std::string& reason) override;
   Result<v1::ServerStats> Stats() override;
   Status ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) override;
+  Result<v1::MasterRecord> SetOverride(const OverrideRequest& request) override;
+  Result<v1::Case> SetCaseStatus(const std::string& case_id, v1::CaseStatus status,
+                                 const std::string& by, const std::string& reason) override;
+  Result<v1::CoverageReport> Coverage(const CoverageQuery& query) override;
+  Result<v1::ConflictList> Conflicts() override;
+  Result<v1::CaseList> Cases(v1::CaseStatus status) override;
+  Result<v1::AuditLog> Audit() override;
+  Status ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) override;
   size_t WriterQueueDepth() const override;
   void Close() override;
 
@@ -85,7 +99,16 @@ class SqliteStore final : public Store {
     std::function<void(Status)> finish;
   };
   // A reader connection borrowed from the pool; returned when destroyed.
-  class Reader;
+  class Reader {
+   public:
+    Reader(SqliteStore& store, std::unique_ptr<Db> db) : store_(store), db_(std::move(db)) {}
+    ~Reader() { store_.ReleaseReader(std::move(db_)); }
+    sqlite3* get() const { return db_->get(); }
+
+   private:
+    SqliteStore& store_;
+    std::unique_ptr<Db> db_;
+  };
 
   SqliteStore(std::string path, Db writer_db, SqliteStoreOptions options);
   // Queues a job; false (and `finish` is not called) when closed or full.
@@ -104,9 +127,33 @@ class SqliteStore final : public Store {
                             const std::string& observer_id, v1::EnrollResponse& response);
   Status PullInTransaction(Db& db, const PullParams& params, v1::PullResponse& response);
 
+  // Writer-side merge (sqlite_merge_ops.cc); each runs inside the writer's transaction.
+  // (station, form) pairs whose master is to be recomputed.
+  using DirtyMasters = std::set<std::pair<std::string, std::string>>;
+  // A stored submission: its QA flags and the observer's latest; adds the (station, form) to
+  // `dirty` when that changed.
+  Status MergeSubmission(Db& db, const v1::Submission& submission, const std::string& device_id,
+                         const std::string& observer_id, DirtyMasters& dirty);
+  // Recomputes and stores the master of (station, form) from merge_latest and overrides.
+  Result<v1::MasterRecord> RecomputeMaster(Db& db, const std::string& station_code,
+                                           const std::string& form_id);
+  // Re-clusters every incident at a station, keeping case statuses by case id.
+  Status RecomputeCases(Db& db, const std::string& station_code);
+  // Merges every stored record (after migrating a store from before merge existed).
+  Status ReplayMerge(Db& db);
+  // Incident statuses of the reports of a device, for its pull.
+  Status AddIncidentStatuses(Db& db, const std::string& device_id, v1::PullResponse& response);
+  // The compiled form (form_id, version), nullptr when not published. Writer thread only.
+  Result<const protocol::Form*> CompiledForm(Db& db, const std::string& form_id, uint32_t version);
+  // A statement on the writer connection, prepared once and reset. Writer thread only.
+  Statement& Cached(Db& db, const char* sql);
+
   const std::string path_;
   const SqliteStoreOptions options_;
   Db writer_db_;  // Used only by the writer thread.
+  // Writer thread only; declared after writer_db_ so they are destroyed before it closes.
+  std::map<const char*, std::unique_ptr<Statement>> writer_statements_;
+  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<protocol::Form>> forms_;
   std::thread writer_;
   std::atomic<uint64_t> transactions_{0};
 

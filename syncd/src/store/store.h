@@ -17,6 +17,7 @@
 #include "vigil/status.h"
 #include "vigil/v1/admin.pb.h"
 #include "vigil/v1/forms.pb.h"
+#include "vigil/v1/merge.pb.h"
 #include "vigil/v1/records.pb.h"
 #include "vigil/v1/sync.pb.h"
 
@@ -103,6 +104,23 @@ struct EnrollmentCodeEntry {
   int64_t expires_at_ms = 0;
 };
 
+// A coordinator's change to one field of a master record.
+struct OverrideRequest {
+  std::string station_code;
+  std::string form_id;
+  std::string question_id;
+  std::optional<std::string> value_text;  // As typed (merge::ValueFromText); nullopt removes.
+  std::string by;
+  std::string reason;
+};
+
+// What `syncd admin coverage` asks for.
+struct CoverageQuery {
+  std::string form_id;             // "" for every checklist form.
+  std::string level = "province";  // "nation" | "province" | "district" | "commune"
+  int64_t silent_after_ms = 2 * 3600 * 1000;
+};
+
 // Everything syncd keeps. Every method is thread-safe.
 class Store {
  public:
@@ -168,6 +186,24 @@ class Store {
   virtual Result<v1::ServerStats> Stats() = 0;
   // Calls `row` for each stored submission in log order.
   virtual Status ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) = 0;
+
+  // ----- merge (docs/merge.md; synchronous)
+  // Sets or removes an override, logs it in the audit log and recomputes the master, in one
+  // transaction. NotFound for an unknown station, form or question; InvalidArgument for a
+  // value the question does not accept; empty `by` or `reason` is InvalidArgument.
+  virtual Result<v1::MasterRecord> SetOverride(const OverrideRequest& request) = 0;
+  // Moves a case along its workflow and logs it. NotFound for an unknown case;
+  // FailedPrecondition for a transition the workflow does not allow.
+  virtual Result<v1::Case> SetCaseStatus(const std::string& case_id, v1::CaseStatus status,
+                                         const std::string& by, const std::string& reason) = 0;
+  virtual Result<v1::CoverageReport> Coverage(const CoverageQuery& query) = 0;
+  // Open (not overridden) conflicts by station, form and question.
+  virtual Result<v1::ConflictList> Conflicts() = 0;
+  // Cases by station and first occurrence; only those with `status` unless UNSPECIFIED.
+  virtual Result<v1::CaseList> Cases(v1::CaseStatus status) = 0;
+  virtual Result<v1::AuditLog> Audit() = 0;
+  // Calls `row` for each master record by station code and form.
+  virtual Status ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) = 0;
 
   // Requests waiting for the writer.
   virtual size_t WriterQueueDepth() const = 0;

@@ -1,0 +1,375 @@
+// The writer-side half of merge (docs/merge.md): everything here runs inside the writer's
+// group transaction, so a batch's records and their merged effects commit together or not
+// at all (ARCHITECTURE §4 step 6). The rules themselves are pure functions in src/merge/.
+//
+// NOTES ON THE MERGE TABLES
+//
+//  1. merge_latest holds, per (station, form, observer), the submission that is the
+//     observer's latest by (finalized_at_ms, submission_id) (merge/master.h M2). A stored
+//     submission replaces the row only when it supersedes it, so the row is the maximum of
+//     the set whatever the arrival order. The observer is the device's enrolled observer.
+//  2. masters and conflicts are a function of merge_latest and overrides, rewritten together
+//     by RecomputeMaster when the master's deterministic bytes change; a batch recomputes each
+//     (station, form) it touched once, after its records. The master's QA flags live in the
+//     master; qa_flags holds each stored submission's flags, appended once (a function of
+//     the immutable submission alone).
+//     masters.status is the (station, form) coverage status; masters also carries the
+//     station's area (copied here, kept current by ImportStations) for the roll-up index.
+//  3. cases and case_members are a function of the incident records of one station and the
+//     window (setting incident_window_ms), rewritten together by RecomputeCases.
+//  4. case_status is keyed by case id and never recomputed from reports; when clusters merge,
+//     the surviving case id takes the status furthest along new -> verified -> escalated ->
+//     resolved (rejected ranks below new) among the cases it absorbed, logged as case.merge.
+//  5. overrides change only by SetOverride, which logs in audit_log in the same transaction.
+//  Records are never updated or deleted; audit_log is append-only (triggers).
+#include <algorithm>
+#include <set>
+
+#include "ingest/record_rules.h"
+#include "merge/cases.h"
+#include "merge/master.h"
+#include "merge/value_text.h"
+#include "store/sqlite_store.h"
+
+namespace vigil::syncd {
+namespace {
+
+Status AppendAudit(Db& db, const std::string& actor, const std::string& action,
+                   const std::string& target, const std::string& before, const std::string& after,
+                   const std::string& reason) {
+  Statement put(db.get(),
+                "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  put.Bind(1, NowMs()).BindText(2, actor).BindText(3, action).BindText(4, target);
+  put.BindText(5, before).BindText(6, after).BindText(7, reason);
+  return put.Run();
+}
+
+// Rank of a status when merged cases pick one (note 4).
+int MergeRank(v1::CaseStatus status) {
+  switch (status) {
+    case v1::CASE_VERIFIED:
+      return 2;
+    case v1::CASE_ESCALATED:
+      return 3;
+    case v1::CASE_RESOLVED:
+      return 4;
+    case v1::CASE_REJECTED:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+std::string StatusName(v1::CaseStatus status) { return v1::CaseStatus_Name(status); }
+
+}  // namespace
+
+Statement& SqliteStore::Cached(Db& db, const char* sql) {
+  std::unique_ptr<Statement>& slot = writer_statements_[sql];
+  if (slot == nullptr) slot = std::make_unique<Statement>(db.get(), sql);
+  slot->Reset();
+  return *slot;
+}
+
+Result<const protocol::Form*> SqliteStore::CompiledForm(Db& db, const std::string& form_id,
+                                                        uint32_t version) {
+  auto key = std::make_pair(form_id, version);
+  auto it = forms_.find(key);
+  if (it != forms_.end()) return static_cast<const protocol::Form*>(it->second.get());
+  Statement& get = Cached(db, "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
+  get.BindText(1, form_id).Bind(2, version);
+  VIGIL_ASSIGN_OR_RETURN(bool row, get.Step());
+  if (!row) return static_cast<const protocol::Form*>(nullptr);
+  v1::FormDefinition definition;
+  if (!definition.ParseFromString(get.Blob(0))) return Status::DataLoss("stored form unreadable");
+  get.Reset();
+  // A stored definition that does not compile (PublishForm stores what it is given) merges
+  // as an unknown form: no QA checks, nothing required. Reports are never refused for it.
+  Result<protocol::Form> form = protocol::Form::Compile(std::move(definition));
+  if (!form.ok()) return static_cast<const protocol::Form*>(nullptr);
+  auto& slot = forms_[key];
+  slot = std::make_unique<protocol::Form>(std::move(form).value());
+  return static_cast<const protocol::Form*>(slot.get());
+}
+
+Status SqliteStore::MergeSubmission(Db& db, const v1::Submission& submission,
+                                    const std::string& device_id, const std::string& observer_id,
+                                    DirtyMasters& dirty) {
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         CompiledForm(db, submission.form_id(), submission.form_version()));
+  if (form != nullptr && form->definition().kind() != v1::CHECKLIST) return Status::Ok();
+  if (form != nullptr && !form->definition().qa_checks().empty()) {
+    Statement& flag = Cached(db,
+                             "INSERT INTO qa_flags(station_code, form_id, submission_id, check_id, "
+                             "flag) VALUES (?, ?, ?, ?, ?)");
+    for (const v1::QaFlag& f : merge::SubmissionQaFlags(submission, *form)) {
+      flag.Reset();
+      flag.BindText(1, f.station_code()).BindText(2, f.form_id()).BindText(3, f.submission_id());
+      flag.BindText(4, f.check_id()).BindBlob(5, DeterministicBytes(f));
+      VIGIL_RETURN_IF_ERROR(flag.Run());
+    }
+  }
+  Statement& latest = Cached(db,
+                             "SELECT submission_id, finalized_at_ms FROM merge_latest WHERE "
+                             "station_code = ? AND form_id = ? AND observer_id = ?");
+  latest.BindText(1, submission.station_code()).BindText(2, submission.form_id());
+  latest.BindText(3, observer_id);
+  VIGIL_ASSIGN_OR_RETURN(bool found, latest.Step());
+  if (found) {
+    v1::Submission current;
+    current.set_submission_id(latest.Text(0));
+    current.set_finalized_at_ms(latest.Int(1));
+    if (!merge::Supersedes(submission, current)) return Status::Ok();
+  }
+  latest.Reset();
+  Statement& put = Cached(db,
+                          "INSERT OR REPLACE INTO merge_latest(station_code, form_id, observer_id, "
+                          "submission_id, device_id, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+  put.BindText(1, submission.station_code()).BindText(2, submission.form_id());
+  put.BindText(3, observer_id).BindText(4, submission.submission_id()).BindText(5, device_id);
+  put.Bind(6, submission.finalized_at_ms());
+  VIGIL_RETURN_IF_ERROR(put.Run());
+  dirty.emplace(submission.station_code(), submission.form_id());
+  return Status::Ok();
+}
+
+Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string& station_code,
+                                                      const std::string& form_id) {
+  std::vector<merge::SubmissionInput> inputs;
+  Statement& latest = Cached(db,
+                             "SELECT r.bytes, m.observer_id, m.device_id FROM merge_latest m "
+                             "JOIN records r ON r.record_id = m.submission_id "
+                             "WHERE m.station_code = ? AND m.form_id = ?");
+  latest.BindText(1, station_code).BindText(2, form_id);
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, latest.Step());
+    if (!row) break;
+    v1::Record record;
+    if (!record.ParseFromString(latest.Blob(0))) return Status::DataLoss("record unreadable");
+    inputs.push_back({std::move(*record.mutable_submission()), latest.Text(1), latest.Text(2)});
+  }
+  std::vector<v1::Override> overrides;
+  Statement& over =
+      Cached(db, "SELECT override FROM overrides WHERE station_code = ? AND form_id = ?");
+  over.BindText(1, station_code).BindText(2, form_id);
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, over.Step());
+    if (!row) break;
+    if (!overrides.emplace_back().ParseFromString(over.Blob(0))) {
+      return Status::DataLoss("override unreadable");
+    }
+  }
+  uint32_t default_version = 0;
+  if (inputs.empty()) {
+    Statement& newest = Cached(db, "SELECT max(version) FROM forms WHERE form_id = ?");
+    newest.BindText(1, form_id);
+    VIGIL_ASSIGN_OR_RETURN(bool row, newest.Step());
+    if (row && !newest.IsNull(0)) default_version = static_cast<uint32_t>(newest.Int(0));
+    newest.Reset();
+  }
+  Status lookup_failure;
+  merge::FormLookup form_of = [&](uint32_t version) -> const protocol::Form* {
+    Result<const protocol::Form*> form = CompiledForm(db, form_id, version);
+    if (!form.ok()) {
+      lookup_failure = form.status();
+      return nullptr;
+    }
+    return *form;
+  };
+  v1::MasterRecord master =
+      merge::ComputeMaster(station_code, form_id, inputs, overrides, form_of, default_version);
+  VIGIL_RETURN_IF_ERROR(lookup_failure);
+  std::string bytes = DeterministicBytes(master);
+
+  Statement& stored =
+      Cached(db, "SELECT master FROM masters WHERE station_code = ? AND form_id = ?");
+  stored.BindText(1, station_code).BindText(2, form_id);
+  VIGIL_ASSIGN_OR_RETURN(bool had, stored.Step());
+  if (had && stored.Blob(0) == bytes) return master;
+  stored.Reset();
+
+  if (master.status() == v1::COVERAGE_MISSING) {
+    Statement& drop = Cached(db, "DELETE FROM masters WHERE station_code = ? AND form_id = ?");
+    drop.BindText(1, station_code).BindText(2, form_id);
+    VIGIL_RETURN_IF_ERROR(drop.Run());
+  } else {
+    Statement& put = Cached(db,
+                            "INSERT OR REPLACE INTO masters(station_code, form_id, form_version, "
+                            "status, master, updated_at_ms, province, district, commune) "
+                            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.province, s.district, s.commune "
+                            "FROM (SELECT 1) LEFT JOIN stations s ON s.code = ?1");
+    put.BindText(1, station_code).BindText(2, form_id).Bind(3, master.form_version());
+    put.Bind(4, master.status()).BindBlob(5, bytes).Bind(6, NowMs());
+    VIGIL_RETURN_IF_ERROR(put.Run());
+  }
+  Statement& clear_conflicts =
+      Cached(db, "DELETE FROM conflicts WHERE station_code = ? AND form_id = ?");
+  clear_conflicts.BindText(1, station_code).BindText(2, form_id);
+  VIGIL_RETURN_IF_ERROR(clear_conflicts.Run());
+  Statement& conflict = Cached(db,
+                               "INSERT INTO conflicts(station_code, form_id, question_id, "
+                               "conflict) VALUES (?, ?, ?, ?)");
+  for (const v1::FieldConflict& c : master.conflicts()) {
+    if (c.overridden()) continue;
+    conflict.Reset();
+    conflict.BindText(1, station_code).BindText(2, form_id).BindText(3, c.question_id());
+    conflict.BindBlob(4, DeterministicBytes(c));
+    VIGIL_RETURN_IF_ERROR(conflict.Run());
+  }
+  return master;
+}
+
+Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
+  int64_t window_ms = merge::kDefaultIncidentWindowMs;
+  {
+    Statement& setting = Cached(db, "SELECT value FROM settings WHERE key = 'incident_window_ms'");
+    VIGIL_ASSIGN_OR_RETURN(bool row, setting.Step());
+    if (row) {
+      try {
+        window_ms = std::stoll(setting.Blob(0));
+      } catch (const std::exception&) {
+        return Status::FailedPrecondition("setting incident_window_ms is not a number");
+      }
+    }
+    setting.Reset();
+  }
+  std::vector<merge::IncidentInput> inputs;
+  Statement& load = Cached(db,
+                           "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
+                           "JOIN devices d ON d.device_id = r.device_id "
+                           "WHERE r.station_code = ? AND r.kind = 'incident'");
+  load.BindText(1, station_code);
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, load.Step());
+    if (!row) break;
+    v1::Record record;
+    if (!record.ParseFromString(load.Blob(0))) return Status::DataLoss("record unreadable");
+    inputs.push_back({std::move(*record.mutable_incident()), load.Text(2), load.Text(1)});
+  }
+  std::vector<v1::Case> cases = merge::ClusterIncidents(inputs, window_ms);
+
+  std::map<std::string, std::string> old_case_of;  // incident id -> case id before
+  Statement& members =
+      Cached(db, "SELECT incident_id, case_id FROM case_members WHERE station_code = ?");
+  members.BindText(1, station_code);
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, members.Step());
+    if (!row) break;
+    old_case_of[members.Text(0)] = members.Text(1);
+  }
+  Statement& status_of = Cached(db, "SELECT status FROM case_status WHERE case_id = ?");
+  auto current_status = [&](const std::string& case_id) -> Result<std::optional<v1::CaseStatus>> {
+    status_of.Reset();
+    status_of.BindText(1, case_id);
+    VIGIL_ASSIGN_OR_RETURN(bool row, status_of.Step());
+    if (!row) return std::optional<v1::CaseStatus>();
+    auto status = static_cast<v1::CaseStatus>(status_of.Int(0));
+    status_of.Reset();
+    return std::optional<v1::CaseStatus>(status);
+  };
+  for (const v1::Case& c : cases) {
+    std::set<std::string> absorbed;
+    for (const v1::CaseEvent& e : c.timeline()) {
+      auto it = old_case_of.find(e.incident_id());
+      if (it != old_case_of.end() && it->second != c.case_id()) absorbed.insert(it->second);
+    }
+    if (absorbed.empty()) continue;
+    VIGIL_ASSIGN_OR_RETURN(std::optional<v1::CaseStatus> own, current_status(c.case_id()));
+    v1::CaseStatus winner = own.value_or(v1::CASE_NEW);
+    bool any_set = own.has_value();
+    std::string before = c.case_id() + "=" + StatusName(winner);
+    for (const std::string& id : absorbed) {
+      VIGIL_ASSIGN_OR_RETURN(std::optional<v1::CaseStatus> theirs, current_status(id));
+      v1::CaseStatus status = theirs.value_or(v1::CASE_NEW);
+      any_set = any_set || theirs.has_value();
+      before += " " + id + "=" + StatusName(status);
+      if (MergeRank(status) > MergeRank(winner)) winner = status;
+    }
+    if (!any_set) continue;  // Only coordinators' statuses need carrying over.
+    if (winner != own.value_or(v1::CASE_NEW) || !own.has_value()) {
+      Statement& put = Cached(db,
+                              "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
+                              "changed_by) VALUES (?, ?, ?, 'merge')");
+      put.BindText(1, c.case_id()).Bind(2, winner).Bind(3, NowMs());
+      VIGIL_RETURN_IF_ERROR(put.Run());
+    }
+    VIGIL_RETURN_IF_ERROR(AppendAudit(db, "merge", "case.merge", c.case_id(), before,
+                                      StatusName(winner), "reports joined one case"));
+  }
+
+  Statement& clear_members = Cached(db, "DELETE FROM case_members WHERE station_code = ?");
+  clear_members.BindText(1, station_code);
+  VIGIL_RETURN_IF_ERROR(clear_members.Run());
+  Statement& clear_cases = Cached(db, "DELETE FROM cases WHERE station_code = ?");
+  clear_cases.BindText(1, station_code);
+  VIGIL_RETURN_IF_ERROR(clear_cases.Run());
+  Statement& put_case = Cached(db,
+                               "INSERT INTO cases(case_id, station_code, first_occurred_at_ms, "
+                               "body) VALUES (?, ?, ?, ?)");
+  Statement& put_member = Cached(db,
+                                 "INSERT INTO case_members(incident_id, case_id, station_code, "
+                                 "device_id) VALUES (?, ?, ?, ?)");
+  for (const v1::Case& c : cases) {
+    put_case.Reset();
+    put_case.BindText(1, c.case_id()).BindText(2, station_code);
+    put_case.Bind(3, c.first_occurred_at_ms()).BindBlob(4, DeterministicBytes(c));
+    VIGIL_RETURN_IF_ERROR(put_case.Run());
+    for (const v1::CaseEvent& e : c.timeline()) {
+      put_member.Reset();
+      put_member.BindText(1, e.incident_id()).BindText(2, c.case_id());
+      put_member.BindText(3, station_code).BindText(4, e.device_id());
+      VIGIL_RETURN_IF_ERROR(put_member.Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::AddIncidentStatuses(Db& db, const std::string& device_id,
+                                        v1::PullResponse& response) {
+  Statement& stmt = Cached(db,
+                           "SELECT m.incident_id, m.case_id, coalesce(s.status, 1), "
+                           "coalesce(s.changed_at_ms, 0) FROM case_members m "
+                           "LEFT JOIN case_status s ON s.case_id = m.case_id "
+                           "WHERE m.device_id = ? ORDER BY m.incident_id LIMIT 1000");
+  stmt.BindText(1, device_id);
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return Status::Ok();
+    v1::IncidentStatus* s = response.add_incident_statuses();
+    s->set_incident_id(stmt.Text(0));
+    s->set_case_id(stmt.Text(1));
+    s->set_status(static_cast<v1::CaseStatus>(stmt.Int(2)));
+    s->set_changed_at_ms(stmt.Int(3));
+  }
+}
+Status SqliteStore::ReplayMerge(Db& db) {
+  // The rules depend only on the set of records, so replaying them in any order gives what
+  // merging them on arrival would have given.
+  std::set<std::string> incident_stations;
+  DirtyMasters dirty;
+  Statement all(db.get(),
+                "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
+                "JOIN devices d ON d.device_id = r.device_id");
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, all.Step());
+    if (!row) break;
+    v1::Record record;
+    if (!record.ParseFromString(all.Blob(0))) return Status::DataLoss("record unreadable");
+    if (record.has_submission()) {
+      VIGIL_RETURN_IF_ERROR(
+          MergeSubmission(db, record.submission(), all.Text(1), all.Text(2), dirty));
+    } else if (record.has_incident()) {
+      incident_stations.insert(record.incident().station_code());
+    }
+  }
+  for (const auto& [station, form] : dirty) {
+    VIGIL_RETURN_IF_ERROR(RecomputeMaster(db, station, form).status());
+  }
+  for (const std::string& station : incident_stations) {
+    VIGIL_RETURN_IF_ERROR(RecomputeCases(db, station));
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil::syncd
