@@ -7,9 +7,6 @@
 namespace vigil::protocol {
 namespace {
 
-// Relevance may name earlier questions only, so chains are at most as long as the form.
-constexpr int kMaxRelevanceDepth = kMaxQuestionsPerForm;
-
 bool ValidId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -197,6 +194,9 @@ Result<Form> Form::Compile(v1::FormDefinition definition) {
       return Status::InvalidArgument(qwhere + ": no type");
     }
     if (q.label().empty()) return Status::InvalidArgument(qwhere + ": no label");
+    if ((q.has_min() && !std::isfinite(q.min())) || (q.has_max() && !std::isfinite(q.max()))) {
+      return Status::InvalidArgument(qwhere + ": min and max must be finite numbers");
+    }
     if (q.has_min() && q.has_max() && q.min() > q.max()) {
       return Status::InvalidArgument(qwhere + ": min is above max");
     }
@@ -274,10 +274,13 @@ std::string Form::Label(const v1::Question& q, std::string_view lang) const {
   return LabelIn(q.label(), lang, definition_.default_language(), q.id());
 }
 
-bool Form::Holds(const v1::Condition& c, const AnswerMap& answers, int depth) const {
+// Relevance may name earlier questions only (Compile checks it), so the recursion through
+// Holds and IsRelevantAt ends; the memo keeps it linear in the number of questions (without
+// it, questions whose conditions name two earlier ones made it exponential).
+bool Form::Holds(const v1::Condition& c, const AnswerMap& answers, RelevanceMemo& memo) const {
   const v1::Question* q = Find(c.question_id());
-  if (q == nullptr || depth > kMaxRelevanceDepth) return false;
-  if (!IsRelevantAt(*q, answers, depth + 1)) return false;
+  if (q == nullptr) return false;
+  if (!IsRelevantAt(*q, answers, memo)) return false;
   auto it = answers.find(c.question_id());
   if (it == answers.end() || it->second == nullptr) return false;
   const v1::Value& v = *it->second;
@@ -305,15 +308,28 @@ bool Form::Holds(const v1::Condition& c, const AnswerMap& answers, int depth) co
   }
 }
 
-bool Form::IsRelevantAt(const v1::Question& q, const AnswerMap& answers, int depth) const {
+bool Form::IsRelevantAt(const v1::Question& q, const AnswerMap& answers,
+                        RelevanceMemo& memo) const {
+  // Only the form's own questions are remembered (a caller may pass a copy).
+  auto it = index_.find(q.id());
+  signed char* known = it != index_.end() && &definition_.questions(it->second) == &q
+                           ? &memo[static_cast<size_t>(it->second)]
+                           : nullptr;
+  if (known != nullptr && *known >= 0) return *known != 0;
+  bool relevant = true;
   for (const v1::Condition& c : q.relevant_when()) {
-    if (!Holds(c, answers, depth)) return false;
+    if (!Holds(c, answers, memo)) {
+      relevant = false;
+      break;
+    }
   }
-  return true;
+  if (known != nullptr) *known = relevant ? 1 : 0;
+  return relevant;
 }
 
 bool Form::IsRelevant(const v1::Question& q, const AnswerMap& answers) const {
-  return IsRelevantAt(q, answers, 0);
+  RelevanceMemo memo(static_cast<size_t>(definition_.questions_size()), -1);
+  return IsRelevantAt(q, answers, memo);
 }
 
 Status Form::CheckAnswer(const v1::Question& q, const v1::Value& v) const {
@@ -482,9 +498,10 @@ std::vector<std::string> Form::FailedQaChecks(const AnswerMap& answers) const {
 
 std::vector<std::string> Form::CriticalAnswers(const AnswerMap& answers) const {
   std::vector<std::string> critical;
+  RelevanceMemo memo(static_cast<size_t>(definition_.questions_size()), -1);
   for (const v1::Question& q : definition_.questions()) {
     for (const v1::Condition& c : q.critical_when()) {
-      if (Holds(c, answers, 0)) {
+      if (Holds(c, answers, memo)) {
         critical.push_back(q.id());
         break;
       }

@@ -262,6 +262,46 @@ TEST_CASE("answer input: JSON answers of the wrong shape are refused") {
   CHECK(empty->empty());
 }
 
+TEST_CASE("answer input: a JSON date and time beyond 64-bit milliseconds is refused") {
+  // Found by review for issue 6: the double was converted to int64 unchecked (undefined
+  // behaviour, flagged by UBSan's float-cast-overflow).
+  Form form = Compiled(EveryTypeForm());
+  for (const char* json : {R"({"q_when": 1e300})", R"({"q_when": -1e19})", R"({"q_when": 1.5})"}) {
+    auto r = ParseAnswersJson(form, json);
+    REQUIRE_FALSE_MESSAGE(r.ok(), json);
+    CHECK(Contains(r.status().message(), "q_when"));
+  }
+  auto ok = ParseAnswersJson(form, R"({"q_when": 1690070400000})");
+  REQUIRE(ok.ok());
+  REQUIRE(ok->size() == 1);
+  CHECK((*ok)[0].second.unix_ms() == 1690070400000);
+}
+
+TEST_CASE("answer input: example answers survive extreme and negative bounds") {
+  // Found by review for issue 6: a select-many with a negative max removed choices from an
+  // empty list (protobuf's RemoveLast on size 0 corrupts the field), and huge integer bounds
+  // were converted to int64 unchecked.
+  v1::FormDefinition def = NewForm("extreme");
+  auto& many = AddQuestion(def, "q_many", v1::SELECT_MANY);
+  AddOptions(many, {"a", "b", "c"});
+  many.set_min(-5);
+  many.set_max(-1);
+  auto& huge = AddQuestion(def, "q_huge", v1::INTEGER);
+  huge.set_min(1e300);
+  auto& tiny = AddQuestion(def, "q_tiny", v1::INTEGER);
+  tiny.set_max(-1e300);
+  auto& wide = AddQuestion(def, "q_wide", v1::INTEGER);
+  wide.set_min(-1e300);
+  wide.set_max(1e300);
+  Form form = Compiled(def);
+  for (uint64_t seed : {0ull, 3ull, 99ull}) {
+    auto answers = ExampleAnswers(form, seed);
+    REQUIRE(answers.size() == 4);
+    CHECK(answers[0].second.choices().ids_size() == 0);
+    CHECK(answers[3].second.kind_case() == v1::Value::kInteger);
+  }
+}
+
 std::string Serialized(const std::vector<std::pair<std::string, v1::Value>>& answers) {
   std::string out;
   for (const auto& [id, v] : answers) out += id + "=" + v.SerializeAsString() + ";";

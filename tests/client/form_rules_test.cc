@@ -148,6 +148,27 @@ TEST_CASE("form rules: compile refuses min above max and accepts min equal to ma
   CHECK(Form::Compile(def).ok());
 }
 
+TEST_CASE("form rules: compile refuses bounds that are not finite numbers") {
+  // Found by review for issue 6: NaN passed the min-above-max check (every comparison with
+  // NaN is false) and then disabled the bound; infinities broke example answers.
+  for (double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+        -std::numeric_limits<double>::infinity()}) {
+    for (bool on_min : {true, false}) {
+      v1::FormDefinition def = NewForm("f");
+      auto& q = AddQuestion(def, "q1", v1::DECIMAL);
+      if (on_min) {
+        q.set_min(bad);
+      } else {
+        q.set_max(bad);
+      }
+      Status s = Refusal(def);
+      CHECK(Contains(s.message(), "q1"));
+      CHECK(Contains(s.message(), "finite"));
+    }
+  }
+}
+
 TEST_CASE("form rules: relevance may name only earlier questions") {
   SUBCASE("a later question") {
     v1::FormDefinition def = NewForm("f");
@@ -453,6 +474,39 @@ TEST_CASE("form rules: a question depending on an irrelevant question is irrelev
   AnswerMap live_map = protocol::MapAnswers(live);
   CHECK(form.IsRelevant(*form.Find("q3"), live_map));
   CHECK(form.IsRelevant(*form.Find("q4"), live_map));
+}
+
+TEST_CASE("form rules: relevance over shared conditions takes linear time") {
+  // Found by review while fuzzing (issue 6): each question depends on the two before it, so
+  // evaluating relevance without remembering it took Fibonacci(n) steps: a form like this
+  // with 90 questions stalled the device and syncd's writer forever.
+  v1::FormDefinition def = NewForm("f");
+  AddQuestion(def, "q0", v1::INTEGER);
+  AddRelevance(AddQuestion(def, "q1", v1::INTEGER), "q0", v1::ANSWERED);
+  google::protobuf::RepeatedPtrField<v1::Answer> answers;
+  *answers.Add() = MakeAnswer("q0", Int(1));
+  *answers.Add() = MakeAnswer("q1", Int(1));
+  constexpr int kQuestions = 90;
+  for (int i = 2; i < kQuestions; ++i) {
+    std::string id = "q" + std::to_string(i);
+    v1::Question& q = AddQuestion(def, id, v1::INTEGER, true);
+    AddRelevance(q, "q" + std::to_string(i - 1), v1::ANSWERED);
+    AddRelevance(q, "q" + std::to_string(i - 2), v1::ANSWERED);
+    v1::Condition* critical = q.add_critical_when();
+    critical->set_question_id(id);
+    critical->set_op(v1::ANSWERED);
+    *answers.Add() = MakeAnswer(id, Int(i));
+  }
+  Form form = MustCompile(def);
+  AnswerMap map = protocol::MapAnswers(answers);
+  const std::string last = "q" + std::to_string(kQuestions - 1);
+  CHECK(form.IsRelevant(*form.Find(last), map));
+  CHECK(form.CheckComplete(answers).ok());
+  CHECK(form.RelevantAnswers(answers).size() == kQuestions);
+  CHECK(form.CriticalAnswers(map).size() == kQuestions - 2);
+  // A copy of a question is judged by its own conditions, not by the form's memo.
+  v1::Question copy = *form.Find(last);
+  CHECK(form.IsRelevant(copy, map));
 }
 
 TEST_CASE("form rules: every condition operator") {

@@ -200,6 +200,10 @@ Result<std::vector<std::pair<std::string, v1::Value>>> ParseAnswersJson(const pr
           }
           v.set_integer(static_cast<int64_t>(d));
         } else if (q.type() == v1::DATE_TIME) {
+          // Converting a double beyond int64 is undefined behaviour: refuse it first.
+          if (std::floor(d) != d || std::fabs(d) > 9e15) {
+            return Status::InvalidArgument("question " + q.id() + " wants milliseconds since 1970");
+          }
           v.set_unix_ms(static_cast<int64_t>(d));
         } else {
           v.set_decimal(d);
@@ -265,8 +269,11 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
   std::map<std::string, v1::Value> values;
   for (const v1::Question& q : form.definition().questions()) {
     v1::Value v;
-    double lo = q.has_min() ? q.min() : 0;
-    double hi = q.has_max() ? q.max() : lo + 100;
+    // Bounds within +-9e15 (where doubles hold every integer), so that the conversions to
+    // integers below stay defined whatever the form says.
+    auto bounded = [](double x) { return std::clamp(x, -9e15, 9e15); };
+    double lo = q.has_min() ? bounded(q.min()) : 0;
+    double hi = q.has_max() ? bounded(q.max()) : lo + 100;
     switch (q.type()) {
       case v1::YES_NO:
         // Mostly "yes": a checklist where everything is fine is the common case, and a
@@ -293,7 +300,10 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
         for (const v1::Option& o : q.options()) {
           if (next() % 3 == 0) choices->add_ids(o.id());
         }
-        size_t want_min = q.has_min() ? static_cast<size_t>(q.min()) : 0;
+        size_t want_min =
+            q.has_min() && q.min() > 0
+                ? static_cast<size_t>(std::min(q.min(), static_cast<double>(q.options_size())))
+                : 0;
         for (const v1::Option& o : q.options()) {
           if (static_cast<size_t>(choices->ids_size()) >= want_min) break;
           if (std::find(choices->ids().begin(), choices->ids().end(), o.id()) ==
@@ -301,7 +311,8 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
             choices->add_ids(o.id());
           }
         }
-        while (q.has_max() && choices->ids_size() > static_cast<int>(q.max())) {
+        while (q.has_max() && !choices->ids().empty() &&
+               static_cast<double>(choices->ids_size()) > q.max()) {
           choices->mutable_ids()->RemoveLast();
         }
         break;
@@ -364,7 +375,8 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
         } else if (!target_is_greater && current > sum) {
           wanted = sum;
         }
-        if ((tq->has_min() && wanted < tq->min()) || (tq->has_max() && wanted > tq->max()))
+        if ((tq->has_min() && wanted < tq->min()) || (tq->has_max() && wanted > tq->max()) ||
+            !(std::fabs(wanted) <= 9e15))
           continue;
         values[tq->id()].set_integer(static_cast<int64_t>(wanted));
         break;

@@ -61,7 +61,7 @@ struct Options {
   uint64_t seed = 2023;
   int incident_one_in = 8;
   double offline_share = 0.1;
-  double conflict_share = 0.05;
+  double conflict_share = 0.3;
   // Thousands of simulated tablets share this machine's one disk; a real tablet flushes its
   // own. Off by default so the disk's flush rate does not stand in for the server's.
   bool durable_devices = false;
@@ -70,7 +70,10 @@ struct Options {
 class Simulation {
  public:
   Simulation(Options options, std::vector<Observer> observers)
-      : options_(std::move(options)), observers_(std::move(observers)), locks_(observers_.size()) {}
+      : options_(std::move(options)),
+        observers_(std::move(observers)),
+        locks_(observers_.size()),
+        last_incident_(observers_.size()) {}
 
   int Run() {
     std::vector<Action> plan = PlanDay(observers_, options_.seed, options_.incident_one_in,
@@ -187,22 +190,38 @@ class Simulation {
     if (a.kind == ActionKind::kChecklist) {
       VIGIL_ASSIGN_OR_RETURN(protocol::Form form, c->GetForm(a.form_id));
       VIGIL_ASSIGN_OR_RETURN(std::string draft, c->StartDraft(a.form_id, o.station));
-      VIGIL_RETURN_IF_ERROR(c->SetAnswers(draft, client::ExampleAnswers(form, a.seed), true));
+      auto answers = client::ExampleAnswers(form, a.seed);
+      if (o.conflicting && !answers.empty()) {
+        // The co-observer's answers, except two questions seen differently.
+        auto other = client::ExampleAnswers(form, a.seed ^ 0x5bd1e995);
+        for (size_t k : {a.seed % answers.size(), (a.seed / 7) % answers.size()}) {
+          answers[k] = other[k];
+        }
+      }
+      VIGIL_RETURN_IF_ERROR(c->SetAnswers(draft, answers, true));
       VIGIL_RETURN_IF_ERROR(c->Finalize(draft).status());
       ++counters_.checklists;
       int slot = a.form_id == "opening" ? 0 : a.form_id == "voting" ? 1 : 2;
       ++counters_.checklists_by_form[slot];
-    } else if (a.kind == ActionKind::kIncident) {
+    } else if (a.kind == ActionKind::kIncident || a.kind == ActionKind::kFollowUp) {
       static const char* kCategories[] = {"intimidation", "vote_buying", "access_denied",
                                           "authorities_inside", "missing_materials"};
       static const char* kSeverities[] = {"low", "medium", "high", "critical"};
       client::IncidentInput in;
       in.station_code = o.station;
-      in.category = kCategories[a.seed % 5];
-      in.severity = kSeverities[(a.seed / 5) % 4];
-      in.narrative = "Simulated incident " + std::to_string(a.seed % 100000);
+      // By station: co-observers report the same kind of event, which syncd clusters.
+      in.category = kCategories[std::hash<std::string>{}(o.station) % 5];
+      in.severity = kSeverities[a.seed % 4];
       in.people_affected = static_cast<int64_t>(a.seed % 40);
-      VIGIL_RETURN_IF_ERROR(c->ReportIncident(in).status());
+      if (a.kind == ActionKind::kFollowUp) {
+        in.parent_id = last_incident_[a.observer];
+        if (in.parent_id.empty()) return Status::Ok();  // the first report was not made
+        in.narrative = "Follow-up: the situation at the station calmed down.";
+      } else {
+        in.narrative = "Simulated incident " + std::to_string(a.seed % 100000);
+      }
+      VIGIL_ASSIGN_OR_RETURN(std::string id, c->ReportIncident(in));
+      if (a.kind == ActionKind::kIncident) last_incident_[a.observer] = id;
       ++counters_.incidents;
     }
     if (a.sync_after) Sync(*c);
@@ -304,7 +323,8 @@ class Simulation {
 
   Options options_;
   std::vector<Observer> observers_;
-  std::vector<std::mutex> locks_;  // one per observer: its actions run one at a time
+  std::vector<std::mutex> locks_;           // one per observer: its actions run one at a time
+  std::vector<std::string> last_incident_;  // per observer, under its lock
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_;

@@ -41,13 +41,23 @@ std::vector<Action> PlanDay(std::vector<Observer>& observers, uint64_t seed, int
       double at = between(c.from, c.to);
       bool online = at < o.offline_from || at >= o.offline_until;
       uint64_t answer_seed = std::hash<std::string>{}(o.station + "/" + c.form);
-      if (o.conflicting) answer_seed ^= 0x5bd1e995;
       plan.push_back({at, i, ActionKind::kChecklist, c.form, answer_seed, online});
     }
-    if (incident_one_in > 0 && rng() % static_cast<uint64_t>(incident_one_in) == 0) {
-      double at = between(7, 16);
+    // Incidents: the category follows from the station, so co-observers at one station
+    // report the same kind of event and syncd clusters them into one case; a third of the
+    // reports get a follow-up an hour later.
+    bool second_at_station = seen[o.station] > 1;
+    if (incident_one_in > 0 &&
+        (rng() % static_cast<uint64_t>(incident_one_in) == 0 || (second_at_station && rng() % 2))) {
+      double at = between(7, 15);
       bool online = at < o.offline_from || at >= o.offline_until;
-      plan.push_back({at, i, ActionKind::kIncident, "incident", rng(), online});
+      uint64_t incident_seed = std::hash<std::string>{}(o.station) * 7 + rng() % 7;
+      plan.push_back({at, i, ActionKind::kIncident, "incident", incident_seed, online});
+      if (rng() % 3 == 0) {
+        double later = std::min(1.0, at + 1.0 / 12);
+        bool online_later = later < o.offline_from || later >= o.offline_until;
+        plan.push_back({later, i, ActionKind::kFollowUp, "incident", incident_seed, online_later});
+      }
     }
     if (o.offline_until <= 1) plan.push_back({o.offline_until, i, ActionKind::kSync, "", 0, true});
   }

@@ -8,7 +8,7 @@
 namespace vigil::loadgen {
 
 // What a simulated observer does at one moment of the day.
-enum class ActionKind { kEnroll, kChecklist, kIncident, kSync };
+enum class ActionKind { kEnroll, kChecklist, kIncident, kFollowUp, kSync };
 
 struct Action {
   double at = 0;  // Fraction of the simulated day, 0 = 06:00, 1 = 18:00.

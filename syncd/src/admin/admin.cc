@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "vigil/protocol/crypto.h"
+#include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd {
 namespace {
@@ -149,6 +150,18 @@ Result<std::vector<v1::Station>> ParseStationsCsv(std::string_view text) {
       bad("registered_voters is not a whole number up to 1000000: '" + fields[5] + "'");
       continue;
     }
+    // Protobuf cannot carry invalid UTF-8: one such station would break every device's
+    // enrollment and pull (found by the stations_csv fuzz target).
+    bool text_ok = true;
+    const char* names[] = {"code", "name", "province", "district", "commune"};
+    for (int f = 0; f < 5 && text_ok; ++f) {
+      Status s = protocol::CheckText(fields[f], names[f], 200);
+      if (!s.ok()) {
+        bad(s.message());
+        text_ok = false;
+      }
+    }
+    if (!text_ok) continue;
     if (!codes.insert(fields[0]).second) {
       bad("station code " + fields[0] + " appears twice");
       continue;
@@ -219,6 +232,12 @@ Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text) {
     }
     if (fields[0].empty() || fields[0].size() > 64 || fields[1].empty()) {
       bad("the id (1-64 characters) and the name are required");
+      continue;
+    }
+    if (!protocol::CheckText(fields[0], "id", 64).ok() ||
+        !protocol::CheckText(fields[1], "name", 200).ok() ||
+        !protocol::CheckText(fields[2], "phone", 64).ok()) {
+      bad("id, name and phone must be valid UTF-8 (at most 64, 200 and 64 characters)");
       continue;
     }
     if (!ids.insert(fields[0]).second) {

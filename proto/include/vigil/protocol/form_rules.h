@@ -65,8 +65,11 @@ class Form {
 
  private:
   explicit Form(v1::FormDefinition definition) : definition_(std::move(definition)) {}
-  bool Holds(const v1::Condition& c, const AnswerMap& answers, int depth) const;
-  bool IsRelevantAt(const v1::Question& q, const AnswerMap& answers, int depth) const;
+  // Relevance of each question by position, filled as it is worked out (-1: not yet), so that
+  // one evaluation visits each question once however many conditions share it.
+  using RelevanceMemo = std::vector<signed char>;
+  bool Holds(const v1::Condition& c, const AnswerMap& answers, RelevanceMemo& memo) const;
+  bool IsRelevantAt(const v1::Question& q, const AnswerMap& answers, RelevanceMemo& memo) const;
 
   v1::FormDefinition definition_;
   std::map<std::string, int, std::less<>> index_;  // question id -> position
