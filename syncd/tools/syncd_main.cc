@@ -1,4 +1,8 @@
 // `syncd`: init, serve and admin sub-commands. Thin: parses flags and calls syncd_core.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -75,8 +79,25 @@ struct ServeFlags {
   bool no_merge = false;
 };
 
+// Holds an exclusive lock on DIR/serve.lock for the life of the process, so that two serve
+// processes never share one data directory (the store has one writer by design).
+bool LockDataDir(const DataDir& dir) {
+  std::string path = dir.root + "/serve.lock";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;
+  }
+  return true;  // the descriptor stays open until the process exits
+}
+
 int Serve(const ServeFlags& flags) {
   DataDir dir(flags.data);
+  if (!LockDataDir(dir)) {
+    return Report(Status::FailedPrecondition("another syncd serve already uses " + flags.data +
+                                             " (or its serve.lock cannot be made)"));
+  }
   Result<std::pair<std::string, uint16_t>> listen = ParseListenAddress(flags.listen);
   if (!listen.ok()) return Report(listen.status());
   SqliteStoreOptions store_options;
@@ -169,7 +190,8 @@ int main(int argc, char** argv) {
   CLI::App* forms = admin->add_subcommand("forms", "form definitions");
   forms->require_subcommand(1);
   CLI::App* forms_publish = forms->add_subcommand("publish", "publish a FormDefinition (JSON)");
-  forms_publish->add_option("FILE", file, "JSON file")->required();
+  std::vector<std::string> form_files;
+  forms_publish->add_option("FILE", form_files, "JSON files")->required();
 
   std::string observer_id, name, phone, station_list;
   CLI::App* observers = admin->add_subcommand("observers", "observers");
@@ -292,13 +314,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*forms_publish) {
-      Result<std::string> text = ReadFile(file, 4u << 20);
-      if (!text.ok()) return Report(text.status());
-      Result<vigil::v1::FormDefinition> form = ParseFormJson(*text);
-      if (!form.ok()) return Report(form.status().WithContext(file));
-      Status published = store.PublishForm(*form);
-      if (!published.ok()) return Report(published);
-      std::cout << "published form " << form->form_id() << " version " << form->version() << "\n";
+      for (const std::string& form_file : form_files) {
+        Result<std::string> text = ReadFile(form_file, 4u << 20);
+        if (!text.ok()) return Report(text.status());
+        Result<vigil::v1::FormDefinition> form = ParseFormJson(*text);
+        if (!form.ok()) return Report(form.status().WithContext(form_file));
+        Status published = store.PublishForm(*form);
+        if (!published.ok()) return Report(published.WithContext(form_file));
+        std::cout << "published form " << form->form_id() << " version " << form->version() << "\n";
+      }
       return 0;
     }
     if (*observers_add) {

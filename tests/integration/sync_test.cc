@@ -302,6 +302,21 @@ TEST_CASE("a coordinator's broadcast reaches the device's inbox on the next sync
   CHECK(again->broadcasts_received == 0);
 }
 
+TEST_CASE("a second serve on the same data directory is refused while the first runs") {
+  Syncd server(VIGIL_FORMS_DIR);
+  server.Serve();
+  std::string out;
+  int rc = Shell(std::string(SYNCD_PATH) + " serve --data " + server.data() +
+                     " --listen 127.0.0.1:0 --ready-file " + server.path("second-ready"),
+                 &out);
+  CHECK(rc != 0);
+  CHECK(out.find("another syncd serve already uses") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(server.path("second-ready")));
+  server.Kill();  // the lock goes with the process: a restart works
+  server.Serve();
+  CHECK_FALSE(server.url().empty());
+}
+
 TEST_CASE("a stored receipt that was tampered with fails verification") {
   Syncd server(VIGIL_FORMS_DIR);
   server.Serve();

@@ -75,9 +75,11 @@ class Syncd {
         << kStation << ",Wat Phnom School,Phnom Penh,Daun Penh,Wat Phnom,700\n"
         << "12-03-07-0453,Wat Phnom Pagoda,Phnom Penh,Daun Penh,Wat Phnom,650\n";
     Admin("stations import " + (dir_ / "stations.csv"));
+    std::string files;
     for (const char* form : {"opening", "voting", "closing", "incident"}) {
-      Admin("forms publish " + forms_dir + "/" + form + ".json");
+      files += " " + forms_dir + "/" + form + ".json";
     }
+    Admin("forms publish" + files);  // several files in one command
     Admin("observers add obs1 --name Sokha --stations " + std::string(kStation));
     Admin("observers add obs2 --name Dara --stations " + std::string(kStation));
   }
@@ -142,6 +144,7 @@ class Syncd {
   std::string ca_file() const { return data_ + "/tls/cert.pem"; }
   std::string path(const std::string& name) const { return dir_ / name; }
   std::string data_path(const std::string& name) const { return data_ + "/" + name; }
+  const std::string& data() const { return data_; }
 
  private:
   TempDir dir_;

@@ -203,6 +203,7 @@ Result<std::vector<v1::Station>> ParseStationsCsv(std::string_view text) {
 Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text) {
   std::vector<ObserverEntry> out;
   std::vector<std::string> errors;
+  size_t bad_lines = 0;
   std::set<std::string> ids;
   std::vector<std::string> fields;
   size_t line_number = 0;
@@ -214,6 +215,7 @@ Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     auto bad = [&](const std::string& message) {
+      ++bad_lines;
       if (errors.size() < 20)
         errors.push_back("line " + std::to_string(line_number) + ": " + message);
     };
@@ -254,9 +256,10 @@ Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text) {
       return Status::ResourceExhausted("more than 2,000,000 observers in one import");
     }
   }
-  if (!errors.empty()) {
-    std::string message = std::to_string(errors.size()) + " bad lines, nothing imported:";
+  if (bad_lines > 0) {
+    std::string message = std::to_string(bad_lines) + " bad line(s); nothing imported:";
     for (const std::string& e : errors) message += "\n  " + e;
+    if (bad_lines > errors.size()) message += "\n  …";
     return Status::InvalidArgument(message);
   }
   return out;
