@@ -66,6 +66,22 @@ TEST_CASE("a replayed batch gets the very same answer and stores nothing twice")
   CHECK(stats->records() == 1);
 }
 
+TEST_CASE("forged requests naming a real device do not spend its rate allowance") {
+  RouterOptions options;
+  options.rate_per_device_per_s = 0.001;
+  options.rate_burst = 2;
+  TestServer server(options);
+  TestDevice device = server.Enroll();
+  std::string bytes = device.BatchBytes({MakeSubmission(kId1)}, 1, protocol::GenesisHash());
+  for (int i = 0; i < 10; ++i) {
+    CHECK(server.Post("/v1/push", device.SignFor(bytes, "forger-elsewhere")).status == 401);
+  }
+  // The device's own two requests still go through; the third is over its burst.
+  CHECK(server.Post("/v1/push", device.NextBody({MakeSubmission(kId1)})).status == 200);
+  CHECK(server.Post("/v1/push", device.NextBody({MakeSubmission(kId2)})).status == 200);
+  CHECK(server.Post("/v1/push", device.NextBody({MakeSubmission(kId3)})).status == 429);
+}
+
 TEST_CASE("refusals in order: size then decode then device then rate then signature") {
   RouterOptions options;
   options.max_body_bytes = 4096;

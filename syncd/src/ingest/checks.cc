@@ -30,10 +30,18 @@ std::optional<Refusal> CheckDevice(const std::string& device_id, const CheckCont
   if (!device.active) {
     return MakeRefusal(v1::DEVICE_REVOKED, "device " + device_id + " is revoked");
   }
-  if (context.rate_limiter != nullptr && !context.rate_limiter->Allow(device_id, context.now_ms)) {
+  // Checked here, charged only once the signature verifies (ChargeRate): forged requests
+  // naming a real device must not spend its allowance.
+  if (context.rate_limiter != nullptr &&
+      !context.rate_limiter->HasToken(device_id, context.now_ms)) {
     return MakeRefusal(v1::RATE_LIMITED, "device " + device_id + " sends too fast; retry later");
   }
   return std::nullopt;
+}
+
+// Spends one of the device's requests, after its signature verified.
+void ChargeRate(const CheckContext& context, const std::string& device_id) {
+  if (context.rate_limiter != nullptr) context.rate_limiter->Take(device_id, context.now_ms);
 }
 
 std::optional<Refusal> CheckSignature(const DeviceRecord& device, std::string_view label,
@@ -82,6 +90,7 @@ PushCheck CheckPush(std::string_view body, const CheckContext& context) {
                                       signed_batch.batch_bytes(), signed_batch.signature()))) {
     return check;
   }
+  ChargeRate(context, batch.device_id());
 
   VerifiedBatch& out = check.batch;
   out.device_id = batch.device_id();
@@ -145,6 +154,7 @@ PullCheck CheckPull(std::string_view body, const CheckContext& context) {
                                       signed_pull.pull_bytes(), signed_pull.signature()))) {
     return check;
   }
+  ChargeRate(context, pull.device_id());
   check.params.device_id = pull.device_id();
   return check;
 }

@@ -19,11 +19,20 @@ class RateLimiter {
   // A rate <= 0 disables limiting.
   bool Allow(const std::string& key, int64_t now_ms);
 
+  // True when `key` has a token at `now_ms`, without taking it. Requests are checked with
+  // this before their signature and charged with Take() only after it verifies, so forged
+  // requests naming a real device cannot spend that device's allowance.
+  bool HasToken(const std::string& key, int64_t now_ms);
+  // Takes one token for `key` (the bucket may go below one; never below zero).
+  void Take(const std::string& key, int64_t now_ms);
+
  private:
   struct Bucket {
     double tokens;
     int64_t updated_ms;
   };
+  // The bucket for `key`, refilled up to `now_ms`. Requires mu_.
+  struct Bucket& Refill(const std::string& key, int64_t now_ms);
   const double rate_per_s_;
   const double burst_;
   const size_t max_keys_;
