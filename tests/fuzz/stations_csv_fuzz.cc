@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!copy.ParseFromString(station.SerializeAsString())) std::abort();
     }
   }
-  syncd::ParseObserversCsv(text);
-  syncd::ParseDuration(text);
+  (void)syncd::ParseObserversCsv(text);
+  (void)syncd::ParseDuration(text);
   return 0;
 }
