@@ -80,11 +80,11 @@ TEST_CASE("durations") {
 TEST_CASE("the enrollment payload is base64url of EnrollmentPayload") {
   std::string pin(32, '\x07');
   Result<std::string> raw =
-      protocol::Base64UrlDecode(MakeEnrollmentPayload("https://127.0.0.1:8443", pin, "c0de"));
+      protocol::Base64UrlDecode(MakeEnrollmentPayload("https://127.0.0.1:443", pin, "c0de"));
   REQUIRE(raw.ok());
   v1::EnrollmentPayload payload;
   REQUIRE(payload.ParseFromString(*raw));
-  CHECK(payload.server_url() == "https://127.0.0.1:8443");
+  CHECK(payload.server_url() == "https://127.0.0.1:443");
   CHECK(payload.tls_pin() == pin);
   CHECK(payload.code() == "c0de");
 }

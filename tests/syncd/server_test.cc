@@ -10,8 +10,8 @@ namespace vigil::syncd {
 namespace {
 
 TEST_CASE("listen addresses") {
-  CHECK(ParseListenAddress("127.0.0.1:8443").value() ==
-        std::make_pair(std::string("127.0.0.1"), uint16_t{8443}));
+  CHECK(ParseListenAddress("127.0.0.1:443").value() ==
+        std::make_pair(std::string("127.0.0.1"), uint16_t{443}));
   CHECK(ParseListenAddress("[::1]:0").value().first == "::1");
   CHECK(ParseListenAddress(":0").value().first == "127.0.0.1");
   CHECK_FALSE(ParseListenAddress("127.0.0.1").ok());
