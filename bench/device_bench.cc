@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "machine.h"
 #include "vigil/client/answer_input.h"
 #include "vigil/client/client.h"
 #include "vigil/protocol/crypto.h"
@@ -187,15 +188,6 @@ Round RunRound(const fs::path& forms, int finalize_n, int records_n) {
   return r;
 }
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,7 +207,8 @@ int main(int argc, char** argv) {
     if (flag == "--records") records_n = v;
   }
   records_n = std::max(records_n, finalize_n);
-  std::printf("device benchmark: %s, %u cores; %d rounds, medians\n", CpuModel().c_str(),
+  std::printf("device benchmark: %s, %u cores; %d rounds, medians\n",
+              vigil::bench::CpuModel().c_str(),
               std::max(1u, static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN))), rounds);
   std::vector<double> fin, raw, seal, bulk;
   size_t record_bytes = 0;

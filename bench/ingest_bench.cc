@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "coverage_bench.h"
+#include "machine.h"
 #include "vigil/client/answer_input.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
@@ -468,15 +469,6 @@ double VerifyRate() {
   return n / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -496,7 +488,7 @@ int main(int argc, char** argv) {
   protocol::Form form = Take(protocol::Form::Compile(def), "form");
 
   std::printf("ingest benchmark: %s, %ld cores; syncd and the devices share this machine\n",
-              CpuModel().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
+              vigil::bench::CpuModel().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
   double verify = VerifyRate();
   double raw = RawSqliteRate(b.work / "raw", form, quick ? 5000 : 20000, 50);
   std::printf("Ed25519 verify, one core        %8.0f /s\n", verify);

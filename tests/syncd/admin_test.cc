@@ -67,6 +67,21 @@ TEST_CASE("forms parse from protobuf JSON and are checked") {
                   .ok());
 }
 
+TEST_CASE("publishing refuses a form the devices would refuse") {
+  // Relevance on a later question, and a select question without options: both pass a
+  // shallow check but make every device's import (and so its enrollment) fail.
+  CHECK_FALSE(ParseFormJson(R"({"formId": "f", "version": 1, "kind": "CHECKLIST",
+    "questions": [
+      {"id": "a", "type": "YES_NO", "label": {"en": "A"},
+       "relevantWhen": [{"questionId": "b", "op": "ANSWERED"}]},
+      {"id": "b", "type": "YES_NO", "label": {"en": "B"}}]})")
+                  .ok());
+  Result<v1::FormDefinition> no_options = ParseFormJson(R"({"formId": "f", "version": 1,
+    "kind": "CHECKLIST", "questions": [{"id": "a", "type": "SELECT_ONE", "label": {"en": "A"}}]})");
+  REQUIRE_FALSE(no_options.ok());
+  CHECK(no_options.status().message().find("no options") != std::string::npos);
+}
+
 TEST_CASE("durations") {
   CHECK(ParseDuration("90s").value() == 90'000);
   CHECK(ParseDuration("24h").value() == 86'400'000);

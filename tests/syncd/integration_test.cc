@@ -195,7 +195,7 @@ struct Deployment {
     Admin("stations import " + dir.path() + "/stations.csv");
     std::ofstream(dir.path() + "/opening.json")
         << R"({"formId": "opening", "version": 1, "kind": "CHECKLIST",
-               "questions": [{"id": "q01_voters", "type": "INTEGER"}]})";
+               "questions": [{"id": "q01_voters", "type": "INTEGER", "label": {"en": "Voters"}}]})";
     Admin("forms publish " + dir.path() + "/opening.json");
     Admin("observers add obs1 --name Sok --stations " + std::string(testing::kStation));
   }

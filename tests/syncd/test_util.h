@@ -146,6 +146,7 @@ inline v1::FormDefinition OpeningForm() {
   v1::Question* q = form.add_questions();
   q->set_id("q01_voters");
   q->set_type(v1::INTEGER);
+  (*q->mutable_label())["en"] = "Voters";
   return form;
 }
 

@@ -273,26 +273,9 @@ Result<v1::FormDefinition> ParseFormJson(const std::string& json) {
   if (!status.ok()) {
     return Status::InvalidArgument("not a FormDefinition in JSON: " + status.ToString());
   }
-  if (form.form_id().empty() || form.form_id().size() > 64 ||
-      form.form_id().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
-          std::string::npos) {
-    return Status::InvalidArgument("form_id must be 1-64 characters of [a-z0-9_]");
-  }
-  if (form.version() == 0) return Status::InvalidArgument("version must be 1 or more");
-  if (form.kind() == v1::FORM_KIND_UNSPECIFIED) {
-    return Status::InvalidArgument("kind must be CHECKLIST or INCIDENT");
-  }
-  if (form.questions_size() == 0) return Status::InvalidArgument("the form has no questions");
-  std::set<std::string> ids;
-  for (const v1::Question& q : form.questions()) {
-    if (q.id().empty()) return Status::InvalidArgument("a question has no id");
-    if (!ids.insert(q.id()).second) {
-      return Status::InvalidArgument("question id " + q.id() + " appears twice");
-    }
-    if (q.type() == v1::QUESTION_TYPE_UNSPECIFIED) {
-      return Status::InvalidArgument("question " + q.id() + " has no type");
-    }
-  }
+  // The very rules every device applies on import: a form syncd accepted but devices
+  // refused would break every device's enrollment.
+  VIGIL_RETURN_IF_ERROR(protocol::Form::Compile(form).status());
   return form;
 }
 

@@ -31,8 +31,8 @@ inline constexpr size_t kMaxObserversPerImport = 2'000'000;
 // or spaces. All or nothing, bad lines listed by number as for stations.
 Result<std::vector<ObserverEntry>> ParseObserversCsv(std::string_view text);
 
-// A FormDefinition from protobuf's JSON mapping, checked: form_id [a-z0-9_]+, version >= 1,
-// kind set, at least one question, question ids unique and non-empty.
+// A FormDefinition from protobuf's JSON mapping, checked with protocol::Form::Compile — the
+// same rules every device applies when it imports the form.
 Result<v1::FormDefinition> ParseFormJson(const std::string& json);
 
 // "90s", "30m", "24h", "7d" in milliseconds; at most 365 days.

@@ -6,6 +6,7 @@
 
 #include "ingest/record_rules.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd {
 
@@ -310,6 +311,8 @@ Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
 }
 
 Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
+  // Devices import published forms with these rules; refuse here what they would refuse.
+  VIGIL_RETURN_IF_ERROR(protocol::Form::Compile(form).status());
   std::string bytes = DeterministicBytes(form);
   return RunSync([&](Db& db) -> Status {
     Statement get(db.get(), "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
