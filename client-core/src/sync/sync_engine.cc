@@ -177,29 +177,41 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
     progress.phase = "pull";
     if (options.progress) options.progress(progress);
     VIGIL_ASSIGN_OR_RETURN(auto cursor_text, state_->GetMeta("pull_cursor"));
-    v1::Pull pull;
-    pull.set_device_id(state_->device_id);
-    pull.set_cursor(cursor_text ? std::stoull(*cursor_text) : 0);
-    VIGIL_ASSIGN_OR_RETURN(std::string nonce, protocol::RandomBytes(16));
-    pull.set_nonce(nonce);
-    pull.set_device_time_ms(NowMs());
     VIGIL_ASSIGN_OR_RETURN(
         int64_t pending,
         state_->db->QueryInt("SELECT count(*) FROM records WHERE state IN (1, 2)"));
-    pull.set_pending_records(static_cast<uint32_t>(pending));
-    v1::SignedPull signed_pull;
-    signed_pull.set_pull_bytes(pull.SerializeAsString());
-    VIGIL_ASSIGN_OR_RETURN(std::string sig,
-                           state_->device_key->Sign(protocol::SignatureInput(
-                               protocol::kPullLabel, server_id, signed_pull.pull_bytes())));
-    signed_pull.set_signature(sig);
+    // Every attempt is a new Pull with a new nonce (docs/protocol.md §10.1): an attempt whose
+    // answer was lost may have reached syncd, which refuses its nonce from then on.
+    auto make_pull = [&]() -> Result<std::string> {
+      v1::Pull pull;
+      pull.set_device_id(state_->device_id);
+      pull.set_cursor(cursor_text ? std::stoull(*cursor_text) : 0);
+      VIGIL_ASSIGN_OR_RETURN(std::string nonce, protocol::RandomBytes(16));
+      pull.set_nonce(nonce);
+      pull.set_device_time_ms(NowMs());
+      pull.set_pending_records(static_cast<uint32_t>(pending));
+      v1::SignedPull signed_pull;
+      signed_pull.set_pull_bytes(pull.SerializeAsString());
+      VIGIL_ASSIGN_OR_RETURN(std::string sig,
+                             state_->device_key->Sign(protocol::SignatureInput(
+                                 protocol::kPullLabel, server_id, signed_pull.pull_bytes())));
+      signed_pull.set_signature(sig);
+      return signed_pull.SerializeAsString();
+    };
+    // REPLAYED_PULL: syncd already saw this attempt's nonce, so the HTTP layer sent it twice
+    // (libcurl resends a request by itself when a kept-alive connection dies before any
+    // answer). Another attempt, with a new nonce, is what §12 asks for.
+    auto replayed = [](const HttpResult& r) {
+      v1::Error error;
+      return r.status == 409 && error.ParseFromString(r.body) && error.code() == v1::REPLAYED_PULL;
+    };
     v1::PullResponse response;
-    VIGIL_ASSIGN_OR_RETURN(
-        HttpResult result,
-        wire::PostWithRetry(
-            *transport, "/v1/pull", signed_pull.SerializeAsString(), options,
-            [&](const std::string& body) { return response.ParseFromString(body); }, report.retries,
-            "pull"));
+    VIGIL_ASSIGN_OR_RETURN(HttpResult result, wire::PostWithRetry(
+                                                  *transport, "/v1/pull", make_pull, options,
+                                                  [&](const std::string& body) {
+                                                    return response.ParseFromString(body);
+                                                  },
+                                                  replayed, report.retries, "pull"));
     if (result.status != 200) return wire::Refusal(result).WithContext("pull");
     VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
     for (const v1::FormDefinition& form : response.forms()) {

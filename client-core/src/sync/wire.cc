@@ -56,17 +56,29 @@ Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, st
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
                                  uint64_t& retries, const std::string& what) {
+  return PostWithRetry(
+      transport, path, [body]() -> Result<std::string> { return std::string(body); }, options,
+      valid, nullptr, retries, what);
+}
+
+Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
+                                 const std::function<Result<std::string>()>& make_body,
+                                 const SyncOptions& options,
+                                 const std::function<bool(const std::string&)>& valid,
+                                 const std::function<bool(const HttpResult&)>& retry_refusal,
+                                 uint64_t& retries, const std::string& what) {
   std::random_device seed;
   std::mt19937_64 rng(seed());
   Status last;
   const int attempts = std::max(1, options.max_attempts);
   for (int attempt = 1; attempt <= attempts; ++attempt) {
+    VIGIL_ASSIGN_OR_RETURN(std::string body, make_body());
     auto result = transport.Post(path, body);
     if (result.ok()) {
       if (result->status == 200) {
         if (valid(result->body)) return result;
         last = Status::Unavailable("HTTP 200 whose body is not a Vigil answer (captive portal?)");
-      } else if (Retryable(result->status)) {
+      } else if (Retryable(result->status) || (retry_refusal && retry_refusal(*result))) {
         last = Refusal(*result);
       } else {
         return result;  // A refusal the caller decodes; retrying cannot help.

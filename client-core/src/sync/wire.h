@@ -21,4 +21,14 @@ Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, st
                                  const std::function<bool(const std::string&)>& valid,
                                  uint64_t& retries, const std::string& what);
 
+// The same for a request that must differ on every attempt (a pull and its nonce,
+// docs/protocol.md §10.1): `make_body` builds the body of each attempt, and a refusal that
+// `retry_refusal` accepts is retried like a network fault.
+Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
+                                 const std::function<Result<std::string>()>& make_body,
+                                 const SyncOptions& options,
+                                 const std::function<bool(const std::string&)>& valid,
+                                 const std::function<bool(const HttpResult&)>& retry_refusal,
+                                 uint64_t& retries, const std::string& what);
+
 }  // namespace vigil::client::wire
