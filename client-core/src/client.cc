@@ -157,6 +157,13 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtect
   state->home = home;
   VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/false, options.durable));
   VIGIL_RETURN_IF_ERROR(store::Migrate(*state->db));
+  if (options.max_store_bytes > 0) {
+    VIGIL_ASSIGN_OR_RETURN(int64_t page_size, state->db->QueryInt("PRAGMA page_size"));
+    if (page_size <= 0) return Status::Internal("PRAGMA page_size returned nothing");
+    const int64_t pages = (options.max_store_bytes + page_size - 1) / page_size;
+    VIGIL_RETURN_IF_ERROR(
+        state->db->QueryInt("PRAGMA max_page_count = " + std::to_string(pages)).status());
+  }
   VIGIL_ASSIGN_OR_RETURN(auto pub, state->GetMeta("public_key"));
   if (!pub) return Status::DataLoss("the store at " + path + " has no device key");
   state->public_key = *pub;

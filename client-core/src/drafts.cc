@@ -209,11 +209,16 @@ Result<std::string> Client::Finalize(const std::string& draft_id) {
                    "(SELECT IFNULL(MAX(outbox_order), 0) + 1 FROM records) "
                    "WHERE record_id = ? AND state = 0"));
   st.Bind(1, now).BindBlob(2, *sealed).Bind(3, draft_id);
-  VIGIL_RETURN_IF_ERROR(st.Run());
+  // A full disk (kResourceExhausted) rolls the whole transaction back: the draft stays a
+  // draft with its answers, and finalizing it again once there is room works.
+  auto kept = [&](const Status& failure) {
+    return failure.WithContext("cannot finalize draft '" + draft_id + "'; it is kept as a draft");
+  };
+  if (Status run = st.Run(); !run.ok()) return kept(run);
   if (sqlite3_changes(state_->db->handle()) != 1) {
     return Status::Aborted("draft '" + draft_id + "' was finalized or discarded meanwhile");
   }
-  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  if (Status committed = txn->Commit(); !committed.ok()) return kept(committed);
   return draft_id;
 }
 

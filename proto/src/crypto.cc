@@ -185,4 +185,22 @@ Result<std::string> Ed25519PrivateKey::Sign(std::string_view message) const {
   return sig;
 }
 
+Result<std::string> Scrypt(std::string_view password, std::string_view salt, uint8_t log2_n,
+                           uint32_t r, uint32_t p, size_t out_len) {
+  if (log2_n < 1 || log2_n > 20 || r == 0 || r > 32 || p == 0 || p > 16 || out_len < 16 ||
+      out_len > 64) {
+    return Status::InvalidArgument("scrypt parameters out of range");
+  }
+  std::string out(out_len, '\0');
+  const uint64_t n = uint64_t{1} << log2_n;
+  // OpenSSL's default memory cap (32 MiB) is just below N=2^15, r=8; allow up to 1 GiB.
+  if (EVP_PBE_scrypt(password.data(), password.size(),
+                     reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), n, r, p,
+                     uint64_t{1} << 30, reinterpret_cast<unsigned char*>(out.data()),
+                     out.size()) != 1) {
+    return Status::ResourceExhausted("scrypt key derivation failed (out of memory?)");
+  }
+  return out;
+}
+
 }  // namespace vigil::protocol

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -14,11 +15,15 @@
 #include "admin/admin.h"
 #include "admin/data_dir.h"
 #include "admin/merge_admin.h"
+#include "admin/verify.h"
+#include "dashboard/api.h"
+#include "dashboard/password.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
 #include "tls/cert.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd {
 namespace {
@@ -75,8 +80,16 @@ struct ServeFlags {
   size_t max_body = 9u << 20;
   double rate = 20;
   double burst = 40;
+  size_t max_connections = 10000;
+  int read_timeout_s = 30;
+  double address_rate = 1000;
+  double address_burst = 2000;
   bool quiet = false;
   bool no_merge = false;
+  int64_t max_db_mb = 0;  // 0: no limit.
+  std::string dashboard_dir;
+  int session_idle_minutes = 120;
+  int64_t silent_after_minutes = 120;
 };
 
 // Holds an exclusive lock on DIR/serve.lock for the life of the process, so that two serve
@@ -102,6 +115,7 @@ int Serve(const ServeFlags& flags) {
   if (!listen.ok()) return Report(listen.status());
   SqliteStoreOptions store_options;
   store_options.merge = !flags.no_merge;
+  store_options.max_db_bytes = flags.max_db_mb << 20;
   Result<std::unique_ptr<SqliteStore>> store = OpenStore(dir, store_options);
   if (!store.ok()) return Report(store.status());
   Result<std::string> server_id = (*store)->GetSetting("server_id");
@@ -115,9 +129,19 @@ int Serve(const ServeFlags& flags) {
   router_options.max_body_bytes = flags.max_body;
   router_options.rate_per_device_per_s = flags.rate;
   router_options.rate_burst = flags.burst;
+  router_options.rate_per_address_per_s = flags.address_rate;
+  router_options.address_burst = flags.address_burst;
   Router router(**store, metrics,
                 std::make_shared<const protocol::Ed25519PrivateKey>(std::move(key).value()),
                 router_options);
+  dashboard::DashboardOptions dashboard_options;
+  dashboard_options.server_id = *server_id;
+  dashboard_options.secure_cookie = !flags.no_tls;
+  dashboard_options.assets_dir = flags.dashboard_dir;
+  dashboard_options.sessions.idle_timeout_ms = int64_t{flags.session_idle_minutes} * 60 * 1000;
+  dashboard_options.silent_after_ms = flags.silent_after_minutes * 60 * 1000;
+  auto coordinators_dashboard = std::make_unique<dashboard::Dashboard>(**store, dashboard_options);
+  router.SetDashboard(coordinators_dashboard.get());
 
   ServerOptions options;
   options.host = listen->first;
@@ -127,11 +151,14 @@ int Serve(const ServeFlags& flags) {
   options.key_path = dir.tls_key();
   options.threads = flags.threads;
   options.max_body_bytes = flags.max_body;
+  options.max_connections = flags.max_connections;
+  options.read_timeout_s = flags.read_timeout_s;
   options.ready_file = flags.ready_file;
   options.log_requests = !flags.quiet;
   const auto started = std::chrono::steady_clock::now();
   Status served = RunServer(router, options);
-  (*store)->Close();  // Flushes the writer: everything queued is committed.
+  coordinators_dashboard.reset();  // Finishes its queued requests first.
+  (*store)->Close();               // Flushes the writer: everything queued is committed.
   if (!served.ok()) return Report(served);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -173,9 +200,35 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
   serve->add_option("--rate", serve_flags.rate, "requests per second per device (0: no limit)");
   serve->add_option("--burst", serve_flags.burst, "burst per device");
+  serve
+      ->add_option("--max-connections", serve_flags.max_connections,
+                   "open connections at most; more are closed at once")
+      ->check(CLI::Range(1, 1000000));
+  serve
+      ->add_option("--read-timeout", serve_flags.read_timeout_s,
+                   "seconds to read a whole request, and the keep-alive idle limit")
+      ->check(CLI::Range(1, 3600));
+  serve->add_option("--address-rate", serve_flags.address_rate,
+                    "device requests per second per client address (0: no limit)");
+  serve->add_option("--address-burst", serve_flags.address_burst, "burst per client address");
   serve->add_flag("--quiet", serve_flags.quiet, "no per-request log lines");
+  serve->add_option("--dashboard-dir", serve_flags.dashboard_dir,
+                    "serve the dashboard's files from this folder (development)");
+  serve
+      ->add_option("--session-idle-minutes", serve_flags.session_idle_minutes,
+                   "coordinators' sessions end after this long without a request")
+      ->check(CLI::Range(1, 24 * 60));
+  serve
+      ->add_option("--silent-after-minutes", serve_flags.silent_after_minutes,
+                   "an observer whose device has not synced for this long is silent")
+      ->check(CLI::Range(1, 7 * 24 * 60));
   serve->add_flag("--no-merge", serve_flags.no_merge,
                   "store records without merging them (only to measure merge's cost)");
+  serve
+      ->add_option("--max-db-mb", serve_flags.max_db_mb,
+                   "grow the database to at most this many MiB; beyond, pushes get a retryable "
+                   "503 (0: no limit)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
 
   CLI::App* admin = app.add_subcommand("admin", "manage the data dir (also while serving)");
   admin->require_subcommand(1);
@@ -226,7 +279,25 @@ int main(int argc, char** argv) {
   devices_list->add_flag("--json", json, "JSON output");
   CLI::App* devices_revoke = devices->add_subcommand("revoke", "revoke a device");
   devices_revoke->add_option("DEVICE_ID", device_id, "device id")->required();
-  devices_revoke->add_option("--reason", reason, "why");
+  devices_revoke->add_option("--reason", reason, "why")->required();
+  std::string revoked_by = std::string("cli:") + (std::getenv("USER") ? std::getenv("USER") : "?");
+  devices_revoke->add_option("--by", revoked_by, "who revokes (for the audit log)");
+
+  std::string coordinator_name, role_text = "viewer";
+  CLI::App* coordinators = admin->add_subcommand("coordinators", "people who use the dashboard");
+  coordinators->require_subcommand(1);
+  CLI::App* coordinators_add = coordinators->add_subcommand("add", "add a coordinator");
+  coordinators_add->add_option("NAME", coordinator_name, "login name")->required();
+  coordinators_add->add_option("--role", role_text, "viewer | coordinator | admin")
+      ->check(CLI::IsMember({"viewer", "coordinator", "admin"}));
+  bool password_stdin = false;
+  coordinators_add->add_flag("--password-stdin", password_stdin, "read the password from stdin")
+      ->required();
+  CLI::App* coordinators_list = coordinators->add_subcommand("list", "list coordinators");
+  coordinators_list->add_flag("--json", json, "JSON (vigil.v1.CoordinatorList)");
+  CLI::App* coordinators_disable =
+      coordinators->add_subcommand("disable", "end a coordinator's access and sessions");
+  coordinators_disable->add_option("NAME", coordinator_name, "login name")->required();
 
   std::string message_text, lang = "en", author = "coordinator";
   CLI::App* broadcast = admin->add_subcommand("broadcast", "send a message to every device");
@@ -292,17 +363,68 @@ int main(int argc, char** argv) {
   CLI::App* export_masters = export_cmd->add_subcommand("masters", "master records");
   export_masters->add_flag("--csv", csv, "CSV on stdout")->required();
 
+  // Fault checks (scripts/soak): integrity, chains, merge recomputed (admin/verify.h).
+  std::string verify_scratch;
+  CLI::App* verify = admin->add_subcommand(
+      "verify", "check the store: integrity, batch chains, records, merge recomputed");
+  verify->add_option("--scratch", verify_scratch,
+                     "folder for the temporary copy (default: the system's temporary folder)");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (*init) return Init(data, init_options);
     if (*serve) return Serve(serve_flags);
+    if (*verify) return RunVerifyCommand(DataDir(data), verify_scratch, std::cout, std::cerr);
 
     DataDir dir(data);
     Result<std::unique_ptr<SqliteStore>> opened = OpenStore(dir);
     if (!opened.ok()) return Report(opened.status());
     SqliteStore& store = **opened;
 
+    if (*coordinators_add) {
+      std::string password;
+      std::getline(std::cin, password);
+      if (!password.empty() && password.back() == '\r') password.pop_back();
+      Result<std::string> hash = dashboard::HashPassword(password);
+      vigil::protocol::SecureWipe(password);
+      if (!hash.ok()) return Report(hash.status());
+      CoordinatorRecord coordinator;
+      coordinator.name = coordinator_name;
+      coordinator.role = role_text == "admin"         ? vigil::v1::ROLE_ADMIN
+                         : role_text == "coordinator" ? vigil::v1::ROLE_COORDINATOR
+                                                      : vigil::v1::ROLE_VIEWER;
+      coordinator.password_hash = *hash;
+      if (Status text = vigil::protocol::CheckText(coordinator_name, "name", 64); !text.ok()) {
+        return Report(text);
+      }
+      Status added = store.AddCoordinator(coordinator);
+      if (!added.ok()) return Report(added);
+      std::cout << "added coordinator " << coordinator_name << " (" << role_text << ")\n";
+      return 0;
+    }
+    if (*coordinators_list) {
+      Result<vigil::v1::CoordinatorList> list = store.ListCoordinators();
+      if (!list.ok()) return Report(list.status());
+      if (json) {
+        Result<std::string> text = ToJson(*list);
+        if (!text.ok()) return Report(text.status());
+        std::cout << *text << "\n";
+        return 0;
+      }
+      for (const auto& c : list->coordinators()) {
+        std::cout << c.name() << "  " << dashboard::RoleName(c.role())
+                  << (c.disabled() ? "  disabled" : "") << "\n";
+      }
+      return 0;
+    }
+    if (*coordinators_disable) {
+      Status disabled = store.SetCoordinatorDisabled(coordinator_name, true);
+      if (!disabled.ok()) return Report(disabled);
+      std::cout << "disabled " << coordinator_name
+                << " (a running syncd ends the sessions at their next request)\n";
+      return 0;
+    }
     if (*stations_import) {
       Result<std::string> text = ReadFile(file);
       if (!text.ok()) return Report(text.status());
@@ -409,7 +531,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*devices_revoke) {
-      Status revoked = store.RevokeDevice(device_id, reason);
+      Status revoked = store.RevokeDevice(device_id, reason, revoked_by);
       if (!revoked.ok()) return Report(revoked);
       std::cout << "revoked " << device_id << "\n";
       return 0;

@@ -109,7 +109,7 @@ TEST_CASE("refusals in order: size then decode then device then rate then signat
     CHECK(ErrorOf(r).code() == v1::UNKNOWN_DEVICE);
   }
   SUBCASE("403 DEVICE_REVOKED") {
-    REQUIRE(server.store().RevokeDevice(device.device_id, "seized").ok());
+    REQUIRE(server.store().RevokeDevice(device.device_id, "seized", "test").ok());
     HttpResponse r = server.Post("/v1/push", device.NextBody({MakeSubmission(kId1)}));
     CHECK(r.status == 403);
     CHECK(ErrorOf(r).code() == v1::DEVICE_REVOKED);

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "serve_process.h"
 #include "test_util.h"
 #include "tls/cert.h"
 
@@ -24,105 +25,12 @@ namespace vigil::syncd {
 namespace {
 
 using testing::MakeSubmission;
+using testing::RunSyncd;
+using testing::ServeProcess;
 using testing::TempDir;
 using testing::TestDevice;
 
 using Clock = std::chrono::steady_clock;
-
-// Runs `syncd ARGS…` to completion; returns its exit status and output (stdout + stderr).
-std::pair<int, std::string> RunSyncd(const std::string& args) {
-  std::string command = std::string(SYNCD_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-// A running `syncd serve`; killed with SIGKILL and reaped when the guard dies.
-class ServeProcess {
- public:
-  ServeProcess(const std::string& data, const std::string& dir, const std::string& name,
-               std::vector<std::string> extra = {}) {
-    ready_file_ = dir + "/" + name + ".ready";
-    log_file_ = dir + "/" + name + ".log";
-    std::vector<std::string> args = {SYNCD_PATH, "serve",       "--data",       data,
-                                     "--listen", "127.0.0.1:0", "--ready-file", ready_file_,
-                                     "--rate",   "0",           "--max-body",   "65536"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // Waits (bounded) for the ready file; returns the base URL.
-  std::string WaitReady() {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (Clock::now() < deadline) {
-      std::ifstream in(ready_file_);
-      std::string url;
-      if (in && std::getline(in, url) && !url.empty()) return url;
-      int status = 0;
-      REQUIRE_MESSAGE(waitpid(pid_, &status, WNOHANG) == 0, "syncd exited: " << Log());
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("syncd did not become ready: " << Log());
-    return {};
-  }
-
-  void Kill() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  // Sends SIGTERM and waits (bounded) for the exit status.
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    int status = 0;
-    while (Clock::now() < deadline) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -2;
-  }
-
-  std::string Log() const {
-    std::ifstream in(log_file_);
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string ready_file_;
-  std::string log_file_;
-};
 
 // A libcurl client: TLS verified against the generated certificate, public key pinned.
 class Client {
@@ -438,6 +346,72 @@ TEST_CASE("init refuses an existing data dir and admin refuses a missing one") {
   auto [rc, out] = RunSyncd("admin --data " + deployment.dir.path() + "/nothing stats");
   CHECK(rc != 0);
   CHECK(out.find("syncd init") != std::string::npos);
+}
+
+TEST_CASE("disk full over HTTPS: 503 UNAVAILABLE until syncd has room again and nothing is lost") {
+  Deployment deployment;
+  std::string receipt_key_raw;
+  TestDevice device;
+  std::vector<std::string> accepted;  // Bodies acknowledged while the store could grow.
+  std::string refused;
+  auto big_body = [&device](int n) {
+    v1::Record record = MakeSubmission("big-" + std::to_string(n));
+    v1::Answer* remarks = record.mutable_submission()->add_answers();
+    remarks->set_question_id("q99_remarks");
+    remarks->mutable_value()->set_text(
+        protocol::HexEncode(protocol::RandomBytes(12 * 1024).value()));  // 24 KiB of text
+    return device.NextBody({record});
+  };
+  {
+    ServeProcess serve(deployment.data, deployment.dir.path(), "small", {"--max-db-mb", "1"});
+    const std::string url = serve.WaitReady();
+    Client client(url, deployment.ca(), deployment.pin());
+    device = deployment.Enroll(client, url, &receipt_key_raw);
+    for (int n = 0; n < 200 && refused.empty(); ++n) {
+      std::string body = big_body(n);
+      Client::Response r = client.Post("/v1/push", body);
+      if (r.status == 200) {
+        accepted.push_back(body);
+        continue;
+      }
+      REQUIRE(r.status == 503);
+      v1::Error error = ErrorOf(r);
+      CHECK(error.code() == v1::UNAVAILABLE);
+      CHECK(error.retryable());
+      CHECK(error.message().find("the server's storage is full") != std::string::npos);
+      refused = body;
+    }
+    REQUIRE_FALSE(refused.empty());
+    REQUIRE(accepted.size() >= 3);
+    MESSAGE(accepted.size() << " batches fitted in 1 MiB before the first 503");
+    // Retried as devices do, the same bytes get the same answer while there is no room.
+    CHECK(client.Post("/v1/push", refused).status == 503);
+    CHECK(serve.Terminate() == 0);
+    CHECK(serve.Log().find("/v1/push 503") != std::string::npos);
+  }
+  ServeProcess roomy(deployment.data, deployment.dir.path(), "roomy", {"--max-db-mb", "64"});
+  Client client(roomy.WaitReady(), deployment.ca(), deployment.pin());
+  CHECK(client.Post("/v1/push", refused).status == 200);
+  for (const std::string& body : accepted) CHECK(client.Post("/v1/push", body).status == 200);
+  CHECK(deployment.Stats().batches() == accepted.size() + 1);
+  auto [rc, out] = RunSyncd("admin --data " + deployment.data + " verify");
+  CHECK_MESSAGE(rc == 0, out);
+  CHECK(out.find("verify: ok") != std::string::npos);
+}
+
+TEST_CASE("admin verify names the first difference and exits 1") {
+  Deployment deployment;
+  auto [rc, out] = RunSyncd("admin --data " + deployment.data + " verify");
+  CHECK_MESSAGE(rc == 0, out);
+  {
+    Result<Db> db = Db::Open(deployment.data + "/syncd.db", false, 10000);
+    REQUIRE(db.ok());
+    REQUIRE(db->Exec("INSERT INTO cases VALUES ('ghost', 'x', 0, x'')").ok());
+  }
+  auto [bad_rc, bad_out] = RunSyncd("admin --data " + deployment.data + " verify");
+  CHECK(bad_rc == 1);
+  CHECK(bad_out.find("syncd: verify: case ghost: stored, but the recomputation has none") !=
+        std::string::npos);
 }
 
 }  // namespace

@@ -67,17 +67,7 @@ Result<std::string> Open(std::string_view key, std::string_view sealed, std::str
 
 Result<std::string> Scrypt(std::string_view password, std::string_view salt, uint8_t log2_n,
                            uint32_t r, uint32_t p) {
-  if (log2_n < 1 || log2_n > 20 || r == 0 || r > 32 || p == 0 || p > 16) {
-    return Status::InvalidArgument("scrypt parameters out of range");
-  }
-  std::string out(kKeySize, '\0');
-  uint64_t n = uint64_t{1} << log2_n;
-  // OpenSSL's default memory cap (32 MiB) is just below N=2^15, r=8; allow up to 1 GiB.
-  if (EVP_PBE_scrypt(password.data(), password.size(), U(salt), salt.size(), n, r, p,
-                     uint64_t{1} << 30, U(out), out.size()) != 1) {
-    return Status::ResourceExhausted("scrypt key derivation failed (out of memory?)");
-  }
-  return out;
+  return protocol::Scrypt(password, salt, log2_n, r, p, kKeySize);
 }
 
 }  // namespace vigil::client::crypto

@@ -65,6 +65,9 @@ struct Options {
   // Thousands of simulated tablets share this machine's one disk; a real tablet flushes its
   // own. Off by default so the disk's flush rate does not stand in for the server's.
   bool durable_devices = false;
+  // Play no day: every device already in `work_dir` finishes what it holds (scripts/soak,
+  // after restarting syncd many times under load).
+  bool sync_only = false;
 };
 
 class Simulation {
@@ -251,6 +254,48 @@ class Simulation {
     counters_.bytes_sent += report->bytes_sent;
   }
 
+ public:
+  // --sync-only: each device already in the work folder enrolls if it never managed to (the
+  // same key and payload: syncd answers a repeated enrollment again) and sends whatever it
+  // still holds. Succeeds when every device is enrolled and holds nothing unacknowledged.
+  int SyncOnly() {
+    start_ = Clock::now();
+    uint64_t devices = 0, enrolled_now = 0, not_enrolled = 0;
+    for (size_t i = 0; i < observers_.size(); ++i) {
+      if (!std::filesystem::exists(Home(i))) continue;
+      ++devices;
+      auto c = Open(i);
+      auto status = c.ok() ? (*c)->GetStatus() : Result<client::DeviceStatus>(c.status());
+      if (status.ok() && status->observer_id.empty()) {
+        v1::DeviceInfo info;
+        info.set_model("vigil-loadgen");
+        Status enrolled = (*c)->Enroll(observers_[i].payload, info, options_.ca_file).status();
+        if (enrolled.ok()) ++enrolled_now;
+        status = (*c)->GetStatus();
+      }
+      if (!status.ok() || status->observer_id.empty()) {
+        ++not_enrolled;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (first_errors_.size() < 5) {
+          first_errors_.push_back(observers_[i].observer_id + ": not enrolled: " +
+                                  (status.ok() ? "no observer" : status.status().ToString()));
+        }
+        continue;
+      }
+      c->reset();  // FinalSync opens the store itself.
+      FinalSync(i);
+    }
+    std::printf(
+        "loadgen sync-only: devices=%llu enrolled_now=%llu not_enrolled=%llu "
+        "undelivered=%llu records_acked=%llu\n",
+        (unsigned long long)devices, (unsigned long long)enrolled_now,
+        (unsigned long long)not_enrolled, (unsigned long long)undelivered_.load(),
+        (unsigned long long)(counters_.records_ok + counters_.records_duplicate));
+    for (const std::string& e : first_errors_) std::printf("  error: %s\n", e.c_str());
+    return not_enrolled == 0 && undelivered_ == 0 ? 0 : 1;
+  }
+
+ private:
   // Gives every device that still holds records a last sync, and counts those that still
   // could not deliver: the day only succeeds when that is zero.
   void FinalSync(size_t i) {
@@ -383,6 +428,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--durable-devices", o.durable_devices,
                "flush every device commit to disk as a real tablet does (slow: one shared disk)");
+  app.add_flag("--sync-only", o.sync_only,
+               "play no day: the devices already in --work enroll if they never did and send "
+               "what they hold");
   CLI11_PARSE(app, argc, argv);
   auto observers = ReadPayloads(o.payloads_file);
   if (!observers.ok()) {
@@ -392,5 +440,5 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(o.work_dir, ec);
   Simulation sim(o, std::move(observers).value());
-  return sim.Run();
+  return o.sync_only ? sim.SyncOnly() : sim.Run();
 }

@@ -21,6 +21,18 @@ std::string CsvQuote(const std::string& value) {
   return out;
 }
 
+std::string Format(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string Format(const char* format, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
+  return buf;
+}
+
+}  // namespace
+
 std::string CoverageStatusText(v1::CoverageStatus status) {
   switch (status) {
     case v1::COVERAGE_PARTIAL:
@@ -33,18 +45,6 @@ std::string CoverageStatusText(v1::CoverageStatus status) {
       return "missing";
   }
 }
-
-std::string Format(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string Format(const char* format, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof buf, format, args);
-  va_end(args);
-  return buf;
-}
-
-}  // namespace
 
 Result<v1::CaseStatus> ParseCaseStatus(const std::string& text) {
   std::string upper = text;

@@ -15,6 +15,9 @@ namespace vigil::syncd {
 // "new", "verified", "escalated", "resolved", "rejected" (any case; also "CASE_NEW" etc.).
 Result<v1::CaseStatus> ParseCaseStatus(const std::string& text);
 
+// "missing", "partial", "complete", "conflict".
+std::string CoverageStatusText(v1::CoverageStatus status);
+
 // "new", "verified", ... for people.
 std::string CaseStatusText(v1::CaseStatus status);
 

@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "dashboard/api.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/signing.h"
 
@@ -43,7 +44,9 @@ Router::Router(Store& store, Metrics& metrics,
       metrics_(metrics),
       receipt_key_(std::move(receipt_key)),
       options_(std::move(options)),
-      rate_limiter_(options_.rate_per_device_per_s, options_.rate_burst) {}
+      rate_limiter_(options_.rate_per_device_per_s, options_.rate_burst),
+      address_limiter_(options_.rate_per_address_per_s, options_.address_burst, 1 << 16),
+      enroll_failures_(options_.enroll_failures_per_address, options_.enroll_failure_window_ms) {}
 
 HttpResponse Router::Handle(HttpRequest request) {
   auto promise = std::make_shared<std::promise<HttpResponse>>();
@@ -54,17 +57,31 @@ HttpResponse Router::Handle(HttpRequest request) {
 }
 
 void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> done) {
+  const bool for_dashboard = dashboard::Dashboard::Serves(request.target);
   const std::string endpoint = request.target == "/v1/push" || request.target == "/v1/enroll" ||
                                        request.target == "/v1/pull" ||
                                        request.target == "/healthz" || request.target == "/metrics"
                                    ? request.target
+                               : for_dashboard
+                                   ? (request.target.rfind("/api/", 0) == 0 ? "/api" : "/dashboard")
                                    : "other";
   auto counted = [this, endpoint, done = std::move(done)](HttpResponse response) {
     metrics_.CountRequest(endpoint, response.status);
     done(std::move(response));
   };
   try {
+    if (for_dashboard && dashboard_ != nullptr) {
+      return dashboard_->HandleAsync(std::move(request), std::move(counted));
+    }
     const bool post = request.method == "POST";
+    const bool device_endpoint = request.target == "/v1/push" || request.target == "/v1/enroll" ||
+                                 request.target == "/v1/pull";
+    if (device_endpoint && !request.remote_address.empty() &&
+        !address_limiter_.Allow(request.remote_address, NowMs())) {
+      Refusal refusal = MakeRefusal(
+          v1::RATE_LIMITED, "too many requests from " + request.remote_address + "; retry later");
+      return counted(Refuse(refusal));
+    }
     if (request.target == "/v1/push" && post) return Push(std::move(request), std::move(counted));
     if (request.target == "/v1/enroll" && post) {
       return Enroll(std::move(request), std::move(counted));
@@ -104,13 +121,34 @@ CheckContext Router::MakeContext() {
   return context;
 }
 
-HttpResponse Router::Refuse(const Refusal& refusal, bool persist) {
+void Router::DropEventStreams() {
+  if (dashboard_ != nullptr) dashboard_->DropEventStreams();
+}
+
+HttpResponse Router::Refuse(const Refusal& refusal, bool persist, const std::string& device_id) {
   HttpResponse response;
   response.status = refusal.http_status;
   response.body = refusal.error.SerializeAsString();
   response.note = ErrorCodeName(refusal.error.code());
   metrics_.CountRejection(response.note);
   if (persist && refusal.error.code() != v1::UNAVAILABLE) store_.CountRejection(response.note);
+  switch (refusal.error.code()) {
+    case v1::BAD_SIGNATURE:
+    case v1::DEVICE_REVOKED:
+    case v1::EQUIVOCATION:
+    case v1::RATE_LIMITED:
+      // An equivocation is raised by the writer with the evidence; the others here.
+      if (persist && refusal.error.code() != v1::EQUIVOCATION) {
+        store_.RecordAlert(response.note, device_id, refusal.error.message());
+      }
+      break;
+    case v1::UNKNOWN_DEVICE:
+      // The claimed id is the sender's choice: one alert row for all of them.
+      if (persist) store_.RecordAlert(response.note, "", refusal.error.message());
+      break;
+    default:
+      break;
+  }
   return response;
 }
 
@@ -125,8 +163,13 @@ Refusal Router::RefusalForStoreStatus(const Status& status, v1::ErrorCode denied
     case StatusCode::kInvalidArgument:
       return MakeRefusal(v1::MALFORMED, status.message());
     case StatusCode::kUnavailable:
-    case StatusCode::kResourceExhausted:
       return MakeRefusal(v1::UNAVAILABLE, "storage busy: " + status.message());
+    case StatusCode::kResourceExhausted:
+      // SQLITE_FULL: the disk, or `serve --max-db-mb`. Nothing was stored; the same bytes
+      // are accepted once there is room (sqlite_maintenance.cc).
+      return MakeRefusal(
+          v1::UNAVAILABLE,
+          "the server's storage is full; nothing was stored, retry later: " + status.message());
     default:
       return MakeRefusal(v1::INTERNAL, "storage failed");
   }
@@ -135,7 +178,7 @@ Refusal Router::RefusalForStoreStatus(const Status& status, v1::ErrorCode denied
 void Router::Push(HttpRequest request, std::function<void(HttpResponse)> done) {
   const auto start = std::chrono::steady_clock::now();
   PushCheck check = CheckPush(request.body, MakeContext());
-  if (check.refusal) return done(Refuse(*check.refusal));
+  if (check.refusal) return done(Refuse(*check.refusal, true, check.device.device_id));
   // A replay (the very bytes of a stored batch) is answered from a reader connection: a stored
   // batch never changes, so this needs no lock. Anything else below last_seq (an
   // equivocation) goes to the writer, which re-checks and records it.
@@ -156,12 +199,14 @@ void Router::Push(HttpRequest request, std::function<void(HttpResponse)> done) {
   };
   store_.AppendBatch(
       std::move(check.batch), std::move(signer),
-      [this, start, done = std::move(done)](Result<AppendOutcome> result) {
+      [this, start, device_id = check.device.device_id,
+       done = std::move(done)](Result<AppendOutcome> result) {
         HttpResponse response;
         if (!result.ok()) {
-          response = Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED));
+          response =
+              Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED), true, device_id);
         } else if (std::optional<Refusal> refusal = RefusalForOutcome(*result)) {
-          response = Refuse(*refusal);
+          response = Refuse(*refusal, true, device_id);
         } else {
           if (result->verdict == protocol::SequenceVerdict::kAccept) {
             metrics_.CountBatchAccepted(result->records_stored);
@@ -181,23 +226,34 @@ void Router::Push(HttpRequest request, std::function<void(HttpResponse)> done) {
 }
 
 void Router::Enroll(HttpRequest request, std::function<void(HttpResponse)> done) {
+  // Codes are 128-bit random, but guessing is still refused: an address that keeps sending
+  // wrong codes waits (enroll_failures_per_address per window).
+  const std::string address = request.remote_address;
+  if (!address.empty() && enroll_failures_.RetryAfterMs(address, NowMs()) > 0) {
+    return done(Refuse(
+        MakeRefusal(v1::RATE_LIMITED, "too many failed enrollments from " + address +
+                                          "; ask the coordinator for a new code and retry later")));
+  }
   EnrollCheck check = CheckEnroll(request.body, MakeContext());
   if (check.refusal) return done(Refuse(*check.refusal));
   check.params.receipt_public_key = receipt_key_->public_key().raw();
-  store_.Enroll(
-      std::move(check.params), [this, done = std::move(done)](Result<v1::EnrollResponse> result) {
-        if (!result.ok()) {
-          return done(Refuse(RefusalForStoreStatus(result.status(), v1::ENROLLMENT_CODE_INVALID)));
-        }
-        HttpResponse response = Ok(result->SerializeAsString());
-        response.note = "device=" + result->device_id();
-        done(std::move(response));
-      });
+  store_.Enroll(std::move(check.params), [this, address, done = std::move(done)](
+                                             Result<v1::EnrollResponse> result) {
+    if (!result.ok()) {
+      if (result.status().code() == StatusCode::kPermissionDenied && !address.empty()) {
+        enroll_failures_.Fail(address, NowMs());
+      }
+      return done(Refuse(RefusalForStoreStatus(result.status(), v1::ENROLLMENT_CODE_INVALID)));
+    }
+    HttpResponse response = Ok(result->SerializeAsString());
+    response.note = "device=" + result->device_id();
+    done(std::move(response));
+  });
 }
 
 void Router::Pull(HttpRequest request, std::function<void(HttpResponse)> done) {
   PullCheck check = CheckPull(request.body, MakeContext());
-  if (check.refusal) return done(Refuse(*check.refusal));
+  if (check.refusal) return done(Refuse(*check.refusal, true, check.params.device_id));
   store_.Pull(std::move(check.params),
               [this, done = std::move(done)](Result<v1::PullResponse> result) {
                 if (!result.ok()) {

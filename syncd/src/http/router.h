@@ -1,8 +1,9 @@
 // The HTTP layer's only logic: a request in, a response out, no sockets (STYLE.md, after
 // Beast's handle_request). The Beast server (server.cc) and the tests both call it.
 //
-// Endpoints: POST /v1/push, POST /v1/enroll, POST /v1/pull, GET /healthz, GET /metrics.
-// Every refusal is an HTTP status with a serialized vigil.v1.Error body.
+// Endpoints: POST /v1/push, POST /v1/enroll, POST /v1/pull, GET /healthz, GET /metrics;
+// "/", /dashboard… and /api/… go to the coordinators' dashboard when one is attached.
+// Every device-facing refusal is an HTTP status with a serialized vigil.v1.Error body.
 #pragma once
 
 #include <atomic>
@@ -12,7 +13,9 @@
 #include <memory>
 #include <string>
 
+#include "http/http_types.h"
 #include "ingest/checks.h"
+#include "ingest/failure_limiter.h"
 #include "ingest/rate_limiter.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -20,20 +23,9 @@
 
 namespace vigil::syncd {
 
-// A request as the router needs it.
-struct HttpRequest {
-  std::string method;  // "GET", "POST", …
-  std::string target;  // "/v1/push"
-  std::string body;
-};
-
-// An answer. `note` is for the request log (an error code name, never a secret).
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/x-protobuf";
-  std::string body;
-  std::string note;
-};
+namespace dashboard {
+class Dashboard;
+}
 
 // Limits and identity the router works with.
 struct RouterOptions {
@@ -41,6 +33,14 @@ struct RouterOptions {
   size_t max_body_bytes = 9u << 20;   // Larger get 413 TOO_LARGE; must admit 8 MiB + 1 KiB.
   double rate_per_device_per_s = 20;  // Token bucket per device (push and pull); <= 0: off.
   double rate_burst = 40;
+  // Token bucket per client address on the device endpoints, before any other check; <= 0:
+  // off. Generous: carriers put many tablets behind one address.
+  double rate_per_address_per_s = 1000;
+  double address_burst = 2000;
+  // Failed enrollments (unknown, spent or expired codes) per address within the window;
+  // beyond it, enrollments from that address get 429 until the window ends.
+  int enroll_failures_per_address = 20;
+  int64_t enroll_failure_window_ms = 15 * 60 * 1000;
 };
 
 class Router {
@@ -58,6 +58,11 @@ class Router {
 
   Metrics& metrics() { return metrics_; }
 
+  // Serves the coordinators' dashboard too; `dashboard` must outlive the router's use.
+  void SetDashboard(dashboard::Dashboard* dashboard) { dashboard_ = dashboard; }
+  // Ends open event streams (the server is stopping).
+  void DropEventStreams();
+
   // While draining (shutting down), GET /healthz answers 503 so load balancers move away.
   void SetDraining(bool draining) { draining_ = draining; }
 
@@ -67,7 +72,10 @@ class Router {
   void Pull(HttpRequest request, std::function<void(HttpResponse)> done);
   CheckContext MakeContext();
   // Builds the answer for a refusal, counting it in metrics and (when `persist`) the store.
-  HttpResponse Refuse(const Refusal& refusal, bool persist = true);
+  // Refusals that coordinators should see (bad signatures, revoked devices, equivocations,
+  // rate limits, unknown devices) also become alerts about `device_id`.
+  HttpResponse Refuse(const Refusal& refusal, bool persist = true,
+                      const std::string& device_id = "");
   // Maps a store failure to a refusal.
   Refusal RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code);
 
@@ -76,7 +84,10 @@ class Router {
   std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key_;
   const RouterOptions options_;
   RateLimiter rate_limiter_;
+  RateLimiter address_limiter_;
+  FailureLimiter enroll_failures_;
   std::atomic<bool> draining_{false};
+  dashboard::Dashboard* dashboard_ = nullptr;
 };
 
 // Signs `receipt` (with server_id set) as SignatureInput(kReceiptLabel, server_id, bytes).

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -122,6 +123,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnRead(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return DoClose();
     started_ = std::chrono::steady_clock::now();
+    if (ec == http::error::header_limit) {
+      HttpResponse response;
+      response.status = 431;
+      response.body = MakeRefusal(v1::TOO_LARGE, "request headers larger than 16 KiB")
+                          .error.SerializeAsString();
+      response.note = "TOO_LARGE";
+      state_.router.metrics().CountRequest("other", 431);
+      method_ = "?";
+      target_ = "(over the header limit)";
+      ++state_.in_flight;
+      return Send(std::move(response), /*keep_alive=*/false, 11);
+    }
     if (ec == http::error::body_limit) {
       Refusal refusal =
           MakeRefusal(v1::TOO_LARGE, "body exceeds the limit of " +
@@ -143,6 +156,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.body = std::move(req.body());
+    request.remote_address = remote_;
+    for (const char* name :
+         {"cookie", "x-csrf-token", "origin", "sec-fetch-site", "content-type", "host"}) {
+      auto it = req.find(name);
+      if (it != req.end()) request.headers[name] = std::string(it->value().substr(0, 4096));
+    }
     method_ = request.method.substr(0, 16);
     target_ = request.target.substr(0, 128);
     const bool keep_alive = req.keep_alive();
@@ -163,12 +182,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Send(HttpResponse response, bool keep_alive, unsigned version) {
+    if (response.event_stream) return StartEventStream(std::move(response));
     status_ = response.status;
     note_ = std::move(response.note);
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, "vigil-syncd");
     res->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res->insert(name, value);
     res->keep_alive(keep_alive && !state_.stopping);
     res->body() = std::move(response.body);
     res->prepare_payload();
@@ -197,6 +218,74 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     DoRead();
   }
 
+  // ----- Server-Sent Events (GET /api/events)
+  // The response header is written by hand (no Content-Length: the body runs until the
+  // connection closes), then every chunk the subscription delivers, in order. A client that
+  // falls behind by more than kMaxPendingChunks, or a failed write, ends the stream.
+  static constexpr size_t kMaxPendingChunks = 32;
+
+  void StartEventStream(HttpResponse response) {
+    --state_.in_flight;  // A stream is not a request in flight: stopping does not wait for it.
+    status_ = 200;
+    note_ = std::move(response.note);
+    event_source_ = std::move(response.event_stream);
+    // The subscription owns the session while the stream lasts (nothing else does between
+    // writes); EndEventStream, a full hub or the server's stop (DropEventStreams) release it.
+    subscription_ =
+        event_source_->subscribe([self = this->shared_from_this()](const std::string& chunk) {
+          if (self->stream_ended_.load()) return false;
+          net::post(self->stream_.get_executor(), [self, chunk] { self->QueueChunk(chunk); });
+          return true;
+        });
+    if (subscription_ == 0) {
+      ++state_.in_flight;
+      HttpResponse busy;
+      busy.status = 503;
+      busy.content_type = "application/json; charset=utf-8";
+      busy.body = R"({"code":"UNAVAILABLE","message":"too many open event streams"})";
+      return Send(std::move(busy), /*keep_alive=*/false, 11);
+    }
+    std::string header =
+        "HTTP/1.1 200 OK\r\nServer: vigil-syncd\r\nContent-Type: " + response.content_type +
+        "\r\nConnection: close\r\nX-Accel-Buffering: no\r\n";
+    for (const auto& [name, value] : response.headers) header += name + ": " + value + "\r\n";
+    header += "\r\n";
+    if (state_.options.log_requests) {
+      LogLine(remote_ + " " + method_ + " " + target_ + " 200 stream opened");
+    }
+    QueueChunk(header + event_source_->first_chunk);
+  }
+
+  void QueueChunk(const std::string& chunk) {
+    if (stream_ended_) return;
+    if (pending_chunks_.size() >= kMaxPendingChunks) return EndEventStream();
+    pending_chunks_.push_back(chunk);
+    if (pending_chunks_.size() == 1) WriteChunk();
+  }
+
+  void WriteChunk() {
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(state_.options.write_timeout_s));
+    net::async_write(stream_, net::buffer(pending_chunks_.front()),
+                     beast::bind_front_handler(&Session::OnChunkWritten, this->shared_from_this()));
+  }
+
+  void OnChunkWritten(beast::error_code ec, std::size_t) {
+    if (stream_ended_) return;
+    if (ec || state_.stopping) return EndEventStream();
+    pending_chunks_.pop_front();
+    if (!pending_chunks_.empty()) WriteChunk();
+  }
+
+  void EndEventStream() {
+    if (stream_ended_.exchange(true)) return;
+    event_source_->unsubscribe(subscription_);
+    pending_chunks_.clear();
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
   void DoClose() {
     if constexpr (kIsTls<Stream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
@@ -222,6 +311,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string target_;
   int status_ = 0;
   std::string note_;
+  std::shared_ptr<EventStreamSource> event_source_;
+  uint64_t subscription_ = 0;
+  std::deque<std::string> pending_chunks_;
+  std::atomic<bool> stream_ended_{false};
 };
 
 // Accepts connections and starts a session for each.
@@ -394,6 +487,8 @@ Status RunServer(Router& router, const ServerOptions& options) {
   for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (std::thread& t : threads) t.join();
+  // No event stream may post to this io_context once it is gone.
+  router.DropEventStreams();
   if (state->in_flight.load() > 0) {
     LogLine("syncd: " + std::to_string(state->in_flight.load()) +
             " request(s) still in flight at the stop deadline");

@@ -149,13 +149,14 @@ PullCheck CheckPull(std::string_view body, const CheckContext& context) {
     return check;
   }
   DeviceRecord device;
-  if ((check.refusal = CheckDevice(pull.device_id(), context, device))) return check;
+  check.refusal = CheckDevice(pull.device_id(), context, device);
+  check.params.device_id = device.device_id;  // "" unless the device is known.
+  if (check.refusal) return check;
   if ((check.refusal = CheckSignature(device, protocol::kPullLabel, context.server_id,
                                       signed_pull.pull_bytes(), signed_pull.signature()))) {
     return check;
   }
   ChargeRate(context, pull.device_id());
-  check.params.device_id = pull.device_id();
   return check;
 }
 

@@ -117,7 +117,16 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
       keep.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
       keep.BindBlob(3, batch.batch_hash).BindBlob(4, batch.batch_bytes);
       keep.BindBlob(5, batch.signature).Bind(6, now);
-      return keep.Run();
+      VIGIL_RETURN_IF_ERROR(keep.Run());
+      if (sqlite3_changes(db.get()) == 0) return Status::Ok();  // This fork is known already.
+      Statement alert(db.get(),
+                      "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, "
+                      "count) VALUES ('EQUIVOCATION', ?, ?, ?, ?, 1)");
+      alert.BindText(1, batch.device_id)
+          .BindText(2, "batch " + std::to_string(batch.seq) + " sent twice with different bytes")
+          .Bind(3, now)
+          .Bind(4, now);
+      return alert.Run();
     }
     case protocol::SequenceVerdict::kGap:
     case protocol::SequenceVerdict::kChainMismatch:
@@ -144,6 +153,8 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
   std::map<std::pair<std::string, uint32_t>, bool> forms;
   std::set<std::string> incident_stations;  // Stations whose cases to recompute.
   DirtyMasters dirty;                       // (station, form) whose masters to recompute.
+  int64_t submissions_stored = 0;
+  int64_t incidents_stored = 0;
   for (const v1::Record& record : batch.records.records()) {
     v1::RecordStatus status;
     Result<RecordFacts> facts = DescribeRecord(record);
@@ -170,6 +181,7 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
         insert_record.Bind(11, now);
         VIGIL_RETURN_IF_ERROR(insert_record.Run());
         ++outcome.records_stored;
+        ++(facts->kind == "incident" ? incidents_stored : submissions_stored);
         if (options_.merge && record.has_submission()) {
           VIGIL_RETURN_IF_ERROR(
               MergeSubmission(db, record.submission(), batch.device_id, observer_id, dirty));
@@ -190,6 +202,17 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
     *response.add_statuses() = std::move(status);
   }
 
+  Statement& per_minute = Cached(db,
+                                 "INSERT INTO minute_counts(minute, kind, count) VALUES (?, ?, ?) "
+                                 "ON CONFLICT(minute, kind) DO UPDATE SET count = count + "
+                                 "excluded.count");
+  for (const auto& [kind, n] : {std::pair<const char*, int64_t>{"submission", submissions_stored},
+                                {"incident", incidents_stored}}) {
+    if (n == 0) continue;
+    per_minute.Reset();
+    per_minute.Bind(1, now / 60000).BindText(2, kind).Bind(3, n);
+    VIGIL_RETURN_IF_ERROR(per_minute.Run());
+  }
   for (const auto& [station, form] : dirty) {
     VIGIL_RETURN_IF_ERROR(RecomputeMaster(db, station, form).status());
   }

@@ -256,6 +256,7 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
       for (auto& [area, r] : rows) *report.add_rows() = std::move(r);
     }
   }
+  if (!query.list_silent) return report;
   Statement silent(reader.get(),
                    "SELECT a.observer_id, coalesce(d.device_id, ''), a.station_code, "
                    "coalesce(d.last_seen_ms, 0) FROM assignments a "

@@ -131,6 +131,29 @@ CREATE TRIGGER audit_log_append_only_u BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql",
+    // 3: the coordinators' dashboard (docs/dashboard.md). minute_counts is derived from
+    // records (reports per minute without scanning them); alerts are notices, not evidence.
+    R"sql(
+CREATE TABLE coordinators(
+  name TEXT PRIMARY KEY, role INTEGER NOT NULL, password_hash TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL, detail TEXT NOT NULL,
+  first_at_ms INTEGER NOT NULL, last_at_ms INTEGER NOT NULL, count INTEGER NOT NULL);
+CREATE INDEX alerts_by_key ON alerts(kind, device_id, last_at_ms);
+CREATE INDEX alerts_by_time ON alerts(last_at_ms);
+CREATE TABLE minute_counts(
+  minute INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY(minute, kind)) WITHOUT ROWID;
+INSERT INTO minute_counts SELECT received_at_ms / 60000, kind, count(*) FROM records
+  GROUP BY 1, 2;
+CREATE INDEX devices_by_seen ON devices(last_seen_ms);
+CREATE INDEX qa_flags_by_station ON qa_flags(station_code);
+CREATE INDEX assignments_by_station ON assignments(station_code);
+INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count)
+  SELECT 'EQUIVOCATION', device_id, 'batch ' || seq || ' sent twice with different bytes',
+         received_at_ms, received_at_ms, 1 FROM equivocations;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,

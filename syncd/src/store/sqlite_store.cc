@@ -40,6 +40,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
         store->RunSync([&store](Db& writer) { return store->ReplayMerge(writer); })
             .WithContext("merging the records stored before schema 2"));
   }
+  if (options.max_db_bytes > 0) {
+    VIGIL_RETURN_IF_ERROR(store->SetMaxDbBytes(options.max_db_bytes).status());
+  }
   return store;
 }
 
@@ -118,10 +121,18 @@ void SqliteStore::WriterLoop() {
           } else {
             (void)writer_db_.Exec("ROLLBACK TO job; RELEASE job");
           }
+          // SQLITE_FULL, IOERR and NOMEM may roll back the whole transaction, not just the
+          // statement: the jobs before this one are gone too, and the next would run (and
+          // commit) on its own. The whole group fails with this job's error (note 2).
+          if (sqlite3_get_autocommit(writer_db_.get()) != 0) {
+            commit =
+                statuses[i].ok() ? Status::Internal("the transaction ended early") : statuses[i];
+            break;
+          }
         }
         // Cached statements may still hold a read cursor; none survives the transaction.
         for (auto& [sql, stmt] : writer_statements_) stmt->Reset();
-        commit = txn.Commit();
+        if (commit.ok()) commit = txn.Commit();
         if (commit.ok()) transactions_.fetch_add(1);
       }
     }
@@ -448,15 +459,29 @@ Result<std::vector<DeviceRecord>> SqliteStore::ListDevices() {
   return devices;
 }
 
-Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string& reason) {
+Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string& reason,
+                                 const std::string& by) {
+  if (by.empty()) return Status::InvalidArgument("say who revokes the device");
+  if (reason.empty()) return Status::InvalidArgument("give a reason for revoking the device");
   return RunSync([&](Db& db) -> Status {
+    Statement find(db.get(), "SELECT status FROM devices WHERE device_id = ?");
+    find.BindText(1, device_id);
+    VIGIL_ASSIGN_OR_RETURN(bool known, find.Step());
+    if (!known) return Status::NotFound("no device " + device_id);
+    if (find.Text(0) == "revoked") {
+      return Status::FailedPrecondition("device " + device_id + " is revoked already");
+    }
+    const int64_t now = NowMs();
     Statement stmt(db.get(),
                    "UPDATE devices SET status = 'revoked', revoked_reason = ?, revoked_at_ms = ? "
                    "WHERE device_id = ?");
-    stmt.BindText(1, reason).Bind(2, NowMs()).BindText(3, device_id);
+    stmt.BindText(1, reason).Bind(2, now).BindText(3, device_id);
     VIGIL_RETURN_IF_ERROR(stmt.Run());
-    if (sqlite3_changes(db.get()) == 0) return Status::NotFound("no device " + device_id);
-    return Status::Ok();
+    Statement audit(db.get(),
+                    "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
+                    "VALUES (?, ?, 'device.revoke', ?, 'active', 'revoked', ?)");
+    audit.Bind(1, now).BindText(2, by).BindText(3, device_id).BindText(4, reason);
+    return audit.Run();
   });
 }
 

@@ -11,6 +11,8 @@
 //     own changes), then COMMITs once. Only after that COMMIT returns does it call the jobs'
 //     `finish` callbacks: nothing is acknowledged before it is durable. If the COMMIT fails,
 //     every job of the group finishes with that failure and none of their effects remain.
+//     So it is when a job's error rolled back the whole transaction (SQLITE_FULL, IOERR,
+//     NOMEM): the rest of the group does not run, and every job finishes with that error.
 //  3. The queue is bounded (`max_queue`); a full queue refuses with kUnavailable, which the
 //     HTTP layer turns into 503 (retryable). Close() stops accepting jobs, drains the queue,
 //     commits and joins the thread.
@@ -36,7 +38,7 @@
 namespace vigil::syncd {
 
 // The schema version this code writes; a newer database is refused.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Limits of the SQLite store.
 struct SqliteStoreOptions {
@@ -47,6 +49,10 @@ struct SqliteStoreOptions {
   // Merge (masters, cases) in the transaction that stores records. Off only to measure its
   // cost (`syncd serve --no-merge`); records stored without it are not merged later.
   bool merge = true;
+  // Largest size of the database file this store's writer grows it to, in bytes (SQLite's
+  // max_page_count); 0: no limit. Writes beyond it fail with kResourceExhausted, as on a full
+  // disk (`syncd serve --max-db-mb`). Never below the file's current size.
+  int64_t max_db_bytes = 0;
 };
 
 class SqliteStore final : public Store {
@@ -74,7 +80,8 @@ class SqliteStore final : public Store {
   Status AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) override;
   Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) override;
   Result<std::vector<DeviceRecord>> ListDevices() override;
-  Status RevokeDevice(const std::string& device_id, const std::string& reason) override;
+  Status RevokeDevice(const std::string& device_id, const std::string& reason,
+                      const std::string& by) override;
   Result<v1::ServerStats> Stats() override;
   Status ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) override;
   Result<v1::MasterRecord> SetOverride(const OverrideRequest& request) override;
@@ -85,11 +92,36 @@ class SqliteStore final : public Store {
   Result<v1::CaseList> Cases(v1::CaseStatus status) override;
   Result<v1::AuditLog> Audit() override;
   Status ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) override;
+  Status AddCoordinator(const CoordinatorRecord& coordinator) override;
+  Result<std::optional<CoordinatorRecord>> FindCoordinator(const std::string& name) override;
+  Result<v1::CoordinatorList> ListCoordinators() override;
+  Status SetCoordinatorDisabled(const std::string& name, bool disabled) override;
+  Status LogCoordinatorAction(const v1::AuditEntry& entry) override;
+  void RecordAlert(const std::string& kind, const std::string& device_id,
+                   const std::string& detail) override;
+  Result<v1::Overview> Overview(int64_t silent_after_ms) override;
+  Result<v1::CoveragePage> CoverageDrill(const CoverageDrillQuery& query) override;
+  Result<v1::StationDetail> StationDetail(const std::string& station_code) override;
+  Result<v1::FormCatalog> FormCatalog() override;
+  Result<v1::CasePage> CasePage(const CaseQuery& query) override;
+  Result<v1::CaseDetail> CaseDetail(const std::string& case_id) override;
+  Result<v1::DevicePage> DevicePage(const DeviceQuery& query) override;
+  Result<v1::DeviceRow> DeviceRow(const std::string& device_id) override;
+  Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) override;
+  uint64_t ChangeCounter() const override { return transactions_.load(); }
   size_t WriterQueueDepth() const override;
   void Close() override;
 
   // Transactions the writer has committed (for tests of group commit).
   uint64_t transactions_committed() const { return transactions_.load(); }
+
+  // Changes SqliteStoreOptions::max_db_bytes while the store runs (0: no limit); returns the
+  // limit now in force, in bytes (sqlite_maintenance.cc).
+  Result<int64_t> SetMaxDbBytes(int64_t bytes);
+  // Empties every table merge derives (merge_latest, masters, conflicts, qa_flags, cases,
+  // case_members) and recomputes them from the stored records, in one transaction. For
+  // `syncd admin verify`, which runs it on a copy of the store (sqlite_maintenance.cc).
+  Status RebuildMerge();
 
  private:
   // One unit of work for the writer. `run` executes inside the group's transaction (in its

@@ -16,6 +16,7 @@
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/status.h"
 #include "vigil/v1/admin.pb.h"
+#include "vigil/v1/dashboard.pb.h"
 #include "vigil/v1/forms.pb.h"
 #include "vigil/v1/merge.pb.h"
 #include "vigil/v1/records.pb.h"
@@ -114,11 +115,51 @@ struct OverrideRequest {
   std::string reason;
 };
 
+// A coordinator as stored: the password only as its scrypt hash (dashboard/password.h).
+struct CoordinatorRecord {
+  std::string name;
+  v1::CoordinatorRole role = v1::ROLE_VIEWER;
+  std::string password_hash;
+  int64_t created_at_ms = 0;
+  bool disabled = false;
+};
+
+// One page of a list: `page` is 1-based.
+struct PageRequest {
+  uint32_t page = 1;
+  uint32_t page_size = 50;
+};
+
+// The dashboard's coverage drill-down (docs/dashboard.md).
+struct CoverageDrillQuery {
+  std::string form_id;                      // Required.
+  std::string level = "province";           // "province" | "district" | "commune" | "station"
+  std::string province, district, commune;  // The parent area; "" above it.
+  v1::CoverageStatus status = v1::COVERAGE_STATUS_UNSPECIFIED;  // Stations only.
+  std::string prefix;  // Stations only: code or name starts with it.
+  PageRequest page;
+};
+
+// The dashboard's case list filters.
+struct CaseQuery {
+  std::vector<v1::CaseStatus> statuses;  // Empty: all.
+  std::string category, province, severity;
+  PageRequest page;
+};
+
+// The dashboard's device list filters.
+struct DeviceQuery {
+  std::string status;  // "" | "active" | "revoked"
+  std::string text;    // Device id, observer id or name, or station code containing it.
+  PageRequest page;
+};
+
 // What `syncd admin coverage` asks for.
 struct CoverageQuery {
   std::string form_id;             // "" for every checklist form.
   std::string level = "province";  // "nation" | "province" | "district" | "commune"
   int64_t silent_after_ms = 2 * 3600 * 1000;
+  bool list_silent = true;  // false: leave silent_observers empty (the dashboard counts them).
 };
 
 // Everything syncd keeps. Every method is thread-safe.
@@ -181,8 +222,11 @@ class Store {
   // broadcast_id (a new UUID) and sent_at_ms when empty.
   virtual Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) = 0;
   virtual Result<std::vector<DeviceRecord>> ListDevices() = 0;
-  // Marks a device revoked; its later pushes are refused. NotFound when unknown.
-  virtual Status RevokeDevice(const std::string& device_id, const std::string& reason) = 0;
+  // Marks a device revoked, its later pushes and pulls refused, and logs it in the audit log
+  // as done by `by`. NotFound when unknown; InvalidArgument without `by` or `reason`;
+  // FailedPrecondition when already revoked.
+  virtual Status RevokeDevice(const std::string& device_id, const std::string& reason,
+                              const std::string& by) = 0;
   virtual Result<v1::ServerStats> Stats() = 0;
   // Calls `row` for each stored submission in log order.
   virtual Status ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) = 0;
@@ -204,6 +248,40 @@ class Store {
   virtual Result<v1::AuditLog> Audit() = 0;
   // Calls `row` for each master record by station code and form.
   virtual Status ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) = 0;
+
+  // ----- dashboard (docs/dashboard.md; synchronous)
+  // AlreadyExists when the name is taken.
+  virtual Status AddCoordinator(const CoordinatorRecord& coordinator) = 0;
+  // The coordinator, or nullopt when unknown.
+  virtual Result<std::optional<CoordinatorRecord>> FindCoordinator(const std::string& name) = 0;
+  // Every coordinator by name, without password hashes.
+  virtual Result<v1::CoordinatorList> ListCoordinators() = 0;
+  // NotFound when unknown.
+  virtual Status SetCoordinatorDisabled(const std::string& name, bool disabled) = 0;
+  // Appends to the audit log (logins, logouts; other actions log themselves).
+  virtual Status LogCoordinatorAction(const v1::AuditEntry& entry) = 0;
+  // Raises an alert, or counts it into the same kind's alert for the device from the last
+  // hour. Best effort: dropped when the writer is saturated.
+  virtual void RecordAlert(const std::string& kind, const std::string& device_id,
+                           const std::string& detail) = 0;
+  // Everything on the overview page but the coverage rows' live silent-observer list.
+  virtual Result<v1::Overview> Overview(int64_t silent_after_ms) = 0;
+  virtual Result<v1::CoveragePage> CoverageDrill(const CoverageDrillQuery& query) = 0;
+  // NotFound for an unknown station.
+  virtual Result<v1::StationDetail> StationDetail(const std::string& station_code) = 0;
+  // The newest version of every published form.
+  virtual Result<v1::FormCatalog> FormCatalog() = 0;
+  virtual Result<v1::CasePage> CasePage(const CaseQuery& query) = 0;
+  // NotFound for an unknown case.
+  virtual Result<v1::CaseDetail> CaseDetail(const std::string& case_id) = 0;
+  virtual Result<v1::DevicePage> DevicePage(const DeviceQuery& query) = 0;
+  // NotFound for an unknown device.
+  virtual Result<v1::DeviceRow> DeviceRow(const std::string& device_id) = 0;
+  // Newest first; only `kind` unless empty.
+  virtual Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) = 0;
+  // Grows with every committed write of this process: the dashboard recomputes its overview
+  // when it changed.
+  virtual uint64_t ChangeCounter() const = 0;
 
   // Requests waiting for the writer.
   virtual size_t WriterQueueDepth() const = 0;

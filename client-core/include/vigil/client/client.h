@@ -45,6 +45,11 @@ struct OpenOptions {
   // Every commit is flushed to storage (SQLite synchronous=FULL) before it returns. Only load
   // tools that simulate thousands of tablets on one disk turn this off; a real device never.
   bool durable = true;
+  // Largest size the store's file may grow to, in bytes (SQLite's max_page_count); 0: no
+  // limit. A write beyond it fails with kResourceExhausted exactly as on a full disk, and
+  // changes nothing: Finalize keeps the draft. Never below the file's current size. For
+  // tests, and for apps that keep room in reserve on a small device.
+  int64_t max_store_bytes = 0;
 };
 
 // One form version held on the device.

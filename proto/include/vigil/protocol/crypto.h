@@ -38,6 +38,11 @@ Result<std::string> Base64UrlDecode(std::string_view text);
 // Overwrites a string's bytes before it is freed (for keys and PINs).
 void SecureWipe(std::string& secret);
 
+// scrypt (RFC 7914) with N = 2^log2_n: `out_len` bytes derived from a password. Bounds:
+// 1 ≤ log2_n ≤ 20, 1 ≤ r ≤ 32, 1 ≤ p ≤ 16, 16 ≤ out_len ≤ 64; memory up to 1 GiB.
+Result<std::string> Scrypt(std::string_view password, std::string_view salt, uint8_t log2_n,
+                           uint32_t r, uint32_t p, size_t out_len = 32);
+
 // An Ed25519 public key that can verify signatures. Thread-safe for concurrent Verify.
 class Ed25519PublicKey {
  public:

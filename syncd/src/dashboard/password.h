@@ -1,0 +1,27 @@
+// Coordinators' passwords: stored only as scrypt hashes (ARCHITECTURE §8, docs/dashboard.md).
+// Encoding: "scrypt$LOG2N$R$P$SALT$HASH" with SALT and HASH in base64url, so that stronger
+// parameters later still verify old hashes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vigil/status.h"
+
+namespace vigil::syncd::dashboard {
+
+// Shortest and longest password accepted, in characters (UTF-8 code points).
+inline constexpr size_t kMinPasswordChars = 10;
+inline constexpr size_t kMaxPasswordChars = 256;
+
+// InvalidArgument naming the rule a password breaks.
+Status CheckPasswordPolicy(std::string_view password);
+
+// A new hash of `password` with a random salt (N=2^15, r=8, p=1).
+Result<std::string> HashPassword(std::string_view password);
+
+// Whether `password` matches `encoded`, comparing in constant time. False for a malformed or
+// out-of-range encoding.
+bool VerifyPassword(std::string_view password, std::string_view encoded);
+
+}  // namespace vigil::syncd::dashboard

@@ -1,0 +1,113 @@
+// Writes of the coordinators' dashboard: coordinators, audit entries of logins, alerts.
+#include "store/sqlite_store.h"
+
+namespace vigil::syncd {
+namespace {
+
+constexpr int64_t kAlertWindowMs = 3600 * 1000;
+constexpr size_t kMaxAlertDetail = 300;
+constexpr size_t kMaxAlertDeviceId = 64;
+
+}  // namespace
+
+Status SqliteStore::AddCoordinator(const CoordinatorRecord& coordinator) {
+  return RunSync([&](Db& db) -> Status {
+    Statement exists(db.get(), "SELECT 1 FROM coordinators WHERE name = ?");
+    exists.BindText(1, coordinator.name);
+    VIGIL_ASSIGN_OR_RETURN(bool taken, exists.Step());
+    if (taken) return Status::AlreadyExists("coordinator " + coordinator.name + " exists");
+    Statement put(db.get(),
+                  "INSERT INTO coordinators(name, role, password_hash, created_at_ms, disabled) "
+                  "VALUES (?, ?, ?, ?, ?)");
+    put.BindText(1, coordinator.name).Bind(2, coordinator.role);
+    put.BindText(3, coordinator.password_hash).Bind(4, NowMs()).Bind(5, coordinator.disabled);
+    return put.Run();
+  });
+}
+
+Result<std::optional<CoordinatorRecord>> SqliteStore::FindCoordinator(const std::string& name) {
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  Statement stmt(reader.get(),
+                 "SELECT name, role, password_hash, created_at_ms, disabled FROM coordinators "
+                 "WHERE name = ?");
+  stmt.BindText(1, name);
+  VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<CoordinatorRecord>();
+  CoordinatorRecord out;
+  out.name = stmt.Text(0);
+  out.role = static_cast<v1::CoordinatorRole>(stmt.Int(1));
+  out.password_hash = stmt.Text(2);
+  out.created_at_ms = stmt.Int(3);
+  out.disabled = stmt.Int(4) != 0;
+  return std::optional<CoordinatorRecord>(std::move(out));
+}
+
+Result<v1::CoordinatorList> SqliteStore::ListCoordinators() {
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, AcquireReader());
+  Reader reader(*this, std::move(db));
+  Statement stmt(reader.get(),
+                 "SELECT name, role, created_at_ms, disabled FROM coordinators ORDER BY name");
+  v1::CoordinatorList list;
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return list;
+    v1::Coordinator* c = list.add_coordinators();
+    c->set_name(stmt.Text(0));
+    c->set_role(static_cast<v1::CoordinatorRole>(stmt.Int(1)));
+    c->set_created_at_ms(stmt.Int(2));
+    c->set_disabled(stmt.Int(3) != 0);
+  }
+}
+
+Status SqliteStore::SetCoordinatorDisabled(const std::string& name, bool disabled) {
+  return RunSync([&](Db& db) -> Status {
+    Statement stmt(db.get(), "UPDATE coordinators SET disabled = ? WHERE name = ?");
+    stmt.Bind(1, disabled).BindText(2, name);
+    VIGIL_RETURN_IF_ERROR(stmt.Run());
+    if (sqlite3_changes(db.get()) == 0) return Status::NotFound("no coordinator " + name);
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::LogCoordinatorAction(const v1::AuditEntry& entry) {
+  return RunSync([&](Db& db) -> Status {
+    Statement put(db.get(),
+                  "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    put.Bind(1, entry.at_ms() != 0 ? entry.at_ms() : NowMs()).BindText(2, entry.actor());
+    put.BindText(3, entry.action()).BindText(4, entry.target()).BindText(5, entry.before());
+    put.BindText(6, entry.after()).BindText(7, entry.reason());
+    return put.Run();
+  });
+}
+
+void SqliteStore::RecordAlert(const std::string& kind, const std::string& device_id,
+                              const std::string& detail) {
+  // Device ids and details may come from an attacker: both are cut to a bound, and repeats
+  // within the hour are counted in one row, so a flood adds rows per hour, not per request.
+  std::string device = device_id.substr(0, kMaxAlertDeviceId);
+  std::string text = detail.substr(0, kMaxAlertDetail);
+  (void)Submit(Job{[kind, device, text](Db& db) -> Status {
+                     const int64_t now = NowMs();
+                     Statement bump(db.get(),
+                                    "UPDATE alerts SET count = count + 1, last_at_ms = ?1, "
+                                    "detail = ?2 WHERE id = (SELECT id FROM alerts WHERE "
+                                    "kind = ?3 AND device_id = ?4 AND last_at_ms >= ?5 "
+                                    "ORDER BY last_at_ms DESC LIMIT 1)");
+                     bump.Bind(1, now).BindText(2, text).BindText(3, kind).BindText(4, device);
+                     bump.Bind(5, now - kAlertWindowMs);
+                     VIGIL_RETURN_IF_ERROR(bump.Run());
+                     if (sqlite3_changes(db.get()) > 0) return Status::Ok();
+                     Statement put(db.get(),
+                                   "INSERT INTO alerts(kind, device_id, detail, first_at_ms, "
+                                   "last_at_ms, count) VALUES (?, ?, ?, ?, ?, 1)");
+                     put.BindText(1, kind).BindText(2, device).BindText(3, text);
+                     put.Bind(4, now).Bind(5, now);
+                     return put.Run();
+                   },
+                   nullptr},
+               /*droppable=*/true);
+}
+
+}  // namespace vigil::syncd
