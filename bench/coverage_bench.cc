@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "ingest_load.h"
 #include "store/sqlite_store.h"
 
 namespace bench {
@@ -72,20 +73,7 @@ CoverageTimes NationalCoverage(const std::filesystem::path& dir,
     auto store = vigil::syncd::SqliteStore::Open(path, true);
     if (!store.ok()) Fail(store.status().ToString());
     std::vector<v1::Station> list;
-    for (int i = 0; i < stations; ++i) {
-      int commune = i % 1652;
-      char code[32];
-      std::snprintf(code, sizeof code, "%02d-%02d-%04d-%05d", 1 + commune % 25, commune % 8,
-                    commune, i);
-      v1::Station s;
-      s.set_code(code);
-      s.set_name("Station " + std::to_string(i));
-      s.set_province("P" + std::to_string(1 + commune % 25));
-      s.set_district("D" + std::to_string(1 + commune % 25) + "-" + std::to_string(commune % 8));
-      s.set_commune("C" + std::to_string(commune));
-      s.set_registered_voters(700);
-      list.push_back(std::move(s));
-    }
+    for (int i = 0; i < stations; ++i) list.push_back(vigil::bench::NationalStation(i));
     Check((*store)->ImportStations(list), "import stations");
     for (const char* id : form_ids) {
       Check((*store)->PublishForm(LoadForm(forms_dir / (std::string(id) + ".json"))), id);

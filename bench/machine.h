@@ -16,4 +16,12 @@ inline std::string CpuModel() {
   return "unknown";
 }
 
+// The 1, 5 and 15 minute load averages as /proc/loadavg gives them ("6.70 8.57 6.80").
+inline std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen)) return "unknown";
+  return one + " " + five + " " + fifteen;
+}
+
 }  // namespace vigil::bench
