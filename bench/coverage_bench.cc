@@ -5,11 +5,11 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <sqlite3.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -73,6 +73,7 @@ CoverageTimes NationalCoverage(const std::filesystem::path& dir,
     auto store = vigil::syncd::SqliteStore::Open(path, true);
     if (!store.ok()) Fail(store.status().ToString());
     std::vector<v1::Station> list;
+    list.reserve(static_cast<size_t>(stations));
     for (int i = 0; i < stations; ++i) list.push_back(vigil::bench::NationalStation(i));
     Check((*store)->ImportStations(list), "import stations");
     for (const char* id : form_ids) {

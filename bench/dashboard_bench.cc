@@ -651,6 +651,7 @@ void Bench::Print(int r, const Round& x) {
 void Bench::Summary(const std::vector<Round>& rounds) {
   auto median = [&](auto figure) {
     std::vector<double> v;
+    v.reserve(rounds.size());
     for (const Round& x : rounds) v.push_back(figure(x));
     return Median(v);
   };
@@ -795,9 +796,9 @@ int main(int argc, char** argv) {
       o.rounds = 2;
       o.seconds = 5;
     } else if (arg == "--rounds" && i + 1 < argc) {
-      o.rounds = std::clamp(std::atoi(argv[++i]), 1, 20);
+      o.rounds = static_cast<int>(std::clamp(std::strtol(argv[++i], nullptr, 10), 1L, 20L));
     } else if (arg == "--seconds" && i + 1 < argc) {
-      o.seconds = std::clamp(std::atof(argv[++i]), 1.0, 120.0);
+      o.seconds = std::clamp(std::strtod(argv[++i], nullptr), 1.0, 120.0);
     } else {
       std::fprintf(stderr, "dashboard_bench: unknown argument %s\n", arg.c_str());
       return 2;

@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   int rounds = 5, finalize_n = 300, records_n = 3000;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    int v = std::atoi(argv[i + 1]);
+    int v = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
     if (v <= 0) return 2;
     if (flag == "--rounds") rounds = v;
     if (flag == "--finalize") finalize_n = v;

@@ -36,7 +36,6 @@ namespace v1 = vigil::v1;
 namespace protocol = vigil::protocol;
 using vigil::bench::Clock;
 using vigil::bench::Device;
-using vigil::bench::Die;
 using vigil::bench::Take;
 
 struct Bench {
@@ -139,6 +138,7 @@ double RawSqliteRate(const fs::path& dir, const protocol::Form& form, int rows, 
                "PRIMARY KEY, station TEXT, form TEXT, content_hash BLOB, bytes BLOB)",
                nullptr, nullptr, nullptr);
   std::vector<v1::Record> records;
+  records.reserve(static_cast<size_t>(rows));
   for (int i = 0; i < rows; ++i)
     records.push_back(vigil::bench::SampleRecord(form, i, "01-01-01-0001"));
   sqlite3_stmt* st = nullptr;
@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
     }
     std::string h;
     double per50 =
-        vigil::bench::SignBatch(d, 1, protocol::GenesisHash(), fifty, b.server_id, &h).size() /
+        static_cast<double>(
+            vigil::bench::SignBatch(d, 1, protocol::GenesisHash(), fifty, b.server_id, &h).size()) /
         50.0;
     double per1 = static_cast<double>(
         vigil::bench::SignBatch(d, 1, protocol::GenesisHash(), one, b.server_id, &h).size());

@@ -1,13 +1,13 @@
 #include "ingest_load.h"
 
-#include <errno.h>
 #include <google/protobuf/util/json_util.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -330,6 +330,7 @@ std::vector<Device> EnrollFleet(const std::string& syncd, const fs::path& data,
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, bodies[i].data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(bodies[i].size()));
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &fleet[i].response);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): CURLOPT_PRIVATE carries the device's index.
     curl_easy_setopt(h, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<intptr_t>(i)));
     curl_multi_add_handle(multi, h);
   };
@@ -390,6 +391,7 @@ PushResult Pusher::Run(const PushOptions& options, pid_t syncd_pid) {
     curl_easy_setopt(handles_[i], CURLOPT_POSTFIELDSIZE,
                      static_cast<long>(d.batches[d.next].bytes.size()));
     curl_easy_setopt(handles_[i], CURLOPT_WRITEDATA, &d.response);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): CURLOPT_PRIVATE carries the device's index.
     curl_easy_setopt(handles_[i], CURLOPT_PRIVATE,
                      reinterpret_cast<void*>(static_cast<intptr_t>(i)));
     d.sent_at = Clock::now();

@@ -24,6 +24,7 @@
 #include "tls/cert.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
+#include "vigil/run_main.h"
 
 namespace vigil::syncd {
 namespace {
@@ -171,11 +172,8 @@ int Serve(const ServeFlags& flags) {
   return 0;
 }
 
-}  // namespace
-}  // namespace vigil::syncd
-
-int main(int argc, char** argv) {
-  using namespace vigil::syncd;  // NOLINT(build/namespaces)
+// The command line (main() runs it under vigil::RunMain).
+int Main(int argc, char** argv) {
   using vigil::Result;
   using vigil::Status;
   CLI::App app{"syncd: the Vigil central daemon"};
@@ -280,7 +278,9 @@ int main(int argc, char** argv) {
   CLI::App* devices_revoke = devices->add_subcommand("revoke", "revoke a device");
   devices_revoke->add_option("DEVICE_ID", device_id, "device id")->required();
   devices_revoke->add_option("--reason", reason, "why")->required();
-  std::string revoked_by = std::string("cli:") + (std::getenv("USER") ? std::getenv("USER") : "?");
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread runs yet.
+  const char* user = std::getenv("USER");
+  std::string revoked_by = std::string("cli:") + (user != nullptr ? user : "?");
   devices_revoke->add_option("--by", revoked_by, "who revokes (for the audit log)");
 
   std::string coordinator_name, role_text = "viewer";
@@ -603,4 +603,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace vigil::syncd
+
+int main(int argc, char** argv) {
+  return vigil::RunMain("syncd", [&] { return vigil::syncd::Main(argc, argv); });
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_server.h"
 #include "fuzz_support.h"
 #include "vigil/client/answer_input.h"
 #include "vigil/protocol/batch_codec.h"
@@ -33,58 +34,6 @@ void Write(const std::string& target, const std::string& name, const std::string
 std::string Sign(std::string_view label, std::string_view context, std::string_view bytes) {
   Result<std::string> signature = DeviceKey().Sign(protocol::SignatureInput(label, context, bytes));
   return signature.ok() ? *signature : std::string();
-}
-
-v1::Record Submission(const std::string& id, int64_t voters) {
-  v1::Record record;
-  v1::Submission* s = record.mutable_submission();
-  s->set_submission_id(id);
-  s->set_form_id("fuzz");
-  s->set_form_version(1);
-  s->set_station_code("12-03-07-0452");
-  s->set_observer_id("obs1");
-  v1::Answer* a = s->add_answers();
-  a->set_question_id("q_yes");
-  a->mutable_value()->set_boolean(true);
-  a = s->add_answers();
-  a->set_question_id("q_int");
-  a->mutable_value()->set_integer(voters);
-  return record;
-}
-
-v1::Record Incident(const std::string& id) {
-  v1::Record record;
-  v1::IncidentReport* r = record.mutable_incident();
-  r->set_incident_id(id);
-  r->set_form_id("fuzz");
-  r->set_form_version(1);
-  r->set_station_code("12-03-07-0452");
-  r->set_category("intimidation");
-  r->set_severity("high");
-  r->set_narrative("Men outside the station");
-  r->add_photo_refs("sha256:" + std::string(64, 'a'));
-  return record;
-}
-
-// Batch bytes of `records` at `seq` after `prev_hash`.
-std::string BatchBytes(const std::vector<v1::Record>& records, uint64_t seq,
-                       const std::string& prev_hash) {
-  v1::RecordList list;
-  for (const v1::Record& r : records) *list.add_records() = r;
-  v1::Batch batch;
-  batch.set_device_id(DeviceId());
-  batch.set_batch_seq(seq);
-  batch.set_prev_batch_hash(prev_hash);
-  batch.set_device_time_ms(1700000000000);
-  if (!protocol::EncodePayload(list, batch).ok()) std::abort();
-  return batch.SerializeAsString();
-}
-
-std::string SignedBatchBody(const std::string& batch_bytes, std::string_view server_id) {
-  v1::SignedBatch signed_batch;
-  signed_batch.set_batch_bytes(batch_bytes);
-  signed_batch.set_signature(Sign(protocol::kBatchLabel, server_id, batch_bytes));
-  return signed_batch.SerializeAsString();
 }
 
 std::string PullBytes(uint64_t cursor) {
@@ -212,6 +161,50 @@ void ProtocolSeeds() {
   Write("router", "metrics", std::string(1, '\5') + "GET /metrics\n");
 }
 
+// Dashboard seeds: the first byte is the credentials (see dashboard_fuzz.cc), then
+// "METHOD TARGET", a newline and the body.
+void DashboardSeeds() {
+  auto seed = [](const std::string& name, char credentials, const std::string& request) {
+    Write("dashboard", name, std::string(1, credentials) + request);
+  };
+  seed("login", '\0', "POST /api/login\n{\"name\":\"ada\",\"password\":\"fuzz admin password\"}");
+  seed("login_wrong", '\0', "POST /api/login\n{\"name\":\"ada\",\"password\":\"guess\"}");
+  seed("no_session", '\0', "GET /api/overview\n");
+  seed("session", '\1', "GET /api/session\n");
+  seed("overview", '\1', "GET /api/overview\n");
+  seed("events", '\1', "GET /api/events\n");
+  seed("forms", '\1', "GET /api/forms\n");
+  seed("coverage", '\1', "GET /api/coverage?form=fuzz&level=province\n");
+  seed("coverage_stations", '\1',
+       "GET /api/coverage?form=fuzz&level=station&province=Phnom%20Penh&status=missing&q=Sch"
+       "&page=2&page_size=1\n");
+  seed("station", '\1', "GET /api/stations/12-03-07-0452\n");
+  seed("override", '\1',
+       "POST /api/overrides\n{\"station_code\":\"12-03-07-0452\",\"form_id\":\"fuzz\","
+       "\"question_id\":\"q_int\",\"value_text\":\"12\",\"reason\":\"called\"}");
+  seed("override_no_csrf", '\2',
+       "POST /api/overrides\n{\"station_code\":\"12-03-07-0452\",\"form_id\":\"fuzz\","
+       "\"question_id\":\"q_int\",\"remove\":true,\"reason\":\"r\"}");
+  seed("conflicts", '\1', "GET /api/conflicts\n");
+  seed("cases", '\1', "GET /api/cases?status=CASE_NEW&severity=high&page=1\n");
+  seed("case_status", '\1',
+       "POST /api/cases/c1/status\n{\"status\":\"CASE_VERIFIED\",\"reason\":\"called\"}");
+  seed("devices", '\1', "GET /api/devices?status=active&q=obs\n");
+  seed("revoke", '\1', "POST /api/devices/" + DeviceId() + "/revoke\n{\"reason\":\"seized\"}");
+  seed("alerts", '\1', "GET /api/alerts?kind=BAD_SIGNATURE\n");
+  seed("audit", '\1', "GET /api/audit\n");
+  seed("export_masters", '\1', "GET /api/export/masters.csv?form=fuzz\n");
+  seed("export_cases", '\1', "GET /api/export/cases.csv\n");
+  seed("export_submissions", '\1', "GET /api/export/submissions.csv?form=fuzz\n");
+  seed("page", '\0', "GET /\n");
+  seed("asset", '\0', "GET /dashboard/app.js\n");
+  seed("traversal", '\0', "GET /dashboard/../../etc/passwd\n");
+  seed("headers", '\3',
+       "POST /api/overrides\norigin: https://elsewhere.example\nsec-fetch-site: cross-site\n"
+       "content-type: text/plain\n\n{}");
+  seed("logout", '\1', "POST /api/logout\n");
+}
+
 void CsvSeeds() {
   Write("stations_csv", "stations",
         "code,name,province,district,commune,registered_voters,lat,lon\n"
@@ -237,6 +230,7 @@ int main(int argc, char** argv) {
   vigil::fuzz::AnswerInputSeeds();
   vigil::fuzz::FormSeeds(argv[2]);
   vigil::fuzz::CsvSeeds();
+  vigil::fuzz::DashboardSeeds();
   std::printf("seeds written under %s\n", argv[1]);
   return 0;
 }

@@ -14,9 +14,12 @@
 #ifndef VIGIL_CLIENT_C_H_
 #define VIGIL_CLIENT_C_H_
 
+// A C header (JNI code includes it from C): the C headers, not <cstdint>.
+// NOLINTBEGIN(modernize-deprecated-headers)
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+// NOLINTEND(modernize-deprecated-headers)
 
 #if defined(_WIN32)
 #define VIGIL_EXPORT __declspec(dllexport)

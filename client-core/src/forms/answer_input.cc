@@ -112,8 +112,6 @@ Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view raw) {
       return v;
     }
     case v1::TEXT:
-      v.set_text(text);
-      return v;
     case v1::TIME:
       v.set_text(text);
       return v;
@@ -368,11 +366,8 @@ std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Fo
         auto current = static_cast<double>(values[tq->id()].integer());
         bool target_is_greater = (check.op() == v1::LESS_OR_EQUAL) == fix_right;
         double wanted = current;
-        if (check.op() == v1::EQUAL) {
-          wanted = sum;
-        } else if (target_is_greater && current < sum) {
-          wanted = sum;
-        } else if (!target_is_greater && current > sum) {
+        if (check.op() == v1::EQUAL || (target_is_greater && current < sum) ||
+            (!target_is_greater && current > sum)) {
           wanted = sum;
         }
         if ((tq->has_min() && wanted < tq->min()) || (tq->has_max() && wanted > tq->max()) ||

@@ -22,6 +22,7 @@
 #include "vigil/client/answer_input.h"
 #include "vigil/client/client.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/run_main.h"
 
 namespace vigil::loadgen {
 namespace {
@@ -36,7 +37,9 @@ class SimulatedKeystore final : public client::KeyProtector {
   explicit SimulatedKeystore(std::string secret) : secret_(std::move(secret)) {}
   Result<std::string> Wrap(const std::string& key) override {
     std::string out = key;
-    for (size_t i = 0; i < out.size(); ++i) out[i] ^= secret_[i % secret_.size()];
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i] = static_cast<char>(out[i] ^ secret_[i % secret_.size()]);
+    }
     return out;
   }
   Result<std::string> Unwrap(const std::string& blob) override { return Wrap(blob); }
@@ -85,6 +88,7 @@ class Simulation {
               << " actions over a " << options_.day_seconds << " s day, " << options_.threads
               << " threads\n";
     std::vector<std::thread> workers;
+    workers.reserve(static_cast<size_t>(options_.threads));
     for (int i = 0; i < options_.threads; ++i) workers.emplace_back([this] { Work(); });
     // Devices are enrolled before election day (in the field: at the training session).
     auto enroll_start = Clock::now();
@@ -290,7 +294,8 @@ class Simulation {
         "undelivered=%llu records_acked=%llu\n",
         (unsigned long long)devices, (unsigned long long)enrolled_now,
         (unsigned long long)not_enrolled, (unsigned long long)undelivered_.load(),
-        (unsigned long long)(counters_.records_ok + counters_.records_duplicate));
+        (unsigned long long)counters_.records_ok.load() +
+            (unsigned long long)counters_.records_duplicate.load());
     for (const std::string& e : first_errors_) std::printf("  error: %s\n", e.c_str());
     return not_enrolled == 0 && undelivered_ == 0 ? 0 : 1;
   }
@@ -320,10 +325,10 @@ class Simulation {
                    static_cast<unsigned long long>(counters_.enrolled.load()),
                    static_cast<unsigned long long>(counters_.checklists.load()),
                    static_cast<unsigned long long>(counters_.incidents.load()),
-                   static_cast<unsigned long long>(counters_.records_ok.load() +
-                                                   counters_.records_duplicate.load()),
-                   static_cast<unsigned long long>(counters_.errors.load() +
-                                                   counters_.sync_failures.load()));
+                   static_cast<unsigned long long>(counters_.records_ok.load()) +
+                       static_cast<unsigned long long>(counters_.records_duplicate.load()),
+                   static_cast<unsigned long long>(counters_.errors.load()) +
+                       static_cast<unsigned long long>(counters_.sync_failures.load()));
     }
   }
 
@@ -340,7 +345,7 @@ class Simulation {
                 (unsigned long long)counters_.checklists_by_form[2].load());
     std::printf("  incidents reported      %llu\n", (unsigned long long)counters_.incidents.load());
     std::printf("  records acknowledged    %llu (%llu stored, %llu already there, %llu rejected)\n",
-                (unsigned long long)(records + counters_.records_rejected),
+                (unsigned long long)records + (unsigned long long)counters_.records_rejected.load(),
                 (unsigned long long)counters_.records_ok.load(),
                 (unsigned long long)counters_.records_duplicate.load(),
                 (unsigned long long)counters_.records_rejected.load());
@@ -349,9 +354,11 @@ class Simulation {
                 (unsigned long long)counters_.retries.load(),
                 (unsigned long long)counters_.sync_failures.load());
     std::printf("  devices not delivered   %llu\n", (unsigned long long)undelivered_.load());
-    std::printf("  reports per second      %.1f\n", records / std::max(elapsed, 1e-9));
+    const double per_second = static_cast<double>(records) / std::max(elapsed, 1e-9);
+    std::printf("  reports per second      %.1f\n", per_second);
     double per_record = counters_.records_sent > 0
-                            ? static_cast<double>(counters_.bytes_sent) / counters_.records_sent
+                            ? static_cast<double>(counters_.bytes_sent) /
+                                  static_cast<double>(counters_.records_sent.load())
                             : 0;
     std::printf("  batch bytes per record  %.0f (signed, compressed; HTTP and TLS not counted)\n",
                 per_record);
@@ -362,8 +369,9 @@ class Simulation {
         observers_.size(), (unsigned long long)counters_.checklists.load(),
         (unsigned long long)counters_.incidents.load(), (unsigned long long)records,
         (unsigned long long)counters_.records_rejected.load(),
-        (unsigned long long)(counters_.errors.load() + counters_.sync_failures.load()),
-        records / std::max(elapsed, 1e-9), per_record);
+        (unsigned long long)counters_.errors.load() +
+            (unsigned long long)counters_.sync_failures.load(),
+        per_second, per_record);
   }
 
   Options options_;
@@ -405,10 +413,8 @@ Result<std::vector<Observer>> ReadPayloads(const std::string& file) {
 }
 
 }  // namespace
-}  // namespace vigil::loadgen
-
-int main(int argc, char** argv) {
-  using namespace vigil::loadgen;
+// The command line (main() runs it under vigil::RunMain).
+int Main(int argc, char** argv) {
   CLI::App app{"vigil-loadgen: simulated observers, each a real Vigil client"};
   Options o;
   app.add_option("--payloads", o.payloads_file, "lines of OBSERVER_ID STATION PAYLOAD")
@@ -441,4 +447,10 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(o.work_dir, ec);
   Simulation sim(o, std::move(observers).value());
   return o.sync_only ? sim.SyncOnly() : sim.Run();
+}
+
+}  // namespace vigil::loadgen
+
+int main(int argc, char** argv) {
+  return vigil::RunMain("vigil-loadgen", [&] { return vigil::loadgen::Main(argc, argv); });
 }

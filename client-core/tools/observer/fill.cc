@@ -15,7 +15,6 @@ std::string TypeHint(const v1::Question& q) {
     case v1::YES_NO:
       return "yes/no";
     case v1::INTEGER:
-      return "number";
     case v1::DECIMAL:
       return "number";
     case v1::SELECT_ONE:
@@ -37,7 +36,10 @@ std::string TypeHint(const v1::Question& q) {
 
 uint64_t SeedFor(const std::string& station, const std::string& form_id) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (char c : station + "/" + form_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  std::string key = station;
+  key += '/';
+  key += form_id;
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   return h;
 }
 

@@ -12,6 +12,7 @@
 #include "fill.h"
 #include "terminal.h"
 #include "vigil/client/client.h"
+#include "vigil/run_main.h"
 
 namespace vigil::observer {
 namespace {
@@ -31,9 +32,11 @@ Result<std::unique_ptr<client::Client>> OpenUnlocked(const std::string& home, bo
 }
 
 std::string DefaultHome() {
+  // NOLINTBEGIN(concurrency-mt-unsafe): read before any other thread starts.
   const char* env = std::getenv("VIGIL_HOME");
   if (env != nullptr && *env != '\0') return env;
   const char* home = std::getenv("HOME");
+  // NOLINTEND(concurrency-mt-unsafe)
   return std::string(home != nullptr ? home : ".") + "/.vigil";
 }
 
@@ -259,11 +262,8 @@ int CmdIncidents(const std::string& home) {
   return 0;
 }
 
-}  // namespace
-}  // namespace vigil::observer
-
-int main(int argc, char** argv) {
-  using namespace vigil::observer;
+// The command line (main() runs it under vigil::RunMain).
+int Main(int argc, char** argv) {
   CLI::App app{"observer: the Vigil device client (offline-first election observation)"};
   app.require_subcommand(1);
   std::string home = DefaultHome();
@@ -381,4 +381,11 @@ int main(int argc, char** argv) {
   if (status->parsed()) return CmdStatus(home, json);
   if (export_cmd->parsed()) return CmdOutboxExport(home, pin_stdin, out_dir);
   return 2;
+}
+
+}  // namespace
+}  // namespace vigil::observer
+
+int main(int argc, char** argv) {
+  return vigil::RunMain("observer", [&] { return vigil::observer::Main(argc, argv); });
 }

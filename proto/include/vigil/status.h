@@ -124,7 +124,10 @@ class [[nodiscard]] Result {
 // `VIGIL_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result or returns its Status.
 #define VIGIL_ASSIGN_OR_RETURN(lhs, expr) \
   VIGIL_ASSIGN_OR_RETURN_IMPL_(VIGIL_CONCAT_(vigil_result_, __LINE__), lhs, expr)
+// `tmp` is a name and `lhs` a declaration: neither can be put in parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define VIGIL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

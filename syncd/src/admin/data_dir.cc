@@ -5,15 +5,18 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "tls/cert.h"
 
 namespace vigil::syncd {
 namespace {
+
+// errno's text; thread-safe, unlike std::strerror.
+std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
 
 Status WriteAll(int fd, const std::string& content, const std::string& path) {
   size_t done = 0;
@@ -21,7 +24,7 @@ Status WriteAll(int fd, const std::string& content, const std::string& path) {
     ssize_t n = write(fd, content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::Internal("cannot write " + path + ": " + std::strerror(errno));
+      return Status::Internal("cannot write " + path + ": " + ErrnoText());
     }
     done += static_cast<size_t>(n);
   }
@@ -58,11 +61,11 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
 Status WriteFileAtomically(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Status::Internal("cannot create " + tmp + ": " + std::strerror(errno));
+  if (fd < 0) return Status::Internal("cannot create " + tmp + ": " + ErrnoText());
   Status status = WriteAll(fd, content, tmp);
   close(fd);
   if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    status = Status::Internal("cannot rename " + tmp + ": " + std::strerror(errno));
+    status = Status::Internal("cannot rename " + tmp + ": " + ErrnoText());
   }
   if (!status.ok()) unlink(tmp.c_str());
   return status;

@@ -21,8 +21,9 @@ std::string CsvQuote(const std::string& value) {
   return out;
 }
 
+// printf into a string; the format attribute has the compiler check every call's arguments.
 std::string Format(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string Format(const char* format, ...) {
+std::string Format(const char* format, ...) {  // NOLINT(cert-dcl50-cpp): checked, see above
   char buf[512];
   va_list args;
   va_start(args, format);

@@ -1,9 +1,9 @@
 #include "admin/verify.h"
 
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>

@@ -241,8 +241,9 @@ void Dashboard::HandleAsync(HttpRequest request, std::function<void(HttpResponse
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_ && queue_.size() < options_.max_queue) {
-      queue_.push_back(
-          [this, request = std::move(request), done]() mutable { done(Handle(request)); });
+      queue_.emplace_back([this, request = std::move(request), done = std::move(done)]() mutable {
+        done(Handle(request));
+      });
       cv_.notify_one();
       return;
     }

@@ -82,11 +82,11 @@ void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> 
           v1::RATE_LIMITED, "too many requests from " + request.remote_address + "; retry later");
       return counted(Refuse(refusal));
     }
-    if (request.target == "/v1/push" && post) return Push(std::move(request), std::move(counted));
+    if (request.target == "/v1/push" && post) return Push(request, std::move(counted));
     if (request.target == "/v1/enroll" && post) {
-      return Enroll(std::move(request), std::move(counted));
+      return Enroll(request, std::move(counted));
     }
-    if (request.target == "/v1/pull" && post) return Pull(std::move(request), std::move(counted));
+    if (request.target == "/v1/pull" && post) return Pull(request, std::move(counted));
     if (request.target == "/healthz" && request.method == "GET") {
       if (draining_) return counted(Text(503, "shutting down\n"));
       if (!store_.GetSetting("server_id").ok()) return counted(Text(503, "store unavailable\n"));
@@ -175,7 +175,7 @@ Refusal Router::RefusalForStoreStatus(const Status& status, v1::ErrorCode denied
   }
 }
 
-void Router::Push(HttpRequest request, std::function<void(HttpResponse)> done) {
+void Router::Push(const HttpRequest& request, std::function<void(HttpResponse)> done) {
   const auto start = std::chrono::steady_clock::now();
   PushCheck check = CheckPush(request.body, MakeContext());
   if (check.refusal) return done(Refuse(*check.refusal, true, check.device.device_id));
@@ -225,7 +225,7 @@ void Router::Push(HttpRequest request, std::function<void(HttpResponse)> done) {
       });
 }
 
-void Router::Enroll(HttpRequest request, std::function<void(HttpResponse)> done) {
+void Router::Enroll(const HttpRequest& request, std::function<void(HttpResponse)> done) {
   // Codes are 128-bit random, but guessing is still refused: an address that keeps sending
   // wrong codes waits (enroll_failures_per_address per window).
   const std::string address = request.remote_address;
@@ -251,7 +251,7 @@ void Router::Enroll(HttpRequest request, std::function<void(HttpResponse)> done)
   });
 }
 
-void Router::Pull(HttpRequest request, std::function<void(HttpResponse)> done) {
+void Router::Pull(const HttpRequest& request, std::function<void(HttpResponse)> done) {
   PullCheck check = CheckPull(request.body, MakeContext());
   if (check.refusal) return done(Refuse(*check.refusal, true, check.params.device_id));
   store_.Pull(std::move(check.params),

@@ -67,9 +67,9 @@ class Router {
   void SetDraining(bool draining) { draining_ = draining; }
 
  private:
-  void Push(HttpRequest request, std::function<void(HttpResponse)> done);
-  void Enroll(HttpRequest request, std::function<void(HttpResponse)> done);
-  void Pull(HttpRequest request, std::function<void(HttpResponse)> done);
+  void Push(const HttpRequest& request, std::function<void(HttpResponse)> done);
+  void Enroll(const HttpRequest& request, std::function<void(HttpResponse)> done);
+  void Pull(const HttpRequest& request, std::function<void(HttpResponse)> done);
   CheckContext MakeContext();
   // Builds the answer for a refusal, counting it in metrics and (when `persist`) the store.
   // Refusals that coordinators should see (bad signatures, revoked devices, equivocations,

@@ -55,7 +55,9 @@ struct ServerState {
 void LogLine(const std::string& line) {
   std::time_t now = std::time(nullptr);
   char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::tm utc{};
+  gmtime_r(&now, &utc);  // Every I/O thread logs: std::gmtime's static result would race.
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::fprintf(stderr, "%s %s\n", stamp, line.c_str());
 }
 
@@ -77,9 +79,9 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <class... Args>
-  Session(std::shared_ptr<ServerState> state, std::string remote, Args&&... args)
+  Session(const std::shared_ptr<ServerState>& state, std::string remote, Args&&... args)
       : state_(*state),
-        shared_state_(std::move(state)),
+        shared_state_(state),
         remote_(std::move(remote)),
         stream_(std::forward<Args>(args)...) {
     ++state_.connections;
@@ -248,7 +250,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::string header =
         "HTTP/1.1 200 OK\r\nServer: vigil-syncd\r\nContent-Type: " + response.content_type +
         "\r\nConnection: close\r\nX-Accel-Buffering: no\r\n";
-    for (const auto& [name, value] : response.headers) header += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : response.headers) {
+      header.append(name).append(": ").append(value).append("\r\n");
+    }
     header += "\r\n";
     if (state_.options.log_requests) {
       LogLine(remote_ + " " + method_ + " " + target_ + " 200 stream opened");

@@ -1,4 +1,5 @@
 // Writes of the coordinators' dashboard: coordinators, audit entries of logins, alerts.
+#include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
@@ -72,13 +73,8 @@ Status SqliteStore::SetCoordinatorDisabled(const std::string& name, bool disable
 
 Status SqliteStore::LogCoordinatorAction(const v1::AuditEntry& entry) {
   return RunSync([&](Db& db) -> Status {
-    Statement put(db.get(),
-                  "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    put.Bind(1, entry.at_ms() != 0 ? entry.at_ms() : NowMs()).BindText(2, entry.actor());
-    put.BindText(3, entry.action()).BindText(4, entry.target()).BindText(5, entry.before());
-    put.BindText(6, entry.after()).BindText(7, entry.reason());
-    return put.Run();
+    return AppendAuditEntry(db, entry.actor(), entry.action(), entry.target(), entry.before(),
+                            entry.after(), entry.reason(), entry.at_ms());
   });
 }
 

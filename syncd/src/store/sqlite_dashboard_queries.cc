@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "merge/cases.h"
+#include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
@@ -31,10 +32,6 @@ int64_t Offset(const PageRequest& page) {
   return static_cast<int64_t>(page.page - 1) * page.page_size;
 }
 
-double Percent(uint64_t part, uint64_t whole) {
-  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
-}
-
 void AddStatus(v1::CoverageRow& row, int status, uint64_t n) {
   row.set_stations(row.stations() + n);
   switch (status) {
@@ -51,13 +48,6 @@ void AddStatus(v1::CoverageRow& row, int status, uint64_t n) {
       row.set_missing(row.missing() + n);
       break;
   }
-}
-
-void FillPercentages(v1::CoverageRow& row) {
-  row.set_missing_pct(Percent(row.missing(), row.stations()));
-  row.set_partial_pct(Percent(row.partial(), row.stations()));
-  row.set_complete_pct(Percent(row.complete(), row.stations()));
-  row.set_conflict_pct(Percent(row.conflict(), row.stations()));
 }
 
 void AddCounts(v1::CoverageRow& sum, const v1::CoverageRow& row) {

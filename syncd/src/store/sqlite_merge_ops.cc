@@ -29,21 +29,11 @@
 #include "merge/cases.h"
 #include "merge/master.h"
 #include "merge/value_text.h"
+#include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {
-
-Status AppendAudit(Db& db, const std::string& actor, const std::string& action,
-                   const std::string& target, const std::string& before, const std::string& after,
-                   const std::string& reason) {
-  Statement put(db.get(),
-                "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  put.Bind(1, NowMs()).BindText(2, actor).BindText(3, action).BindText(4, target);
-  put.BindText(5, before).BindText(6, after).BindText(7, reason);
-  return put.Run();
-}
 
 // Rank of a status when merged cases pick one (note 4).
 int MergeRank(v1::CaseStatus status) {
@@ -294,8 +284,8 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
       put.BindText(1, c.case_id()).Bind(2, winner).Bind(3, NowMs());
       VIGIL_RETURN_IF_ERROR(put.Run());
     }
-    VIGIL_RETURN_IF_ERROR(AppendAudit(db, "merge", "case.merge", c.case_id(), before,
-                                      StatusName(winner), "reports joined one case"));
+    VIGIL_RETURN_IF_ERROR(AppendAuditEntry(db, "merge", "case.merge", c.case_id(), before,
+                                           StatusName(winner), "reports joined one case"));
   }
 
   Statement& clear_members = Cached(db, "DELETE FROM case_members WHERE station_code = ?");

@@ -7,6 +7,7 @@
 #include "ingest/record_rules.h"
 #include "merge/cases.h"
 #include "merge/value_text.h"
+#include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
@@ -15,28 +16,6 @@ namespace {
 #define MERGE_READER(name)                                                \
   VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> name##_db, AcquireReader()); \
   Reader name(*this, std::move(name##_db))
-
-Status AppendAuditEntry(Db& db, const std::string& actor, const std::string& action,
-                        const std::string& target, const std::string& before,
-                        const std::string& after, const std::string& reason) {
-  Statement put(db.get(),
-                "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  put.Bind(1, NowMs()).BindText(2, actor).BindText(3, action).BindText(4, target);
-  put.BindText(5, before).BindText(6, after).BindText(7, reason);
-  return put.Run();
-}
-
-double Percent(uint64_t part, uint64_t whole) {
-  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
-}
-
-void FillPercentages(v1::CoverageRow& row) {
-  row.set_missing_pct(Percent(row.missing(), row.stations()));
-  row.set_partial_pct(Percent(row.partial(), row.stations()));
-  row.set_complete_pct(Percent(row.complete(), row.stations()));
-  row.set_conflict_pct(Percent(row.conflict(), row.stations()));
-}
 
 Status CheckActor(const std::string& by, const std::string& reason) {
   if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");

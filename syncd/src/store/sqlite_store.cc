@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ingest/record_rules.h"
+#include "store/sqlite_rows.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
 
@@ -83,7 +84,7 @@ Status SqliteStore::RunSync(std::function<Status(Db&)> run) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   VIGIL_RETURN_IF_ERROR(
-      Submit(Job{std::move(run), [promise](Status status) { promise->set_value(status); }}));
+      Submit(Job{std::move(run), [promise](const Status& status) { promise->set_value(status); }}));
   return future.get();
 }
 
@@ -232,7 +233,7 @@ void SqliteStore::AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
   Status queued = Submit(Job{[this, in, outcome, signer = std::move(signer)](Db& db) {
                                return AppendInTransaction(db, *in, signer, *outcome);
                              },
-                             [outcome, shared_done](Status status) {
+                             [outcome, shared_done](const Status& status) {
                                if (status.ok()) {
                                  (*shared_done)(std::move(*outcome));
                                } else {
@@ -250,7 +251,7 @@ void SqliteStore::Enroll(EnrollParams params,
       std::make_shared<std::function<void(Result<v1::EnrollResponse>)>>(std::move(done));
   Status queued =
       Submit(Job{[this, in, response](Db& db) { return EnrollInTransaction(db, *in, *response); },
-                 [response, shared_done](Status status) {
+                 [response, shared_done](const Status& status) {
                    if (status.ok()) {
                      (*shared_done)(std::move(*response));
                    } else {
@@ -267,7 +268,7 @@ void SqliteStore::Pull(PullParams params, std::function<void(Result<v1::PullResp
       std::make_shared<std::function<void(Result<v1::PullResponse>)>>(std::move(done));
   Status queued =
       Submit(Job{[this, in, response](Db& db) { return PullInTransaction(db, *in, *response); },
-                 [response, shared_done](Status status) {
+                 [response, shared_done](const Status& status) {
                    if (status.ok()) {
                      (*shared_done)(std::move(*response));
                    } else {
@@ -477,11 +478,7 @@ Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string
                    "WHERE device_id = ?");
     stmt.BindText(1, reason).Bind(2, now).BindText(3, device_id);
     VIGIL_RETURN_IF_ERROR(stmt.Run());
-    Statement audit(db.get(),
-                    "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
-                    "VALUES (?, ?, 'device.revoke', ?, 'active', 'revoked', ?)");
-    audit.Bind(1, now).BindText(2, by).BindText(3, device_id).BindText(4, reason);
-    return audit.Run();
+    return AppendAuditEntry(db, by, "device.revoke", device_id, "active", "revoked", reason, now);
   });
 }
 
