@@ -126,8 +126,19 @@ TEST_CASE("answer input: select-many by ids and numbers and none") {
   v1::Value none = Parsed(form, "q_many", "none");
   CHECK(none.kind_case() == v1::Value::kChoices);
   CHECK(none.choices().ids_size() == 0);
+  CHECK(Parsed(form, "q_many", "-").choices().ids_size() == 0);
   CHECK(ParseError(form, "q_many", "a,zz").code() == StatusCode::kInvalidArgument);
   CHECK(ParseError(form, "q_many", "5").code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("answer input: none is the option when a select-many question has one called none") {
+  v1::FormDefinition def = NewForm("missing_materials");
+  AddOptions(AddQuestion(def, "q_missing", v1::SELECT_MANY), {"ink", "ballots", "none"});
+  Form form = Compiled(def);
+  v1::Value none = Parsed(form, "q_missing", "none");
+  REQUIRE(none.choices().ids_size() == 1);
+  CHECK(none.choices().ids(0) == "none");
+  CHECK(Parsed(form, "q_missing", "-").choices().ids_size() == 0);
 }
 
 TEST_CASE("answer input: text and time are taken as typed without surrounding spaces") {
@@ -141,7 +152,13 @@ TEST_CASE("answer input: text and time are taken as typed without surrounding sp
 
 TEST_CASE("answer input: date and time as now or milliseconds or YYYY-MM-DD HH:MM in UTC") {
   Form form = Compiled(EveryTypeForm());
-  using namespace std::chrono;
+  using std::chrono::duration_cast;
+  using std::chrono::hours;
+  using std::chrono::July;
+  using std::chrono::milliseconds;
+  using std::chrono::minutes;
+  using std::chrono::sys_days;
+  using std::chrono::year;
   const int64_t expected =
       duration_cast<milliseconds>(
           (sys_days{year{2023} / July / 23} + hours{7} + minutes{30}).time_since_epoch())

@@ -205,7 +205,7 @@ TEST_CASE("batches: sequence is continuous and hash-chained across reopening the
     CHECK(OpenSslVerify(c->public_key(), kServerId, d.signed_batch.batch_bytes(),
                         d.signed_batch.signature()));
     for (const auto& r : d.records.records()) {
-      in_batches.push_back(std::string(protocol::RecordId(r)));
+      in_batches.emplace_back(protocol::RecordId(r));
     }
   }
   CHECK(in_batches == finalized);
@@ -254,8 +254,7 @@ TEST_CASE("batches: max records per batch splits the outbox in finalization orde
   std::vector<std::string> in_batches;
   for (const Decoded& d : batches) {
     CHECK(d.batch.record_count() == static_cast<uint32_t>(d.records.records_size()));
-    for (const auto& r : d.records.records())
-      in_batches.push_back(std::string(protocol::RecordId(r)));
+    for (const auto& r : d.records.records()) in_batches.emplace_back(protocol::RecordId(r));
   }
   CHECK(in_batches == finalized);
   for (const std::string& id : finalized) {

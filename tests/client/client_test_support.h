@@ -6,15 +6,15 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -221,7 +221,8 @@ inline v1::FormDefinition SmallIncidentForm(uint32_t version = 1) {
 }
 
 // A new store in `home` (fast scrypt), unlocked.
-inline std::unique_ptr<Client> InitClient(const std::string& home, InitOptions options = {}) {
+inline std::unique_ptr<Client> InitClient(const std::string& home,
+                                          const InitOptions& options = {}) {
   auto protector = FastPin();
   auto c = Client::Init(home, *protector, options);
   REQUIRE_MESSAGE(c.ok(), c.status().ToString());
@@ -266,6 +267,7 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv, std::strin
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;

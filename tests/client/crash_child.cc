@@ -20,32 +20,31 @@ int Fail(const vigil::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace vigil;
   if (argc != 3) {
     std::fprintf(stderr, "usage: crash_child HOME PIN\n");
     return 2;
   }
-  client::ScryptParams params;
+  vigil::client::ScryptParams params;
   params.log2_n = 10;
-  auto protector = client::MakePinKeyProtector(argv[2], params);
-  auto opened = client::Client::Open(argv[1], protector.get());
+  auto protector = vigil::client::MakePinKeyProtector(argv[2], params);
+  auto opened = vigil::client::Client::Open(argv[1], protector.get());
   if (!opened.ok()) return Fail(opened.status());
-  client::Client& c = **opened;
+  vigil::client::Client& c = **opened;
   // Bounded so that a forgotten child cannot run for ever.
   for (int i = 0; i < 1000000; ++i) {
     auto draft = c.StartDraft("small", "12-03-07-" + std::to_string(1000 + i % 9000));
     if (!draft.ok()) return Fail(draft.status());
-    v1::Value sealed;
+    vigil::v1::Value sealed;
     sealed.set_boolean(i % 2 == 0);
-    if (Status s = c.SetAnswer(*draft, "q1_sealed", sealed); !s.ok()) return Fail(s);
+    if (vigil::Status s = c.SetAnswer(*draft, "q1_sealed", sealed); !s.ok()) return Fail(s);
     if (i % 2 != 0) {
-      v1::Value why;
+      vigil::v1::Value why;
       why.set_text("seal number " + std::to_string(i) + " was missing");
-      if (Status s = c.SetAnswer(*draft, "q2_why_not", why); !s.ok()) return Fail(s);
+      if (vigil::Status s = c.SetAnswer(*draft, "q2_why_not", why); !s.ok()) return Fail(s);
     }
-    v1::Value count;
+    vigil::v1::Value count;
     count.set_integer(i % 101);
-    if (Status s = c.SetAnswer(*draft, "q3_count", count); !s.ok()) return Fail(s);
+    if (vigil::Status s = c.SetAnswer(*draft, "q3_count", count); !s.ok()) return Fail(s);
     auto id = c.Finalize(*draft);
     if (!id.ok()) return Fail(id.status());
     std::string line = *id + "\n";

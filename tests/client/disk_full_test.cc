@@ -75,7 +75,8 @@ TEST_CASE("device disk full: finalize fails clearly and keeps the draft until th
       break;
     }
     // Small drafts of one size pack the pages: each keeps less free room than a draft.
-    std::string text = "draft " + std::to_string(100000 + i) + " " + std::string(40, 'a' + i % 26);
+    std::string text = "draft " + std::to_string(100000 + i) + " " +
+                       std::string(40, static_cast<char>('a' + i % 26));
     refused = client->SetAnswer(*id, "text", Text(text));
     drafts.emplace_back(*id, refused.ok() ? text : "");
   }

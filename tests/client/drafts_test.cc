@@ -220,6 +220,7 @@ TEST_CASE("drafts: a finalized record cannot change or be discarded or finalized
 TEST_CASE("drafts: open drafts are listed oldest first even within one millisecond") {
   Fixture f;
   std::vector<std::string> started;
+  started.reserve(10);
   for (int i = 0; i < 10; ++i) started.push_back(f.Start());
   auto drafts = f.client->ListDrafts();
   REQUIRE(drafts.ok());

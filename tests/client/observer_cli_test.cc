@@ -70,7 +70,7 @@ class Observer {
   void Init(const std::string& server_id = "") {
     std::vector<std::string> args = {"init", "--pin-stdin"};
     if (!server_id.empty()) {
-      args.push_back("--server-id");
+      args.emplace_back("--server-id");
       args.push_back(server_id);
     }
     ProcessResult r = Ok(args, kPinLine);

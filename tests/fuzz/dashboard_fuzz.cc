@@ -109,20 +109,21 @@ bool StartsWith(const std::string& text, const std::string& prefix) {
 }  // namespace vigil
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
   if (size == 0) return 0;
-  static DashboardFuzz fuzz_server;
+  static vigil::DashboardFuzz fuzz_server;
   const int credentials = data[0] % 4;
-  std::string rest(fuzz::AsText(data + 1, size - 1));
-  std::string request_line = TakeLine(rest);
+  std::string rest(vigil::fuzz::AsText(data + 1, size - 1));
+  std::string request_line = vigil::TakeLine(rest);
   size_t space = request_line.find(' ');
-  syncd::HttpRequest request{request_line.substr(0, space),
-                             space == std::string::npos ? "" : request_line.substr(space + 1)};
+  vigil::syncd::HttpRequest request{
+      request_line.substr(0, space),
+      space == std::string::npos ? "" : request_line.substr(space + 1)};
   request.remote_address = "10.1.2.3";
   if (credentials != 0) request.headers["cookie"] = fuzz_server.cookie();
   if (credentials == 1 || credentials == 3) request.headers["x-csrf-token"] = fuzz_server.csrf();
   if (credentials == 3) {
-    for (std::string line = TakeLine(rest); !line.empty() && !rest.empty(); line = TakeLine(rest)) {
+    for (std::string line = vigil::TakeLine(rest); !line.empty() && !rest.empty();
+         line = vigil::TakeLine(rest)) {
       size_t colon = line.find(": ");
       if (colon != std::string::npos)
         request.headers[line.substr(0, colon)] = line.substr(colon + 2);
@@ -133,16 +134,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string target = request.target;
   const bool has_csrf = request.headers.count("x-csrf-token") != 0;
 
-  syncd::HttpResponse response = fuzz_server.router().Handle(std::move(request));
+  vigil::syncd::HttpResponse response = fuzz_server.router().Handle(std::move(request));
 
-  fuzz::Require(response.status >= 100 && response.status <= 599);
+  vigil::fuzz::Require(response.status >= 100 && response.status <= 599);
   const bool success = response.status >= 200 && response.status < 300;
-  const bool api = StartsWith(target, "/api/") && !StartsWith(target, "/api/login");
-  if (credentials == 0 && api) fuzz::Require(!success);
-  if (credentials == 2 && !has_csrf && api && method == "POST") fuzz::Require(!success);
-  if (StartsWith(response.content_type, "application/json") && !response.body.empty()) {
+  const bool api = vigil::StartsWith(target, "/api/") && !vigil::StartsWith(target, "/api/login");
+  if (credentials == 0 && api) vigil::fuzz::Require(!success);
+  if (credentials == 2 && !has_csrf && api && method == "POST") vigil::fuzz::Require(!success);
+  if (vigil::StartsWith(response.content_type, "application/json") && !response.body.empty()) {
     google::protobuf::Value parsed;
-    fuzz::Require(google::protobuf::util::JsonStringToMessage(response.body, &parsed).ok());
+    vigil::fuzz::Require(google::protobuf::util::JsonStringToMessage(response.body, &parsed).ok());
   }
   if (response.event_stream) {
     // Subscribe as a stream that left at once: the hub must drop it cleanly.
@@ -151,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // An input that ended the session (logout) must not end the fuzzing of what needs one.
   if (credentials != 0 &&
-      (response.status == 401 || (StartsWith(target, "/api/logout") && success))) {
+      (response.status == 401 || (vigil::StartsWith(target, "/api/logout") && success))) {
     fuzz_server.LogIn();
   }
   return 0;

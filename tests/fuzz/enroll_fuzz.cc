@@ -5,20 +5,20 @@
 #include "vigil/v1/sync.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
-  std::string_view text = fuzz::AsText(data, size);
-  syncd::CheckContext context;
-  context.server_id = std::string(fuzz::kServerId);
-  context.find_device = [](const std::string&) -> Result<std::optional<syncd::DeviceRecord>> {
-    return std::optional<syncd::DeviceRecord>();
+  std::string_view text = vigil::fuzz::AsText(data, size);
+  vigil::syncd::CheckContext context;
+  context.server_id = std::string(vigil::fuzz::kServerId);
+  context.find_device =
+      [](const std::string&) -> vigil::Result<std::optional<vigil::syncd::DeviceRecord>> {
+    return std::optional<vigil::syncd::DeviceRecord>();
   };
-  syncd::CheckEnroll(text, context);
+  vigil::syncd::CheckEnroll(text, context);
 
-  Result<std::string> decoded = protocol::Base64UrlDecode(text);
+  vigil::Result<std::string> decoded = vigil::protocol::Base64UrlDecode(text);
   if (decoded.ok()) {
-    v1::EnrollmentPayload payload;
+    vigil::v1::EnrollmentPayload payload;
     if (payload.ParseFromString(*decoded)) {
-      protocol::Base64UrlEncode(payload.SerializeAsString());
+      vigil::protocol::Base64UrlEncode(payload.SerializeAsString());
     }
   }
   return 0;

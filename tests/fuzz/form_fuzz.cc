@@ -14,8 +14,7 @@
 #include "vigil/v1/records.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
-  std::string_view input = fuzz::AsText(data, size);
+  std::string_view input = vigil::fuzz::AsText(data, size);
   size_t split = input.find('\0');
   std::string json(input.substr(0, split));
   std::string_view answers_bytes =
@@ -23,35 +22,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // A form that `syncd admin` accepts is published to every device: it must survive the
   // protobuf round trip a pull makes (proto3 refuses strings that are not UTF-8).
-  Result<v1::FormDefinition> imported = syncd::ParseFormJson(json);
+  vigil::Result<vigil::v1::FormDefinition> imported = vigil::syncd::ParseFormJson(json);
   if (imported.ok()) {
-    v1::FormDefinition copy;
+    vigil::v1::FormDefinition copy;
     if (!copy.ParseFromString(imported->SerializeAsString())) std::abort();
   }
-  v1::FormDefinition definition;
+  vigil::v1::FormDefinition definition;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   if (!google::protobuf::util::JsonStringToMessage(json, &definition, options).ok()) return 0;
-  Result<protocol::Form> form = protocol::Form::Compile(definition);
+  vigil::Result<vigil::protocol::Form> form = vigil::protocol::Form::Compile(definition);
   if (!form.ok()) return 0;
 
-  v1::Submission submission;
+  vigil::v1::Submission submission;
   if (!submission.ParseFromArray(answers_bytes.data(), static_cast<int>(answers_bytes.size()))) {
     submission.Clear();
   }
-  for (const v1::Answer& answer : submission.answers()) {
-    protocol::ValueToText(answer.value());
+  for (const vigil::v1::Answer& answer : submission.answers()) {
+    vigil::protocol::ValueToText(answer.value());
     double number = 0;
-    protocol::NumericValue(answer.value(), number);
-    if (const v1::Question* q = form->Find(answer.question_id())) {
+    vigil::protocol::NumericValue(answer.value(), number);
+    if (const vigil::v1::Question* q = form->Find(answer.question_id())) {
       (void)form->CheckAnswer(*q, answer.value());
     }
   }
   for (int i = 1; i < submission.answers_size(); ++i) {
-    protocol::SameValue(submission.answers(i - 1).value(), submission.answers(i).value());
+    vigil::protocol::SameValue(submission.answers(i - 1).value(), submission.answers(i).value());
   }
-  protocol::AnswerMap answers = protocol::MapAnswers(submission.answers());
-  for (const v1::Question& q : form->definition().questions()) {
+  vigil::protocol::AnswerMap answers = vigil::protocol::MapAnswers(submission.answers());
+  for (const vigil::v1::Question& q : form->definition().questions()) {
     form->IsRelevant(q, answers);
     form->Label(q, "km");
   }
@@ -62,8 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Example answers (training mode) for any compiled form; a form may admit no valid answer
   // (an integer between 0.2 and 0.8), so they are checked but need not pass.
-  for (const auto& [question_id, value] : client::ExampleAnswers(*form, size)) {
-    if (const v1::Question* q = form->Find(question_id)) (void)form->CheckAnswer(*q, value);
+  for (const auto& [question_id, value] : vigil::client::ExampleAnswers(*form, size)) {
+    if (const vigil::v1::Question* q = form->Find(question_id)) (void)form->CheckAnswer(*q, value);
   }
   return 0;
 }

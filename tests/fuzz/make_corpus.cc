@@ -133,6 +133,7 @@ void ProtocolSeeds() {
                                   Incident("22222222-2222-4222-8222-222222222222")},
                                  1, genesis);
   std::vector<v1::Record> many;
+  many.reserve(20);
   for (int i = 0; i < 20; ++i) {
     many.push_back(Submission("33333333-3333-4333-8333-3333333333" + std::to_string(10 + i), i));
   }

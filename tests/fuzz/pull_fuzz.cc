@@ -8,27 +8,27 @@
 #include "vigil/protocol/signing.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
-  static syncd::RateLimiter limiter(1e9, 1e9, 16);
-  syncd::CheckContext context;
-  context.server_id = std::string(fuzz::kServerId);
+  static vigil::syncd::RateLimiter limiter(1e9, 1e9, 16);
+  vigil::syncd::CheckContext context;
+  context.server_id = std::string(vigil::fuzz::kServerId);
   context.rate_limiter = &limiter;
   context.find_device =
-      [](const std::string& device_id) -> Result<std::optional<syncd::DeviceRecord>> {
-    if (device_id != fuzz::DeviceId()) return std::optional<syncd::DeviceRecord>();
-    syncd::DeviceRecord device;
+      [](const std::string& device_id) -> vigil::Result<std::optional<vigil::syncd::DeviceRecord>> {
+    if (device_id != vigil::fuzz::DeviceId()) return std::optional<vigil::syncd::DeviceRecord>();
+    vigil::syncd::DeviceRecord device;
     device.device_id = device_id;
-    device.public_key = fuzz::DeviceKey().public_key().raw();
-    return std::optional<syncd::DeviceRecord>(std::move(device));
+    device.public_key = vigil::fuzz::DeviceKey().public_key().raw();
+    return std::optional<vigil::syncd::DeviceRecord>(std::move(device));
   };
-  syncd::CheckPull(fuzz::AsText(data, size), context);
+  vigil::syncd::CheckPull(vigil::fuzz::AsText(data, size), context);
 
-  v1::SignedPull signed_pull;
+  vigil::v1::SignedPull signed_pull;
   if (!signed_pull.ParseFromArray(data, static_cast<int>(size))) return 0;
-  v1::Pull pull;
+  vigil::v1::Pull pull;
   if (!pull.ParseFromString(signed_pull.pull_bytes())) return 0;
-  fuzz::DeviceKey().public_key().Verify(
-      protocol::SignatureInput(protocol::kPullLabel, fuzz::kServerId, signed_pull.pull_bytes()),
+  vigil::fuzz::DeviceKey().public_key().Verify(
+      vigil::protocol::SignatureInput(vigil::protocol::kPullLabel, vigil::fuzz::kServerId,
+                                      signed_pull.pull_bytes()),
       signed_pull.signature());
   return 0;
 }

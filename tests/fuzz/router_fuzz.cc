@@ -25,20 +25,19 @@ std::string Signed(std::string_view label, std::string_view bytes) {
 }  // namespace vigil
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
   if (size == 0) return 0;
-  static fuzz::FuzzServer server("router");
-  syncd::Router& router = server.router();
-  std::string rest(fuzz::AsText(data + 1, size - 1));
-  syncd::HttpRequest request{"POST", "", ""};
+  static vigil::fuzz::FuzzServer server("router");
+  vigil::syncd::Router& router = server.router();
+  std::string rest(vigil::fuzz::AsText(data + 1, size - 1));
+  vigil::syncd::HttpRequest request{"POST", "", ""};
   switch (data[0] % 6) {
     case 0:
       request.target = "/v1/push";
       request.body = std::move(rest);
       break;
     case 1: {
-      v1::SignedBatch signed_batch;
-      signed_batch.set_signature(Signed(protocol::kBatchLabel, rest));
+      vigil::v1::SignedBatch signed_batch;
+      signed_batch.set_signature(vigil::Signed(vigil::protocol::kBatchLabel, rest));
       signed_batch.set_batch_bytes(std::move(rest));
       request.target = "/v1/push";
       request.body = signed_batch.SerializeAsString();
@@ -49,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       request.body = std::move(rest);
       break;
     case 3: {
-      v1::SignedPull signed_pull;
-      signed_pull.set_signature(Signed(protocol::kPullLabel, rest));
+      vigil::v1::SignedPull signed_pull;
+      signed_pull.set_signature(vigil::Signed(vigil::protocol::kPullLabel, rest));
       signed_pull.set_pull_bytes(std::move(rest));
       request.target = "/v1/pull";
       request.body = signed_pull.SerializeAsString();
@@ -70,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
   }
-  syncd::HttpResponse response = router.Handle(std::move(request));
+  vigil::syncd::HttpResponse response = router.Handle(std::move(request));
   if (response.status < 100 || response.status > 599) std::abort();
   return 0;
 }

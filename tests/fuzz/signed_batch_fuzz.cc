@@ -24,35 +24,35 @@ Result<std::optional<syncd::DeviceRecord>> FindDevice(const std::string& device_
 }  // namespace vigil
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
-  std::string_view body = fuzz::AsText(data, size);
+  std::string_view body = vigil::fuzz::AsText(data, size);
 
-  syncd::CheckContext context;
-  context.server_id = std::string(fuzz::kServerId);
-  context.find_device = FindDevice;
-  syncd::PushCheck check = syncd::CheckPush(body, context);
+  vigil::syncd::CheckContext context;
+  context.server_id = std::string(vigil::fuzz::kServerId);
+  context.find_device = vigil::FindDevice;
+  vigil::syncd::PushCheck check = vigil::syncd::CheckPush(body, context);
   if (check.refusal) {
-    syncd::RefusalForOutcome(syncd::AppendOutcome{});
+    vigil::syncd::RefusalForOutcome(vigil::syncd::AppendOutcome{});
   }
 
-  v1::SignedBatch signed_batch;
+  vigil::v1::SignedBatch signed_batch;
   if (!signed_batch.ParseFromArray(data, static_cast<int>(size))) return 0;
-  fuzz::DeviceKey().public_key().Verify(
-      protocol::SignatureInput(protocol::kBatchLabel, fuzz::kServerId, signed_batch.batch_bytes()),
+  vigil::fuzz::DeviceKey().public_key().Verify(
+      vigil::protocol::SignatureInput(vigil::protocol::kBatchLabel, vigil::fuzz::kServerId,
+                                      signed_batch.batch_bytes()),
       signed_batch.signature());
-  v1::Batch batch;
+  vigil::v1::Batch batch;
   if (!batch.ParseFromString(signed_batch.batch_bytes())) return 0;
-  Result<v1::RecordList> records = protocol::DecodePayload(batch);
+  vigil::Result<vigil::v1::RecordList> records = vigil::protocol::DecodePayload(batch);
   if (records.ok()) {
-    for (const v1::Record& record : records->records()) protocol::RecordId(record);
+    for (const vigil::v1::Record& record : records->records()) vigil::protocol::RecordId(record);
   }
-  std::string hash = protocol::Sha256(signed_batch.batch_bytes());
+  std::string hash = vigil::protocol::Sha256(signed_batch.batch_bytes());
   uint64_t seq = batch.batch_seq();
   for (uint64_t last : {uint64_t{0}, seq - 1, seq, seq + 5}) {
-    protocol::CheckSequence(last, batch.prev_batch_hash(), seq, batch.prev_batch_hash(), hash,
-                            hash);
-    protocol::CheckSequence(last, hash, seq, batch.prev_batch_hash(), hash,
-                            protocol::GenesisHash());
+    vigil::protocol::CheckSequence(last, batch.prev_batch_hash(), seq, batch.prev_batch_hash(),
+                                   hash, hash);
+    vigil::protocol::CheckSequence(last, hash, seq, batch.prev_batch_hash(), hash,
+                                   vigil::protocol::GenesisHash());
   }
   return 0;
 }

@@ -7,16 +7,15 @@
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace vigil;
-  std::string_view text = fuzz::AsText(data, size);
-  Result<std::vector<v1::Station>> stations = syncd::ParseStationsCsv(text);
+  std::string_view text = vigil::fuzz::AsText(data, size);
+  vigil::Result<std::vector<vigil::v1::Station>> stations = vigil::syncd::ParseStationsCsv(text);
   if (stations.ok()) {
-    for (const v1::Station& station : *stations) {
-      v1::Station copy;
+    for (const vigil::v1::Station& station : *stations) {
+      vigil::v1::Station copy;
       if (!copy.ParseFromString(station.SerializeAsString())) std::abort();
     }
   }
-  (void)syncd::ParseObserversCsv(text);
-  (void)syncd::ParseDuration(text);
+  (void)vigil::syncd::ParseObserversCsv(text);
+  (void)vigil::syncd::ParseDuration(text);
   return 0;
 }

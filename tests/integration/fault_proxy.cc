@@ -19,6 +19,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -270,7 +271,9 @@ struct FaultProxy::Impl : std::enable_shared_from_this<FaultProxy::Impl> {
 
   // ---- the io thread's
   const int target_port;
-  std::optional<net::io_context> ioc;
+  // A unique_ptr, not a std::optional: clang-analyzer before 20 destroys a union's members
+  // and reports a use after free in ~io_context (llvm/llvm-project#119415).
+  std::unique_ptr<net::io_context> ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::weak_ptr<Connection>> live;
@@ -639,7 +642,7 @@ void FaultProxy::Impl::Accept() {
 
 FaultProxy::FaultProxy(int target_port) : impl_(std::make_shared<Impl>(target_port)) {
   Impl& m = *impl_;
-  m.ioc.emplace(1);
+  m.ioc = std::make_unique<net::io_context>(1);
   m.work.emplace(m.ioc->get_executor());
   m.acceptor.emplace(*m.ioc);
   boost::system::error_code ec;
@@ -693,7 +696,7 @@ void FaultProxy::ClearFaults() {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->faults.clear();
-    impl_->log.push_back("faults cleared");
+    impl_->log.emplace_back("faults cleared");
   }
   if (!impl_->thread.joinable()) return;
   std::promise<void> done;

@@ -58,7 +58,7 @@ struct ScriptedDevice {
     q->set_id("q1");
     q->set_type(v1::YES_NO);
     (*q->mutable_label())["en"] = "Q1";
-    transport->replies.push_back(Http(200, enrolled.SerializeAsString()));
+    transport->replies.emplace_back(Http(200, enrolled.SerializeAsString()));
     v1::EnrollmentPayload payload;
     payload.set_server_url("https://127.0.0.1:9");
     payload.set_tls_pin(std::string(32, 'p'));

@@ -233,6 +233,7 @@ TEST_CASE(
   Device device(/*max_batch=*/1);  // one record per batch: many requests to interrupt
   REQUIRE(device.Enroll(server.EnrollCode("obs1"), server.ca_file()).ok());
   std::vector<std::string> ids;
+  ids.reserve(12);
   for (int i = 0; i < 12; ++i) ids.push_back(device.Fill(i % 2 ? "opening" : "voting", 10 + i));
 
   client::SyncOptions options = Options(server);

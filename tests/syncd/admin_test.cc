@@ -104,5 +104,19 @@ TEST_CASE("the enrollment payload is base64url of EnrollmentPayload") {
   CHECK(payload.code() == "c0de");
 }
 
+TEST_CASE("CSV cells are quoted when needed and inert in spreadsheets") {
+  CHECK(CsvCell("12-03-07-0452") == "12-03-07-0452");
+  CHECK(CsvCell("Hall \"B\", north") == "\"Hall \"\"B\"\", north\"");
+  CHECK(CsvCell("line\nbreak") == "\"line\nbreak\"");
+  // A cell a spreadsheet would run as a formula starts with a quote instead.
+  for (const char* formula : {"=HYPERLINK(A1)", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"}) {
+    INFO(formula);
+    CHECK(CsvCell(formula).find('\'') <= 1);
+    CHECK(CsvCell(formula).find(formula) != std::string::npos);
+  }
+  CHECK(CsvCell("=1,2") == "\"'=1,2\"");
+  CHECK(CsvCell("") == "");
+}
+
 }  // namespace
 }  // namespace vigil::syncd

@@ -230,6 +230,11 @@ TEST_CASE("dashboard: login sets a strict session cookie and wrong passwords are
   HttpResponse bad_json = s.Request("POST", "/api/login", R"({"name":"ada","pass":"x"})");
   CHECK(bad_json.status == 400);
   CHECK(FromJson<v1::ApiError>(bad_json.body).code() == "INVALID");
+  // A body with invalid UTF-8 (found by the dashboard fuzz target): the error quotes it, and
+  // the answer must still be valid JSON.
+  HttpResponse bad_utf8 = s.Request("POST", "/api/login", "{\"name\":\"ad\x08\xe8\x03\xc1\x9a\x16");
+  CHECK(bad_utf8.status == 400);
+  CHECK(FromJson<v1::ApiError>(bad_utf8.body).code() == "INVALID");
   HttpResponse get_login = s.Request("GET", "/api/login");
   CHECK(get_login.status == 405);
 

@@ -108,6 +108,7 @@ TEST_CASE("hostile: a client dribbling its headers is cut off at the read timeou
 TEST_CASE("hostile: idle connections beyond the limit are closed and the server recovers") {
   PlainServer server({"--max-connections", "20", "--read-timeout", "5"});
   std::vector<int> idle;
+  idle.reserve(60);
   for (int i = 0; i < 60; ++i) idle.push_back(Connect(server.port()));
   // The first 20 are held (idle); every later one is closed at once.
   int closed_now = 0;

@@ -4,18 +4,19 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "serve_process.h"
 #include "test_util.h"
@@ -94,7 +95,9 @@ struct Deployment {
   std::string data = dir.path() + "/data";
 
   Deployment() {
-    auto [rc, out] = RunSyncd("init --data " + data + " --server-id it-server");
+    int rc = 0;
+    std::string out;
+    std::tie(rc, out) = RunSyncd("init --data " + data + " --server-id it-server");
     REQUIRE_MESSAGE(rc == 0, out);
     CHECK(out.find("tls_pin: sha256//") != std::string::npos);
     std::ofstream(dir.path() + "/stations.csv")
@@ -109,7 +112,9 @@ struct Deployment {
   }
 
   std::string Admin(const std::string& args) {
-    auto [rc, out] = RunSyncd("admin --data " + data + " " + args);
+    int rc = 0;
+    std::string out;
+    std::tie(rc, out) = RunSyncd("admin --data " + data + " " + args);
     REQUIRE_MESSAGE(rc == 0, "syncd admin " << args << ": " << out);
     return out;
   }
@@ -265,6 +270,7 @@ TEST_CASE("SIGKILL mid-sync and restart: every acknowledged batch is there exact
     device = deployment.Enroll(client, url, &receipt_key_raw);
     for (int b = 0; b < kBatches; ++b) {
       std::vector<v1::Record> records;
+      records.reserve(kRecordsPerBatch);
       for (int r = 0; r < kRecordsPerBatch; ++r) {
         records.push_back(MakeSubmission("rec-" + std::to_string(b) + "-" + std::to_string(r)));
       }
@@ -394,14 +400,18 @@ TEST_CASE("disk full over HTTPS: 503 UNAVAILABLE until syncd has room again and 
   CHECK(client.Post("/v1/push", refused).status == 200);
   for (const std::string& body : accepted) CHECK(client.Post("/v1/push", body).status == 200);
   CHECK(deployment.Stats().batches() == accepted.size() + 1);
-  auto [rc, out] = RunSyncd("admin --data " + deployment.data + " verify");
+  int rc = 0;
+  std::string out;
+  std::tie(rc, out) = RunSyncd("admin --data " + deployment.data + " verify");
   CHECK_MESSAGE(rc == 0, out);
   CHECK(out.find("verify: ok") != std::string::npos);
 }
 
 TEST_CASE("admin verify names the first difference and exits 1") {
   Deployment deployment;
-  auto [rc, out] = RunSyncd("admin --data " + deployment.data + " verify");
+  int rc = 0;
+  std::string out;
+  std::tie(rc, out) = RunSyncd("admin --data " + deployment.data + " verify");
   CHECK_MESSAGE(rc == 0, out);
   {
     Result<Db> db = Db::Open(deployment.data + "/syncd.db", false, 10000);

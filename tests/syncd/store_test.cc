@@ -99,6 +99,7 @@ TEST_CASE("group commit: many batches share transactions and every acknowledged 
   constexpr int kDevices = 40;
   TestServer server;
   std::vector<TestDevice> devices;
+  devices.reserve(kDevices);
   for (int i = 0; i < kDevices; ++i) devices.push_back(server.Enroll());
   const uint64_t before = server.store().transactions_committed();
 
@@ -109,7 +110,7 @@ TEST_CASE("group commit: many batches share transactions and every acknowledged 
   for (int i = 0; i < kDevices; ++i) {
     server.router().HandleAsync(
         {"POST", "/v1/push", devices[i].NextBody({MakeSubmission("rec-" + std::to_string(i))})},
-        [&](HttpResponse response) {
+        [&](const HttpResponse& response) {
           std::lock_guard lock(mu);
           ++answered;
           if (response.status == 200) ++accepted;

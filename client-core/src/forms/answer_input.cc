@@ -100,7 +100,14 @@ Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view raw) {
     }
     case v1::SELECT_MANY: {
       v1::Choices* choices = v.mutable_choices();
-      if (Lower(text) == "none" || text == "-") return v;
+      // "-" is nothing selected; so is "none", unless the form has an option called none
+      // (the opening checklist's "which materials were missing: none").
+      if (text == "-") return v;
+      if (Lower(text) == "none" &&
+          std::none_of(q.options().begin(), q.options().end(),
+                       [](const v1::Option& o) { return o.id() == "none"; })) {
+        return v;
+      }
       std::string spaced = text;
       std::replace(spaced.begin(), spaced.end(), ',', ' ');
       std::istringstream in(spaced);

@@ -20,7 +20,7 @@ std::string TypeHint(const v1::Question& q) {
     case v1::SELECT_ONE:
       return "one number from the list";
     case v1::SELECT_MANY:
-      return "numbers separated by commas, or none";
+      return "numbers separated by commas, or - for none";
     case v1::TIME:
       return "HH:MM";
     case v1::DATE_TIME:

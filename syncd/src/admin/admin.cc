@@ -52,17 +52,6 @@ bool ParseDouble(const std::string& text, double& out) {
   return end == text.c_str() + text.size() && std::isfinite(out);
 }
 
-std::string CsvQuote(const std::string& value) {
-  if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string ValueText(const v1::Value& value) {
   switch (value.kind_case()) {
     case v1::Value::kBoolean:
@@ -317,6 +306,21 @@ std::string MakeEnrollmentPayload(const std::string& server_url, const std::stri
   return protocol::Base64UrlEncode(payload.SerializeAsString());
 }
 
+std::string CsvCell(const std::string& value) {
+  std::string cell = value;
+  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell[0]) != std::string_view::npos) {
+    cell.insert(0, "'");
+  }
+  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
+  std::string out = "\"";
+  for (char c : cell) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 Status WriteSubmissionsCsv(Store& store, std::ostream& out) {
   out << "submission_id,form_id,form_version,station_code,observer_id,device_id,batch_seq,"
          "received_at_ms,answers\n";
@@ -327,10 +331,10 @@ Status WriteSubmissionsCsv(Store& store, std::ostream& out) {
       if (!answers.empty()) answers += ";";
       answers += a.question_id() + "=" + ValueText(a.value());
     }
-    out << CsvQuote(s.submission_id()) << "," << CsvQuote(s.form_id()) << "," << s.form_version()
-        << "," << CsvQuote(s.station_code()) << "," << CsvQuote(s.observer_id()) << ","
-        << CsvQuote(row.device_id) << "," << row.batch_seq << "," << row.received_at_ms << ","
-        << CsvQuote(answers) << "\n";
+    out << CsvCell(s.submission_id()) << "," << CsvCell(s.form_id()) << "," << s.form_version()
+        << "," << CsvCell(s.station_code()) << "," << CsvCell(s.observer_id()) << ","
+        << CsvCell(row.device_id) << "," << row.batch_seq << "," << row.received_at_ms << ","
+        << CsvCell(answers) << "\n";
   });
 }
 

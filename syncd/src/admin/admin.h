@@ -46,6 +46,11 @@ std::string MakeEnrollmentPayload(const std::string& server_url, const std::stri
 // observer_id, device_id, batch_seq, received_at_ms, answers (question=value;…).
 Status WriteSubmissionsCsv(Store& store, std::ostream& out);
 
+// One CSV cell: quoted when it holds a comma, quote or line break, and made inert in
+// spreadsheets: a value starting with = + - @ tab or CR gets a leading ' (no formula runs).
+// Every CSV export (command line and dashboard) writes its text cells through it.
+std::string CsvCell(const std::string& value);
+
 // Stats for people, one "name: value" per line.
 std::string StatsText(const v1::ServerStats& stats);
 

@@ -5,21 +5,11 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "admin/admin.h"
 #include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd {
 namespace {
-
-std::string CsvQuote(const std::string& value) {
-  if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
 
 // printf into a string; the format attribute has the compiler check every call's arguments.
 std::string Format(const char* format, ...) __attribute__((format(printf, 1, 2)));
@@ -150,9 +140,9 @@ Status WriteMastersCsv(Store& store, std::ostream& out) {
     for (const v1::Override& o : m.overrides()) {
       overrides += (overrides.empty() ? "" : ";") + o.question_id();
     }
-    out << CsvQuote(m.station_code()) << "," << CsvQuote(m.form_id()) << "," << m.form_version()
-        << "," << CoverageStatusText(m.status()) << "," << CsvQuote(answers) << ","
-        << CsvQuote(conflicts) << "," << CsvQuote(flags) << "," << CsvQuote(overrides) << ","
+    out << CsvCell(m.station_code()) << "," << CsvCell(m.form_id()) << "," << m.form_version()
+        << "," << CoverageStatusText(m.status()) << "," << CsvCell(answers) << ","
+        << CsvCell(conflicts) << "," << CsvCell(flags) << "," << CsvCell(overrides) << ","
         << m.contributors_size() << "\n";
   });
 }

@@ -14,6 +14,7 @@
 #include "dashboard/password.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd::dashboard {
 namespace {
@@ -111,7 +112,18 @@ HttpResponse Redirect(const std::string& location) {
 HttpResponse ApiError(int status, const std::string& code, const std::string& message) {
   v1::ApiError error;
   error.set_code(code);
-  error.set_message(message);
+  // A message may quote what the caller sent; protobuf's JSON printer copies a string's bytes
+  // as they are, so invalid UTF-8 there would make the answer invalid JSON (found by the
+  // dashboard fuzz target). Such a message keeps only its ASCII; other bytes become '?'.
+  if (protocol::Utf8Length(message) >= 0) {
+    error.set_message(message);
+  } else {
+    std::string ascii = message;
+    for (char& c : ascii) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    }
+    error.set_message(ascii);
+  }
   HttpResponse response = JsonAnswer(error);
   response.status = status;
   response.note = code;
@@ -190,21 +202,6 @@ std::string RoleName(v1::CoordinatorRole role) {
 
 HttpResponse Forbidden(const std::string& what, v1::CoordinatorRole needed) {
   return ApiError(403, "FORBIDDEN", what + " needs the " + RoleName(needed) + " role");
-}
-
-std::string CsvCell(const std::string& value) {
-  std::string cell = value;
-  if (!cell.empty() && std::string("=+-@\t\r").find(cell[0]) != std::string::npos) {
-    cell = "'" + cell;
-  }
-  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
-  std::string out = "\"";
-  for (char c : cell) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
 }
 
 // ----- the dashboard

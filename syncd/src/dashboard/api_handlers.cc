@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "admin/admin.h"
 #include "admin/merge_admin.h"
 #include "dashboard/api_internal.h"
 #include "store/sqlite_store.h"

@@ -41,7 +41,5 @@ Result<PageRequest> PageParams(const Dashboard::Call& call);
 bool RoleAtLeast(const Dashboard::Call& call, v1::CoordinatorRole role);
 // "FORBIDDEN" answer naming what the role would need.
 HttpResponse Forbidden(const std::string& what, v1::CoordinatorRole needed);
-// A CSV cell: quoted when needed, and made inert for spreadsheets (a leading = + - @ gets a ').
-std::string CsvCell(const std::string& value);
 
 }  // namespace vigil::syncd::dashboard

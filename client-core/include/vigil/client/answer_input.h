@@ -18,7 +18,8 @@ namespace vigil::client {
 //   YES_NO        yes/no, y/n, true/false, 1/0 (also Khmer បាទ/ចាស/ទេ)
 //   INTEGER       42            DECIMAL   4.5
 //   SELECT_ONE    an option id or its 1-based number in the list
-//   SELECT_MANY   ids or numbers separated by commas or spaces; "none" for no choice
+//   SELECT_MANY   ids or numbers separated by commas or spaces; "-" for no choice ("none" too,
+//                 unless the question has an option whose id is none)
 //   TEXT          the text      TIME      HH:MM
 //   DATE_TIME     "now", milliseconds since 1970, or "YYYY-MM-DD HH:MM" (UTC)
 //   LOCATION      "lat,lon" or "lat,lon,accuracy_m"
