@@ -129,5 +129,39 @@ TEST_CASE("hostile: headers over 16 KiB get 431 and the connection closes") {
   CHECK(Get(server.port()).find("200 OK") != std::string::npos);
 }
 
+TEST_CASE("hostile: a body over the limit sent in full still gets its 413 answer") {
+  // syncd answers 413 as soon as it has read the Content-Length, while the client is still
+  // sending. Closing with those bytes unread would reset the connection, and the reset can
+  // destroy the answer before the client reads it; syncd reads and drops what still comes
+  // (up to 1 MiB within 2 s) before it closes.
+  PlainServer server({});  // ServeProcess sets --max-body 65536.
+  const std::string chunk(16 * 1024, 'x');
+  const size_t body_size = 40 * chunk.size();  // 640 KiB
+  const std::string head =
+      "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+      "Content-Length: " +
+      std::to_string(body_size) + "\r\n\r\n";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    int fd = Connect(server.port());
+    REQUIRE(send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+    // The answer comes before the body: wait for it (bounded), then send the body as a client
+    // that writes its whole request before reading would.
+    pollfd readable{fd, POLLIN, 0};
+    REQUIRE(poll(&readable, 1, 10000) == 1);
+    size_t sent = 0;
+    while (sent < body_size) {
+      ssize_t n = send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    CHECK(sent == body_size);
+    std::string answer;
+    CHECK(ClosedWithin(fd, 10000, &answer));
+    CHECK(answer.find("HTTP/1.1 413") == 0);
+    close(fd);
+  }
+  CHECK(Get(server.port()).find("200 OK") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::syncd

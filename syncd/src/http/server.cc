@@ -135,6 +135,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       method_ = "?";
       target_ = "(over the header limit)";
       ++state_.in_flight;
+      drain_before_close_ = true;
       return Send(std::move(response), /*keep_alive=*/false, 11);
     }
     if (ec == http::error::body_limit) {
@@ -149,6 +150,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       method_ = "POST";
       target_ = "(over the body limit)";
       ++state_.in_flight;
+      drain_before_close_ = true;
       return Send(std::move(response), /*keep_alive=*/false, 11);
     }
     if (ec) return Fail(ec, "read");
@@ -216,8 +218,28 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     response_.reset();
     if (ec) return Fail(ec, "write");
+    if (!keep_alive && drain_before_close_) return Drain(kDrainBytes);
     if (!keep_alive) return DoClose();
     DoRead();
+  }
+
+  // A refusal answered before the request was read to its end (413, 431): the client may
+  // still be sending. Closing a socket with unread data makes the kernel reset the
+  // connection, and the reset can destroy the answer before the client reads it. So read and
+  // drop what still comes, at most `budget` bytes within kDrainSeconds, then close (the
+  // "lingering close" of other HTTP servers).
+  void Drain(size_t budget) {
+    if (!draining_) {
+      draining_ = true;
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(kDrainSeconds));
+      drain_buffer_.resize(16 * 1024);
+    }
+    if (budget == 0) return DoClose();
+    stream_.async_read_some(net::buffer(drain_buffer_), [self = this->shared_from_this(), budget](
+                                                            beast::error_code ec, std::size_t n) {
+      if (ec) return self->DoClose();  // The client stopped, closed, or the time is up.
+      self->Drain(budget > n ? budget - n : 0);
+    });
   }
 
   // ----- Server-Sent Events (GET /api/events)
@@ -303,6 +325,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnShutdown(beast::error_code) {}
 
+  static constexpr size_t kDrainBytes = 1u << 20;
+  static constexpr int kDrainSeconds = 2;
+
   ServerState& state_;
   std::weak_ptr<ServerState> shared_state_;  // Weak: the io_context owning us is inside.
   std::string remote_;
@@ -318,6 +343,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<EventStreamSource> event_source_;
   uint64_t subscription_ = 0;
   std::deque<std::string> pending_chunks_;
+  bool drain_before_close_ = false;  // Set by a refusal sent before the body was read.
+  bool draining_ = false;
+  std::vector<char> drain_buffer_;
   std::atomic<bool> stream_ended_{false};
 };
 
