@@ -108,6 +108,10 @@ class SqliteStore final : public Store {
   Result<v1::DevicePage> DevicePage(const DeviceQuery& query) override;
   Result<v1::DeviceRow> DeviceRow(const std::string& device_id) override;
   Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) override;
+  Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) override;
+  Result<v1::QuarantinedRecord> ReleaseQuarantine(const std::string& record_id,
+                                                  const std::string& by,
+                                                  const std::string& reason) override;
   uint64_t ChangeCounter() const override { return transactions_.load(); }
   size_t WriterQueueDepth() const override;
   void Close() override;

@@ -279,6 +279,19 @@ class Store {
   virtual Result<v1::DeviceRow> DeviceRow(const std::string& device_id) = 0;
   // Newest first; only `kind` unless empty.
   virtual Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) = 0;
+  // ----- quarantine (docs/protocol.md §11; synchronous)
+  // Quarantined records, newest first: those still held, or with `released` those a
+  // coordinator released.
+  virtual Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) = 0;
+  // Releases a held record: re-checks it against the current stations, assignments and forms
+  // (it may still fail: FailedPrecondition naming why), then merges it exactly once and logs
+  // the release in the audit log as done by `by`, in one transaction. NotFound for a record
+  // not in quarantine; FailedPrecondition when already released; InvalidArgument without `by`
+  // or `reason`.
+  virtual Result<v1::QuarantinedRecord> ReleaseQuarantine(const std::string& record_id,
+                                                          const std::string& by,
+                                                          const std::string& reason) = 0;
+
   // Grows with every committed write of this process: the dashboard recomputes its overview
   // when it changed.
   virtual uint64_t ChangeCounter() const = 0;
