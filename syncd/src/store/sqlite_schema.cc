@@ -154,6 +154,25 @@ INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count)
   SELECT 'EQUIVOCATION', device_id, 'batch ' || seq || ' sent twice with different bytes',
          received_at_ms, received_at_ms, 1 FROM equivocations;
 )sql",
+    // 4: quarantine (docs/protocol.md §11). A record that breaks a form rule or names a
+    // station or observer its device may not report for is stored in records as received
+    // and listed here; it is merged only once released. records.observer_id is the device's
+    // enrolled observer from now on; claimed_observer_id keeps what the record said.
+    // Only the release columns of a row ever change, once.
+    R"sql(
+CREATE TABLE quarantine(
+  record_id TEXT PRIMARY KEY, reason TEXT NOT NULL, claimed_observer_id TEXT NOT NULL,
+  quarantined_at_ms INTEGER NOT NULL, released_at_ms INTEGER, released_by TEXT,
+  release_reason TEXT) WITHOUT ROWID;
+CREATE INDEX quarantine_by_time ON quarantine(quarantined_at_ms);
+CREATE TRIGGER quarantine_delete BEFORE DELETE ON quarantine
+  BEGIN SELECT RAISE(ABORT, 'quarantine rows are never deleted'); END;
+CREATE TRIGGER quarantine_release_once BEFORE UPDATE ON quarantine
+  WHEN OLD.released_at_ms IS NOT NULL OR NEW.record_id != OLD.record_id
+    OR NEW.reason != OLD.reason OR NEW.claimed_observer_id != OLD.claimed_observer_id
+    OR NEW.quarantined_at_ms != OLD.quarantined_at_ms
+  BEGIN SELECT RAISE(ABORT, 'a quarantine row changes only by its one release'); END;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
