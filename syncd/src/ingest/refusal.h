@@ -12,6 +12,7 @@ namespace vigil::syncd {
 struct Refusal {
   int http_status = 500;
   v1::Error error;
+  int64_t retry_after_s = 0;  // > 0: sent as Retry-After.
 };
 
 // The one HTTP status of each error code (400, 401, 403, 409, 413, 429, 500, 503).

@@ -5,6 +5,10 @@
 namespace vigil::syncd {
 namespace {
 
+constexpr int64_t kAlertWindowMs = 3600 * 1000;
+constexpr size_t kMaxAlertDetail = 300;
+constexpr size_t kMaxAlertDeviceId = 64;
+
 double Percent(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
@@ -19,6 +23,25 @@ Status AppendAuditEntry(Db& db, const std::string& actor, const std::string& act
                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
   put.Bind(1, at_ms != 0 ? at_ms : NowMs()).BindText(2, actor).BindText(3, action);
   put.BindText(4, target).BindText(5, before).BindText(6, after).BindText(7, reason);
+  return put.Run();
+}
+
+Status RaiseAlert(Db& db, const std::string& kind, const std::string& device_id,
+                  const std::string& detail, int64_t now_ms) {
+  const std::string device = device_id.substr(0, kMaxAlertDeviceId);
+  const std::string text = detail.substr(0, kMaxAlertDetail);
+  Statement bump(db.get(),
+                 "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id FROM "
+                 "alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND last_at_ms >= ?5 "
+                 "ORDER BY last_at_ms DESC LIMIT 1)");
+  bump.Bind(1, now_ms).BindText(2, kind).BindText(3, device).BindText(4, text);
+  bump.Bind(5, now_ms - kAlertWindowMs);
+  VIGIL_RETURN_IF_ERROR(bump.Run());
+  if (sqlite3_changes(db.get()) > 0) return Status::Ok();
+  Statement put(db.get(),
+                "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count) "
+                "VALUES (?, ?, ?, ?, ?, 1)");
+  put.BindText(1, kind).BindText(2, device).BindText(3, text).Bind(4, now_ms).Bind(5, now_ms);
   return put.Run();
 }
 
