@@ -78,13 +78,13 @@ struct ServeFlags {
   std::string ready_file;
   bool no_tls = false;
   int threads = 2;
-  size_t max_body = 9u << 20;
-  double rate = 20;
-  double burst = 40;
+  size_t max_body = RouterOptions{}.max_body_bytes;
+  double rate = RouterOptions{}.rate_per_device_per_s;
+  double burst = RouterOptions{}.rate_burst;
   size_t max_connections = 10000;
   int read_timeout_s = 30;
-  double address_rate = 1000;
-  double address_burst = 2000;
+  double address_rate = RouterOptions{}.rate_per_address_per_s;
+  double address_burst = RouterOptions{}.address_burst;
   bool quiet = false;
   bool no_merge = false;
   int64_t max_db_mb = 0;  // 0: no limit.

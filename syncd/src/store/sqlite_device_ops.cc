@@ -159,7 +159,7 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
     v1::RecordStatus status;
     Result<RecordFacts> facts = DescribeRecord(record);
     if (!facts.ok()) {
-      status.set_record_id(std::string(protocol::RecordId(record)).substr(0, kMaxRecordIdLength));
+      status.set_record_id(StatusRecordId(record));
       status.set_outcome(v1::RECORD_REJECTED);
       status.set_reason(facts.status().message());
     } else {
