@@ -516,7 +516,7 @@ TEST_CASE("every error code has the HTTP status and retry flag of docs/protocol.
   }
 }
 
-TEST_CASE("unknown paths and methods carry a MALFORMED Error; a short signature is 401") {
+TEST_CASE("unknown paths and methods carry a MALFORMED Error and a short signature is 401") {
   TestServer server;
   HttpResponse none = server.router().Handle({"POST", "/v1/nope", "x"});
   CHECK(none.status == 404);
