@@ -117,6 +117,25 @@ TEST_CASE("the worked example of docs/protocol.md §4.1: input, signature, hash,
   CHECK(SignatureInput(kEnrollLabel, "K7QF-3M9X-TR2P", key->public_key().raw()).size() == 63);
 }
 
+TEST_CASE("NewUuid makes the record ids of docs/protocol.md §3: lower-case version-4 UUIDs") {
+  for (int i = 0; i < 200; ++i) {
+    Result<std::string> uuid = NewUuid();
+    REQUIRE(uuid.ok());
+    const std::string& id = *uuid;
+    CAPTURE(id);
+    REQUIRE(id.size() == 36);
+    for (size_t at = 0; at < id.size(); ++at) {
+      if (at == 8 || at == 13 || at == 18 || at == 23) {
+        CHECK(id[at] == '-');
+      } else {
+        CHECK(std::string_view("0123456789abcdef").find(id[at]) != std::string_view::npos);
+      }
+    }
+    CHECK(id[14] == '4');
+    CHECK(std::string_view("89ab").find(id[19]) != std::string_view::npos);
+  }
+}
+
 TEST_CASE("the enrollment QR example of docs/protocol.md §5 decodes to its fields") {
   const std::string qr =
       "Ch5odHRwczovL3ZpZ2lsLmV4YW1wbGUub3JnOjg0NDMSIFDYWOCYXsx_YEGKrwzFq1h_QsJXCohAlanozKzQ9"
