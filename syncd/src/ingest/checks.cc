@@ -199,8 +199,15 @@ EnrollCheck CheckEnroll(std::string_view body, const CheckContext& context) {
     check.refusal = MakeRefusal(v1::MALFORMED, "public_key is not an Ed25519 key");
     return check;
   }
-  if (request.proof().size() != protocol::kEd25519SignatureSize ||
-      !key->Verify(
+  // A proof of the wrong length is a malformed request; one of the right length that does not
+  // verify is a bad signature (docs/protocol.md §5).
+  if (request.proof().size() != protocol::kEd25519SignatureSize) {
+    check.refusal =
+        MakeRefusal(v1::MALFORMED, "enrollment proof is " + std::to_string(request.proof().size()) +
+                                       " bytes, not 64");
+    return check;
+  }
+  if (!key->Verify(
           protocol::SignatureInput(protocol::kEnrollLabel, request.code(), request.public_key()),
           request.proof())) {
     check.refusal = MakeRefusal(v1::BAD_SIGNATURE, "enrollment proof does not verify");

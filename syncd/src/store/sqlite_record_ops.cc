@@ -125,7 +125,7 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
   v1::RecordStatus& status = verdict.status;
   Result<RecordFacts> facts = DescribeRecord(record);
   if (!facts.ok()) {
-    status.set_record_id(std::string(protocol::RecordId(record)).substr(0, kMaxRecordIdLength));
+    status.set_record_id(StatusRecordId(record));
     status.set_outcome(v1::RECORD_REJECTED);
     status.set_reason(facts.status().message());
     return verdict;
