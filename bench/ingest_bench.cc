@@ -279,25 +279,32 @@ int main(int argc, char** argv) {
     const double merge_ratio =
         off.checklists_per_s > 0 ? on.checklists_per_s / off.checklists_per_s : 0;
     // The cost of checking every record (docs/protocol.md §8.5): the same closed loop with the
-    // checks on and off (`serve --no-validate`), alternated twice so that both see the same
-    // machine; the ratio is of the medians.
-    std::vector<double> checked, unchecked;
+    // checks on and off (`serve --no-validate`), alternated three times so that both see the
+    // same machine; ratios of the medians, of throughput and of syncd's CPU per checklist.
+    std::vector<double> checked, unchecked, checked_cpu, unchecked_cpu;
     uint64_t held = 0;
-    for (int round = 0; round < 2; ++round) {
+    for (int round = 0; round < 3; ++round) {
       Result with = RunConfig(b, form, merge_devices, 50, seconds);
       print("checked", with);
       held += with.quarantined;
       checked.push_back(with.checklists_per_s);
+      checked_cpu.push_back(with.cpu_us_per_checklist);
       Result without = RunConfig(b, form, merge_devices, 50, seconds, 0, true, false);
       print("trusted", without);
       unchecked.push_back(without.checklists_per_s);
+      unchecked_cpu.push_back(without.cpu_us_per_checklist);
     }
+    using vigil::bench::Percentile;
     const double validation_ratio =
-        vigil::bench::Percentile(unchecked, 0.5) > 0
-            ? vigil::bench::Percentile(checked, 0.5) / vigil::bench::Percentile(unchecked, 0.5)
+        Percentile(unchecked, 0.5) > 0 ? Percentile(checked, 0.5) / Percentile(unchecked, 0.5) : 0;
+    const double validation_cpu_ratio =
+        Percentile(unchecked_cpu, 0.5) > 0
+            ? Percentile(checked_cpu, 0.5) / Percentile(unchecked_cpu, 0.5)
             : 0;
-    std::printf("validation on/off ingest ratio %.2f (medians of 2; %llu records held)\n",
-                validation_ratio, static_cast<unsigned long long>(held));
+    std::printf(
+        "validation on/off: ingest ratio %.2f, syncd cpu per checklist ratio %.2f (medians of 3; "
+        "%llu records held)\n",
+        validation_ratio, validation_cpu_ratio, static_cast<unsigned long long>(held));
     bench::CoverageTimes coverage = bench::NationalCoverage(b.work / "coverage", b.forms, 23789);
     std::printf(
         "merge on/off ingest ratio %.2f (%d devices x 50); national coverage query, 23,789 "
