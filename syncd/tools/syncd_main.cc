@@ -383,8 +383,8 @@ int Main(int argc, char** argv) {
     SqliteStore& store = **opened;
 
     if (*coordinators_add) {
-      if (Status name = dashboard::CheckCoordinatorName(coordinator_name); !name.ok()) {
-        return Report(name);
+      if (Status checked = dashboard::CheckCoordinatorName(coordinator_name); !checked.ok()) {
+        return Report(checked);
       }
       std::string password;
       std::getline(std::cin, password);

@@ -43,7 +43,7 @@ class DashboardFuzz {
 
     syncd::dashboard::DashboardOptions options;
     options.server_id = std::string(fuzz::kServerId);
-    options.overview_refresh_ms = 0;             // Every request sees the latest state.
+    options.overview_refresh_ms = 0;  // Every request sees the latest state.
     // Wrong passwords must not slow the admin down.
     options.login.free_failures = 1'000'000'000;
     options.login.address_ceiling = 1'000'000'000;

@@ -27,7 +27,9 @@ TEST_CASE("inert text: line breaks, controls, bidi overrides and bad UTF-8 are s
   CHECK(InertText("line\nbreak\r\ttab\x1b[31m\x7f", 300) ==
         "line\\x0abreak\\x0d\\x09tab\\x1b[31m\\x7f");
   CHECK(InertText("bad \xC0\xAF utf-8 \xff", 300) == "bad \\xc0\\xaf utf-8 \\xff");
-  CHECK(InertText("rtl \xE2\x80\xAE" "gpj.exe", 300) == "rtl \\u{202e}gpj.exe");
+  CHECK(InertText("rtl \xE2\x80\xAE"
+                  "gpj.exe",
+                  300) == "rtl \\u{202e}gpj.exe");
   CHECK(InertText("next\xC2\x85line\xE2\x80\xA8sep", 300) == "next\\u{0085}line\\u{2028}sep");
   // Cut on a character boundary, escapes never split.
   CHECK(InertText("ខ្មែរ", 4) == "ខ");
@@ -42,9 +44,10 @@ TEST_CASE("inert text: line breaks, controls, bidi overrides and bad UTF-8 are s
 TEST_CASE("alerts: one row per distinct detail within the hour, repeats counted") {
   testing::TestServer server;
   SqliteStore& store = server.store();
-  for (const char* detail : {"failed login as ada from 10.0.0.1", "failed login as ada from 10.0.0.2",
-                             "failed login as ada from 10.0.0.1", "failed login as bo from 10.0.0.1",
-                             "failed login as ada from 10.0.0.1"}) {
+  for (const char* detail :
+       {"failed login as ada from 10.0.0.1", "failed login as ada from 10.0.0.2",
+        "failed login as ada from 10.0.0.1", "failed login as bo from 10.0.0.1",
+        "failed login as ada from 10.0.0.1"}) {
     store.RecordAlert("LOGIN_FAILED", "", detail);
   }
   store.RecordAlert("RATE_LIMITED", "dev1", "too fast");
@@ -78,7 +81,8 @@ TEST_CASE("alerts: a flood of distinct details is bounded and nothing smuggles a
   CHECK(page.alerts(0).detail() == "forged\\x0d\\x0aInjected: log line \\u{202e}\\xff");
   store.RecordAlert("BAD_SIGNATURE", "d", std::string(5000, 'y'));
   (void)AlertCounts(store, "BAD_SIGNATURE");
-  for (const v1::Alert& a : store.AlertPage("BAD_SIGNATURE", {}).value().alerts()) {
+  const v1::AlertPage all = store.AlertPage("BAD_SIGNATURE", {}).value();
+  for (const v1::Alert& a : all.alerts()) {
     CHECK(a.detail().size() <= 300);
   }
 }

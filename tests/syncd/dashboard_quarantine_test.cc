@@ -15,10 +15,12 @@ std::string ErrorCode(const HttpResponse& response) {
   return FromJson<v1::ApiError>(response.body).code();
 }
 
-TEST_CASE("dashboard: quarantine release needs the coordinator role, the CSRF token and our "
-          "origin") {
+TEST_CASE(
+    "dashboard: quarantine release needs the coordinator role, the CSRF token and our "
+    "origin") {
   DashboardServer s;
-  const std::string body = R"({"recordId":"11111111-1111-4111-8111-111111111111","reason":"moved"})";
+  const std::string body =
+      R"({"recordId":"11111111-1111-4111-8111-111111111111","reason":"moved"})";
   auto [viewer, viewer_csrf] = s.Login("vic");
   HttpResponse forbidden = s.Request("POST", "/api/quarantine/release", body, viewer, viewer_csrf);
   CHECK(forbidden.status == 403);

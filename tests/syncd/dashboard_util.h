@@ -87,8 +87,7 @@ class DashboardServer {
   HttpResponse TryLogin(const std::string& name, const std::string& password,
                         const std::string& address = "10.0.0.1") {
     return Request("POST", "/api/login",
-                   R"({"name":")" + name + R"(","password":")" + password + "\"}", "", "",
-                   address);
+                   R"({"name":")" + name + R"(","password":")" + password + "\"}", "", "", address);
   }
 
   // Logs `name` in; returns the cookie header value and the CSRF token.

@@ -231,8 +231,7 @@ HttpResponse Dashboard::ReleaseQuarantine(Call& call) {
     return StoreError(parsed);
   }
   if (input.record_id().empty()) return ApiError(400, "INVALID", "say which record (recordId)");
-  if (Status id = protocol::CheckText(input.record_id(), "recordId", kMaxRecordIdBytes);
-      !id.ok()) {
+  if (Status id = protocol::CheckText(input.record_id(), "recordId", kMaxRecordIdBytes); !id.ok()) {
     return StoreError(id);
   }
   if (Status reason = CheckReason(input.reason()); !reason.ok()) return StoreError(reason);

@@ -6,6 +6,7 @@
 #include "dashboard/api_internal.h"
 #include "dashboard/password.h"
 #include "dashboard/request_origin.h"
+#include "store/sqlite_store.h"
 
 namespace vigil::syncd::dashboard {
 namespace {
@@ -40,14 +41,13 @@ HttpResponse Dashboard::Login(Call& call) {
   const std::string range = LoginThrottle::AddressRange(address);
   const LoginVerdict verdict = login_throttle_.Check(name, address, call.now_ms);
   if (verdict.retry_after_ms > 0) {
-    store_.RecordAlert("LOGIN_RATE_LIMITED", "",
-                       verdict.address_paused
-                           ? "logins from " + range + " paused for every name after " +
-                                 std::to_string(options_.login.address_ceiling) +
-                                 " failed logins within " + Minutes(options_.login.window_ms) +
-                                 " min"
-                           : "logins as " + name + " from " + range +
-                                 " slowed down after repeated failures");
+    store_.RecordAlert(
+        "LOGIN_RATE_LIMITED", "",
+        verdict.address_paused
+            ? "logins from " + range + " paused for every name after " +
+                  std::to_string(options_.login.address_ceiling) + " failed logins within " +
+                  Minutes(options_.login.window_ms) + " min"
+            : "logins as " + name + " from " + range + " slowed down after repeated failures");
     HttpResponse response =
         ApiError(429, "RATE_LIMITED", "too many failed logins; try again later");
     response.headers.emplace_back("Retry-After",
@@ -75,8 +75,7 @@ HttpResponse Dashboard::Login(Call& call) {
       store_.RecordAlert("LOGIN_RATE_LIMITED", "",
                          "logins from " + range + " paused for every name after " +
                              std::to_string(options_.login.address_ceiling) +
-                             " failed logins within " + Minutes(options_.login.window_ms) +
-                             " min");
+                             " failed logins within " + Minutes(options_.login.window_ms) + " min");
     }
     return ApiError(401, "UNAUTHENTICATED", "wrong name or password");
   }

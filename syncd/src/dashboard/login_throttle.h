@@ -47,7 +47,7 @@ struct LoginThrottleOptions {
 
 // Whether a login attempt may be checked now.
 struct LoginVerdict {
-  int64_t retry_after_ms = 0;  // 0: check the password.
+  int64_t retry_after_ms = 0;   // 0: check the password.
   bool address_paused = false;  // The range reached its ceiling (L3), not just the pair (L1).
 };
 

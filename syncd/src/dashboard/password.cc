@@ -40,8 +40,8 @@ bool ParseSmall(std::string_view text, uint32_t max, uint32_t& out) {
 
 Status CheckCoordinatorName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes) {
-    return Status::InvalidArgument("a coordinator name has 1 to " +
-                                   std::to_string(kMaxNameBytes) + " bytes");
+    return Status::InvalidArgument("a coordinator name has 1 to " + std::to_string(kMaxNameBytes) +
+                                   " bytes");
   }
   if (protocol::Utf8Length(name) < 0) {
     return Status::InvalidArgument("a coordinator name must be valid UTF-8");

@@ -1,6 +1,6 @@
 // Coordinators' credentials (docs/dashboard.md "Access"): names are printable text; passwords
-// are stored only as scrypt hashes. Encoding: "scrypt$LOG2N$R$P$SALT$HASH" with SALT and HASH in base64url, so that stronger
-// parameters later still verify old hashes.
+// are stored only as scrypt hashes. Encoding: "scrypt$LOG2N$R$P$SALT$HASH" with SALT and HASH in
+// base64url, so that stronger parameters later still verify old hashes.
 #pragma once
 
 #include <string>

@@ -32,12 +32,14 @@ std::string Authority(std::string_view authority, std::string_view scheme) {
   }
   const size_t bracket = authority.rfind(']');
   const size_t colon = authority.rfind(':');
-  const bool has_port = colon != std::string_view::npos &&
-                        (bracket == std::string_view::npos || colon > bracket);
+  const bool has_port =
+      colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
   std::string out = Lower(authority);
   if (has_port) {
-    if (colon + 1 == authority.size()) out.pop_back();  // "host:" means the default port.
-    else return out;
+    if (colon + 1 == authority.size())
+      out.pop_back();  // "host:" means the default port.
+    else
+      return out;
   }
   return out + (scheme == "https" ? ":443" : ":80");
 }
@@ -59,11 +61,9 @@ Status CheckRequestOrigin(const HttpRequest& request, bool tls) {
   const std::string scheme =
       separator == std::string_view::npos ? "" : Lower(origin.substr(0, separator));
   const bool scheme_ok = scheme == "https" || (!tls && scheme == "http");
-  const std::string host = Trim(request.Header("host")).empty()
-                               ? ""
-                               : Authority(Trim(request.Header("host")), scheme);
-  if (!scheme_ok || host.empty() ||
-      Authority(origin.substr(separator + 3), scheme) != host) {
+  const std::string host =
+      Trim(request.Header("host")).empty() ? "" : Authority(Trim(request.Header("host")), scheme);
+  if (!scheme_ok || host.empty() || Authority(origin.substr(separator + 3), scheme) != host) {
     return Status::PermissionDenied("Origin " + std::string(origin.substr(0, 100)) +
                                     " is not this server's own: only syncd's own page may do "
                                     "this");

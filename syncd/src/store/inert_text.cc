@@ -37,8 +37,8 @@ std::pair<uint32_t, size_t> DecodeAt(std::string_view text, size_t i) {
 
 // Code points shown escaped although they are valid UTF-8 (see the header).
 bool NeedsEscape(uint32_t cp) {
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
@@ -52,12 +52,11 @@ std::string InertText(std::string_view text, size_t max_bytes) {
     char piece[16];
     size_t piece_length = 0;
     if (length == 0 || cp < 0x20 || cp == 0x7F) {
-      piece_length = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\x%02x",
-                                                       static_cast<unsigned char>(text[i])));
+      piece_length = static_cast<size_t>(
+          std::snprintf(piece, sizeof piece, "\\x%02x", static_cast<unsigned char>(text[i])));
       length = 1;
     } else if (NeedsEscape(cp)) {
-      piece_length =
-          static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\u{%04x}", cp));
+      piece_length = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\u{%04x}", cp));
     }
     const std::string_view kept =
         piece_length > 0 ? std::string_view(piece, piece_length) : text.substr(i, length);

@@ -106,8 +106,7 @@ void SqliteStore::RecordAlert(const std::string& kind, const std::string& device
   std::string text = InertText(detail, kMaxAlertDetail);
   (void)Submit(Job{[kind, device, text](Db& db) -> Status {
                      const int64_t now = NowMs();
-                     VIGIL_ASSIGN_OR_RETURN(bool counted,
-                                            BumpAlert(db, kind, device, text, now));
+                     VIGIL_ASSIGN_OR_RETURN(bool counted, BumpAlert(db, kind, device, text, now));
                      if (counted) return Status::Ok();
                      std::string row_text = text;
                      Statement distinct(db.get(),
@@ -118,8 +117,7 @@ void SqliteStore::RecordAlert(const std::string& kind, const std::string& device
                      VIGIL_ASSIGN_OR_RETURN(bool row, distinct.Step());
                      if (row && distinct.Int(0) >= kMaxAlertDetailsPerHour) {
                        row_text = kOverflowDetail;
-                       VIGIL_ASSIGN_OR_RETURN(counted,
-                                              BumpAlert(db, kind, device, row_text, now));
+                       VIGIL_ASSIGN_OR_RETURN(counted, BumpAlert(db, kind, device, row_text, now));
                        if (counted) return Status::Ok();
                      }
                      Statement put(db.get(),
