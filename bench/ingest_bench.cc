@@ -10,6 +10,7 @@
 // The devices, their batches and the push loop are bench/ingest_load.h's, shared with
 // dashboard_bench.
 #include <curl/curl.h>
+#include <google/protobuf/util/json_util.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
+#include "vigil/v1/admin.pb.h"
 #include "vigil/v1/sync.pb.h"
 
 namespace {
@@ -68,13 +70,30 @@ struct Result {
   double p99_ms = 0;
   double cpu_us_per_checklist = 0;
   uint64_t errors = 0;
+  uint64_t quarantined = 0;  // Records syncd held: 0 when the sample records pass its checks.
 };
+
+// The `quarantined` count of `syncd admin stats --json`.
+uint64_t QuarantinedCount(const std::string& syncd, const fs::path& data) {
+  std::string command = syncd + " admin --data '" + data.string() + "' stats --json";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return 0;
+  std::string out;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  pclose(pipe);
+  v1::ServerStats stats;
+  if (!google::protobuf::util::JsonStringToMessage(out, &stats).ok()) return 0;
+  return stats.quarantined();
+}
 
 // With `offered_per_s` > 0 the devices are paced (open loop): each sends a batch every
 // devices * batch / offered_per_s seconds, as real devices spread over time would; latency is
 // then measured at that load. With 0 they send back to back (closed loop, the ceiling).
 Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int batch_size,
-                 double seconds, double offered_per_s = 0, bool merge = true) {
+                 double seconds, double offered_per_s = 0, bool merge = true,
+                 bool validate = true) {
   fs::path dir = b.work / ("ingest-" + std::to_string(devices) + "x" + std::to_string(batch_size));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -97,7 +116,7 @@ Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int ba
   vigil::bench::SetUpDataDir(b.syncd, data, b.server_id, stations, observers,
                              {b.forms / "closing.json"});
 
-  vigil::bench::Syncd server(b.syncd, data, merge);
+  vigil::bench::Syncd server(b.syncd, data, merge, validate);
   // Enroll every device for real, then pre-sign its batches: enough for `seconds` at a
   // generous 20,000 checklists/s shared by the fleet.
   std::string pin;
@@ -122,6 +141,7 @@ Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int ba
   result.p99_ms = vigil::bench::Percentile(pushed.latencies_ms, 0.99);
   result.cpu_us_per_checklist =
       pushed.acked > 0 ? pushed.syncd_cpu_s * 1e6 / static_cast<double>(pushed.acked) : 0;
+  result.quarantined = QuarantinedCount(b.syncd, data);
   return result;
 }
 
@@ -258,6 +278,26 @@ int main(int argc, char** argv) {
     print("nomerge", off);
     const double merge_ratio =
         off.checklists_per_s > 0 ? on.checklists_per_s / off.checklists_per_s : 0;
+    // The cost of checking every record (docs/protocol.md §8.5): the same closed loop with the
+    // checks on and off (`serve --no-validate`), alternated twice so that both see the same
+    // machine; the ratio is of the medians.
+    std::vector<double> checked, unchecked;
+    uint64_t held = 0;
+    for (int round = 0; round < 2; ++round) {
+      Result with = RunConfig(b, form, merge_devices, 50, seconds);
+      print("checked", with);
+      held += with.quarantined;
+      checked.push_back(with.checklists_per_s);
+      Result without = RunConfig(b, form, merge_devices, 50, seconds, 0, true, false);
+      print("trusted", without);
+      unchecked.push_back(without.checklists_per_s);
+    }
+    const double validation_ratio =
+        vigil::bench::Percentile(unchecked, 0.5) > 0
+            ? vigil::bench::Percentile(checked, 0.5) / vigil::bench::Percentile(unchecked, 0.5)
+            : 0;
+    std::printf("validation on/off ingest ratio %.2f (medians of 2; %llu records held)\n",
+                validation_ratio, static_cast<unsigned long long>(held));
     bench::CoverageTimes coverage = bench::NationalCoverage(b.work / "coverage", b.forms, 23789);
     std::printf(
         "merge on/off ingest ratio %.2f (%d devices x 50); national coverage query, 23,789 "
@@ -266,8 +306,9 @@ int main(int argc, char** argv) {
         coverage.by_commune_ms, coverage.by_commune_cpu_ms);
     std::printf(
         "ingest checklists_per_s=%.0f raw_sqlite_ratio=%.2f p99_ms=%.0f wire_vs_openrosa=%.2f "
-        "merge_ratio=%.2f coverage_ms=%.1f\n",
-        best50, best50 / raw, p99_1000, per50 / xml, merge_ratio, coverage.by_province_ms);
+        "merge_ratio=%.2f validation_ratio=%.2f coverage_ms=%.1f\n",
+        best50, best50 / raw, p99_1000, per50 / xml, merge_ratio, validation_ratio,
+        coverage.by_province_ms);
   }
   return 0;
 }

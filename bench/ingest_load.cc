@@ -97,7 +97,7 @@ protocol::Form LoadForm(const fs::path& json) {
 
 // ----- syncd
 
-Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge) {
+Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge, bool validate) {
   if (running_syncd > 0) Die("one syncd at a time");
   fs::path ready = data.parent_path() / "ready";
   fs::remove(ready);
@@ -117,6 +117,7 @@ Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge) {
         // Every simulated device connects from 127.0.0.1: no per-address limit.
         "--address-rate", "0"};
     if (!merge) args.push_back("--no-merge");
+    if (!validate) args.push_back("--no-validate");
     args.push_back(nullptr);
     execv(binary.c_str(), const_cast<char* const*>(args.data()));
     _exit(127);

@@ -64,7 +64,8 @@ protocol::Form LoadForm(const std::filesystem::path& json);
 // Its log goes to `data`/../syncd.log.
 class Syncd {
  public:
-  Syncd(const std::string& binary, const std::filesystem::path& data, bool merge = true);
+  Syncd(const std::string& binary, const std::filesystem::path& data, bool merge = true,
+        bool validate = true);
   ~Syncd();
   Syncd(const Syncd&) = delete;
   Syncd& operator=(const Syncd&) = delete;

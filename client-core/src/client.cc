@@ -11,6 +11,7 @@
 #include "client_state.h"
 #include "crypto/aead.h"
 #include "store/schema.h"
+#include "sync/holds.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/signing.h"
 
@@ -302,6 +303,14 @@ std::string DeviceStatusToJson(const DeviceStatus& s) {
   f["pendingBatches"].set_number_value(static_cast<double>(s.pending_batches));
   f["lastBatchSeq"].set_number_value(static_cast<double>(s.last_batch_seq));
   f["lastSyncMs"].set_number_value(static_cast<double>(s.last_sync_ms));
+  f["heldByServer"].set_number_value(static_cast<double>(s.held_by_server));
+  auto& held = *f["held"].mutable_list_value();
+  for (const auto& [id, reason] : s.held_reasons) {
+    google::protobuf::Struct entry;
+    (*entry.mutable_fields())["recordId"].set_string_value(id);
+    (*entry.mutable_fields())["reason"].set_string_value(reason);
+    *held.add_values()->mutable_struct_value() = std::move(entry);
+  }
   std::string text;
   (void)google::protobuf::util::MessageToJsonString(out, &text);
   return text;
@@ -341,6 +350,11 @@ Result<DeviceStatus> Client::GetStatus() {
   VIGIL_ASSIGN_OR_RETURN(s.last_batch_seq, state_->db->QueryInt("SELECT max(seq) FROM batches"));
   VIGIL_ASSIGN_OR_RETURN(auto last_sync, state_->GetMeta("last_sync_ms"));
   s.last_sync_ms = last_sync ? std::stoll(*last_sync) : 0;
+  VIGIL_ASSIGN_OR_RETURN(s.held_by_server,
+                         state_->db->QueryInt("SELECT count(*) FROM server_holds"));
+  if (state_->RequireUnlocked().ok()) {
+    VIGIL_ASSIGN_OR_RETURN(s.held_reasons, LoadHeldRecords(*state_));
+  }
   return s;
 }
 

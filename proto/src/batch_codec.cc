@@ -38,6 +38,33 @@ void AppendVarint(std::string& out, uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
+// The shape docs/protocol.md §6.2 allows a compressed payload, checked before any byte is
+// inflated: exactly one standard zstd frame (no skippable frame, no legacy format, nothing
+// after it), needing no dictionary, whose header declares `size` as its content size. A
+// content checksum is optional; ZSTD_decompress verifies it when the frame carries one.
+Status CheckZstdFrame(const std::string& payload, uint64_t size) {
+  const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+  const uint32_t magic = payload.size() < 4 ? 0
+                                            : static_cast<uint32_t>(p[0]) | (uint32_t{p[1]} << 8) |
+                                                  (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+  if (magic != ZSTD_MAGICNUMBER) {
+    return Status::InvalidArgument("zstd payload does not start with a zstd frame");
+  }
+  const size_t frame_size = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
+  if (ZSTD_isError(frame_size) || frame_size != payload.size()) {
+    return Status::InvalidArgument("zstd payload is not exactly one zstd frame");
+  }
+  if (ZSTD_getDictID_fromFrame(payload.data(), payload.size()) != 0) {
+    return Status::InvalidArgument("zstd payload needs a dictionary");
+  }
+  const unsigned long long declared = ZSTD_getFrameContentSize(payload.data(), payload.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN ||
+      declared != size) {
+    return Status::InvalidArgument("zstd payload does not declare the stated size");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status EncodePayload(const v1::RecordList& records, v1::Batch& batch) {
@@ -86,12 +113,7 @@ Result<v1::RecordList> DecodePayload(const v1::Batch& batch, uint64_t max_uncomp
       }
       break;
     case v1::COMPRESSION_ZSTD: {
-      unsigned long long frame =
-          ZSTD_getFrameContentSize(batch.payload().data(), batch.payload().size());
-      if (frame == ZSTD_CONTENTSIZE_ERROR || frame == ZSTD_CONTENTSIZE_UNKNOWN ||
-          frame != batch.uncompressed_size()) {
-        return Status::InvalidArgument("zstd payload does not declare the stated size");
-      }
+      VIGIL_RETURN_IF_ERROR(CheckZstdFrame(batch.payload(), batch.uncompressed_size()));
       plain.resize(batch.uncompressed_size());
       size_t n = ZSTD_decompress(plain.data(), plain.size(), batch.payload().data(),
                                  batch.payload().size());

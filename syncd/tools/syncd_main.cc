@@ -15,6 +15,7 @@
 #include "admin/admin.h"
 #include "admin/data_dir.h"
 #include "admin/merge_admin.h"
+#include "admin/quarantine_admin.h"
 #include "admin/verify.h"
 #include "dashboard/api.h"
 #include "dashboard/password.h"
@@ -78,15 +79,18 @@ struct ServeFlags {
   std::string ready_file;
   bool no_tls = false;
   int threads = 2;
-  size_t max_body = 9u << 20;
-  double rate = 20;
-  double burst = 40;
+  size_t max_body = RouterOptions{}.max_body_bytes;
+  double rate = RouterOptions{}.rate_per_device_per_s;
+  double burst = RouterOptions{}.rate_burst;
+  uint64_t device_bytes_per_minute = RouterOptions{}.device_bytes_per_minute;
+  uint64_t device_bytes_per_day = RouterOptions{}.device_bytes_per_day;
   size_t max_connections = 10000;
   int read_timeout_s = 30;
-  double address_rate = 1000;
-  double address_burst = 2000;
+  double address_rate = RouterOptions{}.rate_per_address_per_s;
+  double address_burst = RouterOptions{}.address_burst;
   bool quiet = false;
   bool no_merge = false;
+  bool no_validate = false;
   int64_t max_db_mb = 0;  // 0: no limit.
   std::string dashboard_dir;
   int session_idle_minutes = 120;
@@ -116,6 +120,10 @@ int Serve(const ServeFlags& flags) {
   if (!listen.ok()) return Report(listen.status());
   SqliteStoreOptions store_options;
   store_options.merge = !flags.no_merge;
+  store_options.validate = !flags.no_validate;
+  if (flags.no_validate) {
+    std::cerr << "syncd: warning: --no-validate: records are trusted unchecked (benchmarks only)\n";
+  }
   store_options.max_db_bytes = flags.max_db_mb << 20;
   Result<std::unique_ptr<SqliteStore>> store = OpenStore(dir, store_options);
   if (!store.ok()) return Report(store.status());
@@ -130,6 +138,8 @@ int Serve(const ServeFlags& flags) {
   router_options.max_body_bytes = flags.max_body;
   router_options.rate_per_device_per_s = flags.rate;
   router_options.rate_burst = flags.burst;
+  router_options.device_bytes_per_minute = flags.device_bytes_per_minute;
+  router_options.device_bytes_per_day = flags.device_bytes_per_day;
   router_options.rate_per_address_per_s = flags.address_rate;
   router_options.address_burst = flags.address_burst;
   Router router(**store, metrics,
@@ -198,6 +208,10 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20));
   serve->add_option("--rate", serve_flags.rate, "requests per second per device (0: no limit)");
   serve->add_option("--burst", serve_flags.burst, "burst per device");
+  serve->add_option("--device-bytes-per-minute", serve_flags.device_bytes_per_minute,
+                    "decompressed record bytes one device may send per minute (0: no limit)");
+  serve->add_option("--device-bytes-per-day", serve_flags.device_bytes_per_day,
+                    "decompressed record bytes one device may send per day (0: no limit)");
   serve
       ->add_option("--max-connections", serve_flags.max_connections,
                    "open connections at most; more are closed at once")
@@ -222,6 +236,9 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 7 * 24 * 60));
   serve->add_flag("--no-merge", serve_flags.no_merge,
                   "store records without merging them (only to measure merge's cost)");
+  serve->add_flag("--no-validate", serve_flags.no_validate,
+                  "trust every signed record: no form, station or observer checks, no "
+                  "quarantine (only to measure their cost; never in a deployment)");
   serve
       ->add_option("--max-db-mb", serve_flags.max_db_mb,
                    "grow the database to at most this many MiB; beyond, pushes get a retryable "
@@ -252,6 +269,13 @@ int Main(int argc, char** argv) {
   observers_add->add_option("--name", name, "full name")->required();
   observers_add->add_option("--phone", phone, "phone number");
   observers_add->add_option("--stations", station_list, "assigned station codes, comma-separated");
+  std::string assigned_by = "cli";
+  CLI::App* observers_assign =
+      observers->add_subcommand("assign", "assign more stations to an observer (audited)");
+  observers_assign->add_option("ID", observer_id, "observer id")->required();
+  observers_assign->add_option("--stations", station_list, "station codes, comma-separated")
+      ->required();
+  observers_assign->add_option("--by", assigned_by, "who decides (for the audit log)");
 
   CLI::App* observers_import =
       observers->add_subcommand("import", "import observers from CSV: id,name,phone,stations");
@@ -357,6 +381,28 @@ int Main(int argc, char** argv) {
   override_cmd->add_option("--by", override_request.by, "who decides")->required();
   override_cmd->add_option("--reason", override_request.reason, "why")->required();
 
+  // Quarantine (docs/protocol.md §8.5) and alerts.
+  bool released = false;
+  uint32_t page_number = 1;
+  CLI::App* quarantine = admin->add_subcommand(
+      "quarantine", "records held by the server's checks (list; release RECORD_ID)");
+  quarantine->add_flag("--released", released, "list the released ones instead");
+  quarantine->add_option("--page", page_number, "page of 200, from 1")
+      ->check(CLI::Range(1, 1 << 20));
+  quarantine->add_flag("--json", json, "JSON (vigil.v1.QuarantinePage)");
+  std::string record_id;
+  CLI::App* quarantine_release = quarantine->add_subcommand(
+      "release", "check a held record again and, if it now passes, merge it (audited)");
+  quarantine_release->add_option("RECORD_ID", record_id, "record id")->required();
+  quarantine_release->add_option("--by", by, "who decides")->required();
+  quarantine_release->add_option("--reason", why, "why")->required();
+
+  std::string alert_kind;
+  CLI::App* alerts = admin->add_subcommand("alerts", "alerts for coordinators, newest first");
+  alerts->add_option("--kind", alert_kind, "only this kind, e.g. CRITICAL_ANSWER, QUARANTINED");
+  alerts->add_option("--page", page_number, "page of 200, from 1")->check(CLI::Range(1, 1 << 20));
+  alerts->add_flag("--json", json, "JSON (vigil.v1.AlertPage)");
+
   CLI::App* audit = admin->add_subcommand("audit", "coordinators' actions, oldest first");
   audit->add_flag("--json", json, "JSON (vigil.v1.AuditLog)");
 
@@ -451,6 +497,12 @@ int Main(int argc, char** argv) {
       Status added = store.AddObserver(observer_id, name, phone, SplitComma(station_list));
       if (!added.ok()) return Report(added);
       std::cout << "added observer " << observer_id << "\n";
+      return 0;
+    }
+    if (*observers_assign) {
+      Status assigned = store.AssignStations(observer_id, SplitComma(station_list), assigned_by);
+      if (!assigned.ok()) return Report(assigned);
+      std::cout << "assigned " << station_list << " to observer " << observer_id << "\n";
       return 0;
     }
     if (*observers_import) {
@@ -598,6 +650,19 @@ int Main(int argc, char** argv) {
       return 0;
     }
     if (*audit) return Print(store.Audit(), json, AuditText);
+    if (*quarantine_release) {
+      Result<vigil::v1::QuarantinedRecord> freed = store.ReleaseQuarantine(record_id, by, why);
+      if (!freed.ok()) return Report(freed.status());
+      std::cout << "released record " << record_id << " and merged it\n";
+      return 0;
+    }
+    if (*quarantine) {
+      return Print(store.QuarantinePage(released, PageRequest{page_number, 200}), json,
+                   QuarantineText);
+    }
+    if (*alerts) {
+      return Print(store.AlertPage(alert_kind, PageRequest{page_number, 200}), json, AlertsText);
+    }
   } catch (const std::exception& e) {
     std::cerr << "syncd: " << e.what() << "\n";
     return 1;

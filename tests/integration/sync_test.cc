@@ -40,10 +40,11 @@ struct Device {
     return client->Enroll(payload, info, ca_file).status();
   }
   // Fills and finalizes `form` with example answers for the station; returns the id.
-  std::string Fill(const std::string& form_id, uint64_t seed) {
+  std::string Fill(const std::string& form_id, uint64_t seed,
+                   const std::string& station = Syncd::kStation) {
     auto form = client->GetForm(form_id);
     REQUIRE(form.ok());
-    auto draft = client->StartDraft(form_id, Syncd::kStation);
+    auto draft = client->StartDraft(form_id, station);
     REQUIRE(draft.ok());
     REQUIRE(client->SetAnswers(*draft, client::ExampleAnswers(*form, seed), true).ok());
     auto id = client->Finalize(*draft);
@@ -339,6 +340,43 @@ TEST_CASE("a stored receipt that was tampered with fails verification") {
   REQUIRE(check.ok());
   CHECK(check->verified == 0);
   CHECK(check->failures.size() == 1);
+}
+
+TEST_CASE("a record the server holds is shown on the device as held, until it is released") {
+  Syncd server(VIGIL_FORMS_DIR);
+  server.Serve();
+  Device device;
+  REQUIRE(device.Enroll(server.EnrollCode("obs1"), server.ca_file()).ok());
+  // A station obs1 is not assigned to (the observer was sent there on the day).
+  const std::string elsewhere = "12-03-07-0453";
+  std::string held_id = device.Fill("opening", 7, elsewhere);
+  device.Fill("voting", 8);
+
+  auto report = device.client->Sync(Options(server));
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+  CHECK(report->records_ok == 1);
+  CHECK(report->records_held == 1);
+  REQUIRE(report->held.size() == 1);
+  CHECK(report->held[0].find(held_id) != std::string::npos);
+  CHECK(report->held[0].find("not assigned to observer obs1") != std::string::npos);
+  auto status = device.client->GetStatus();
+  REQUIRE(status.ok());
+  CHECK(status->held_by_server == 1);
+  REQUIRE(status->held_reasons.size() == 1);
+  CHECK(status->held_reasons[0].first == held_id);
+  CHECK(status->held_reasons[0].second.find("not assigned") != std::string::npos);
+  CHECK(Stats(server).submissions() == 1);
+  CHECK(CountInExport(server, held_id) == 0);
+
+  server.Admin("observers assign obs1 --stations " + elsewhere + " --by ana");
+  server.Admin("quarantine release " + held_id + " --by ana --reason sent-there");
+  CHECK(Stats(server).submissions() == 2);
+  CHECK(CountInExport(server, held_id) == 1);
+  auto after = device.client->Sync(Options(server));
+  REQUIRE(after.ok());
+  status = device.client->GetStatus();
+  CHECK(status->held_by_server == 0);
+  CHECK(status->held_reasons.empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "vigil/protocol/signing.h"
+#include "vigil/v1/sync.pb.h"
 
 namespace vigil::protocol {
 namespace {
@@ -75,6 +76,78 @@ TEST_CASE("NewUuid makes distinct version-4 UUIDs") {
   CHECK(a->size() == 36);
   CHECK((*a)[14] == '4');
   CHECK(*a != *b);
+}
+
+}  // namespace
+}  // namespace vigil::protocol
+
+// The worked examples of docs/protocol.md §4.1 and §5, byte for byte.
+namespace vigil::protocol {
+namespace {
+
+std::string FromHex(std::string_view hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return bytes;
+}
+
+TEST_CASE("the worked example of docs/protocol.md §4.1: input, signature, hash, device id") {
+  Result<Ed25519PrivateKey> key = Ed25519PrivateKey::FromSeed(
+      FromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  REQUIRE(key.ok());
+  const std::string batch_bytes = FromHex("0a0264311001");
+  v1::Batch batch;
+  REQUIRE(batch.ParseFromString(batch_bytes));
+  CHECK(batch.device_id() == "d1");
+  CHECK(batch.batch_seq() == 1);
+
+  const std::string input = SignatureInput(kBatchLabel, "demo-server", batch_bytes);
+  CHECK(input.size() == 33);
+  CHECK(HexEncode(input) == "766967696c2f76312f62617463680064656d6f2d736572766572000a0264311001");
+  Result<std::string> signature = key->Sign(input);
+  REQUIRE(signature.ok());
+  CHECK(HexEncode(*signature) ==
+        "4f978a8b863678f68e66734cc32fc031f61bc41ffe54c8b0caab2f0b4166dac5"
+        "81d73201f39ad4dae642a81b02c0fc6647a08fb31d1f354ac231abdb4ebb450a");
+  CHECK(HexEncode(Sha256(batch_bytes)) ==
+        "91b0579a83b5faf1256f56af98306c27adbd5679b3003c03ebef033296d50e54");
+  CHECK(DeviceIdFromPublicKey(key->public_key().raw()) == "d21fe31dfa154a261626bf854046fd227");
+  CHECK(SignatureInput(kEnrollLabel, "K7QF-3M9X-TR2P", key->public_key().raw()).size() == 63);
+}
+
+TEST_CASE("NewUuid makes the record ids of docs/protocol.md §3: lower-case version-4 UUIDs") {
+  for (int i = 0; i < 200; ++i) {
+    Result<std::string> uuid = NewUuid();
+    REQUIRE(uuid.ok());
+    const std::string& id = *uuid;
+    CAPTURE(id);
+    REQUIRE(id.size() == 36);
+    for (size_t at = 0; at < id.size(); ++at) {
+      if (at == 8 || at == 13 || at == 18 || at == 23) {
+        CHECK(id[at] == '-');
+      } else {
+        CHECK(std::string_view("0123456789abcdef").find(id[at]) != std::string_view::npos);
+      }
+    }
+    CHECK(id[14] == '4');
+    CHECK(std::string_view("89ab").find(id[19]) != std::string_view::npos);
+  }
+}
+
+TEST_CASE("the enrollment QR example of docs/protocol.md §5 decodes to its fields") {
+  const std::string qr =
+      "Ch5odHRwczovL3ZpZ2lsLmV4YW1wbGUub3JnOjg0NDMSIFDYWOCYXsx_YEGKrwzFq1h_QsJXCohAlanozKzQ9"
+      "lRcGg5LN1FGLTNNOVgtVFIyUA";
+  Result<std::string> bytes = Base64UrlDecode(qr);
+  REQUIRE(bytes.ok());
+  v1::EnrollmentPayload payload;
+  REQUIRE(payload.ParseFromString(*bytes));
+  CHECK(payload.server_url() == "https://vigil.example.org:8443");
+  CHECK(payload.tls_pin().size() == 32);
+  CHECK(payload.code() == "K7QF-3M9X-TR2P");
+  CHECK(Base64UrlEncode(payload.SerializeAsString()) == qr);
 }
 
 }  // namespace

@@ -79,6 +79,64 @@ TEST_CASE("the proof must be the new key's signature over the code and key") {
   CHECK(server.Post("/v1/enroll", TestDevice::EnrollBody(key, code)).status == 200);
 }
 
+TEST_CASE("a proof that is not 64 bytes is 400 MALFORMED and spends nothing") {
+  TestServer server;
+  protocol::Ed25519PrivateKey key = NewKey();
+  std::string code = server.IssueCode();
+  v1::EnrollRequest request;
+  REQUIRE(request.ParseFromString(TestDevice::EnrollBody(key, code)));
+  const std::string proof = request.proof();
+  for (const std::string& wrong : {std::string(), proof.substr(0, 63), proof + "x"}) {
+    CAPTURE(wrong.size());
+    request.set_proof(wrong);
+    HttpResponse r = server.Post("/v1/enroll", request.SerializeAsString());
+    CHECK(r.status == 400);
+    CHECK(ErrorOf(r).code() == v1::MALFORMED);
+    CHECK(ErrorOf(r).message() ==
+          "enrollment proof is " + std::to_string(wrong.size()) + " bytes, not 64");
+  }
+  // 64 bytes that do not verify: a bad signature.
+  std::string flipped = proof;
+  flipped[0] = static_cast<char>(flipped[0] ^ 1);
+  request.set_proof(flipped);
+  HttpResponse bad = server.Post("/v1/enroll", request.SerializeAsString());
+  CHECK(bad.status == 401);
+  CHECK(ErrorOf(bad).code() == v1::BAD_SIGNATURE);
+  CHECK(ErrorOf(bad).message() == "enrollment proof does not verify");
+  // A key that is not 32 bytes is malformed too.
+  v1::EnrollRequest short_key;
+  REQUIRE(short_key.ParseFromString(TestDevice::EnrollBody(key, code)));
+  short_key.mutable_public_key()->pop_back();
+  HttpResponse no_key = server.Post("/v1/enroll", short_key.SerializeAsString());
+  CHECK(no_key.status == 400);
+  CHECK(ErrorOf(no_key).message() == "public_key is not an Ed25519 key");
+  CHECK(server.Post("/v1/enroll", TestDevice::EnrollBody(key, code)).status == 200);
+}
+
+TEST_CASE("an enrolled key with a new code is 400 and the new code stays unspent") {
+  TestServer server;
+  testing::TestDevice device = server.Enroll();
+  const std::string code = server.IssueCode();
+  HttpResponse again = server.Post("/v1/enroll", TestDevice::EnrollBody(*device.key, code));
+  CHECK(again.status == 400);
+  CHECK(ErrorOf(again).code() == v1::MALFORMED);
+  CHECK(ErrorOf(again).message() == "this public key is already enrolled");
+  CHECK_FALSE(ErrorOf(again).retryable());
+  // The device is as it was, and the code still enrolls another key.
+  Result<std::optional<DeviceRecord>> found = server.store().FindDevice(device.device_id);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->active);
+  CHECK(server.Post("/v1/enroll", TestDevice::EnrollBody(NewKey(), code)).status == 200);
+
+  // A revoked device's key cannot come back with a new code either.
+  REQUIRE(server.store().RevokeDevice(device.device_id, "seized", "test").ok());
+  HttpResponse revoked =
+      server.Post("/v1/enroll", TestDevice::EnrollBody(*device.key, server.IssueCode()));
+  CHECK(revoked.status == 400);
+  CHECK(ErrorOf(revoked).message() == "this public key is already enrolled");
+}
+
 TEST_CASE("garbage is 400") {
   TestServer server;
   HttpResponse r = server.Post("/v1/enroll", "\x0a\xff\xff\xff");

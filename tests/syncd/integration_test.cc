@@ -424,5 +424,70 @@ TEST_CASE("admin verify names the first difference and exits 1") {
         std::string::npos);
 }
 
+TEST_CASE("over HTTPS: a record the device may not send is held, listed, released once, verified") {
+  Deployment deployment;
+  const std::string other = "12-03-07-0453";
+  std::ofstream(deployment.dir.path() + "/more.csv")
+      << "code,name,province,district,commune,registered_voters\n"
+      << other << ",Pagoda,Phnom Penh,D,C,500\n";
+  deployment.Admin("stations import " + deployment.dir.path() + "/more.csv");
+  deployment.Admin("observers add obs2 --name Dara --stations " + other);
+  ServeProcess serve(deployment.data, deployment.dir.path(), "serve");
+  const std::string url = serve.WaitReady();
+  Client client(url, deployment.ca(), deployment.pin());
+  std::string receipt_key;
+  TestDevice device = deployment.Enroll(client, url, &receipt_key);
+
+  v1::Record claims = MakeSubmission("00000000-0000-4000-8000-0000000000c1");  // Claims obs1.
+  claims.mutable_submission()->set_observer_id("obs2");
+  v1::Record elsewhere = MakeSubmission("00000000-0000-4000-8000-0000000000c2");
+  elsewhere.mutable_submission()->set_station_code(other);
+  Client::Response pushed = client.Post("/v1/push", device.NextBody({claims, elsewhere}));
+  REQUIRE(pushed.status == 200);
+  v1::PushResponse push;
+  REQUIRE(push.ParseFromString(pushed.body));
+  REQUIRE(push.statuses_size() == 2);
+  CHECK(push.statuses(0).outcome() == v1::RECORD_QUARANTINED);
+  CHECK(push.statuses(0).reason().find("claims observer 'obs2'") != std::string::npos);
+  CHECK(push.statuses(1).outcome() == v1::RECORD_QUARANTINED);
+  CHECK(push.statuses(1).reason().find("not assigned to observer obs1") != std::string::npos);
+
+  v1::ServerStats stats = deployment.Stats();
+  CHECK(stats.submissions() == 0);
+  CHECK(stats.quarantined() == 2);
+  std::string listed = deployment.Admin("quarantine");
+  CHECK(listed.find("00000000-0000-4000-8000-0000000000c1") != std::string::npos);
+  CHECK(listed.find("claims obs2") != std::string::npos);
+  v1::QuarantinePage page;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(deployment.Admin("quarantine --json"), &page)
+              .ok());
+  CHECK(page.total() == 2);
+  CHECK(deployment.Admin("alerts --kind QUARANTINED").find("QUARANTINED") != std::string::npos);
+
+  // Released too early: it still fails, and says why.
+  auto [early_rc, early_out] =
+      RunSyncd("admin --data " + deployment.data +
+               " quarantine release 00000000-0000-4000-8000-0000000000c2 --by ana --reason moved");
+  CHECK(early_rc != 0);
+  CHECK(early_out.find("still fails") != std::string::npos);
+  deployment.Admin("observers assign obs1 --stations " + other + " --by ana");
+  deployment.Admin(
+      "quarantine release 00000000-0000-4000-8000-0000000000c2 --by ana --reason moved");
+  stats = deployment.Stats();
+  CHECK(stats.submissions() == 1);
+  CHECK(stats.quarantined() == 1);
+  CHECK(deployment.Admin("audit").find("quarantine.release") != std::string::npos);
+  // The device hears which of its records are still held.
+  Client::Response pulled = client.Post("/v1/pull", device.PullBody(0, std::string(16, 'p')));
+  REQUIRE(pulled.status == 200);
+  v1::PullResponse pull;
+  REQUIRE(pull.ParseFromString(pulled.body));
+  REQUIRE(pull.held_records_size() == 1);
+  CHECK(pull.held_records(0).record_id() == "00000000-0000-4000-8000-0000000000c1");
+
+  auto [rc, out] = RunSyncd("admin --data " + deployment.data + " verify");
+  CHECK_MESSAGE(rc == 0, out);
+}
+
 }  // namespace
 }  // namespace vigil::syncd

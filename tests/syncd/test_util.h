@@ -147,6 +147,11 @@ inline v1::FormDefinition OpeningForm() {
   q->set_id("q01_voters");
   q->set_type(v1::INTEGER);
   (*q->mutable_label())["en"] = "Voters";
+  v1::Question* remarks = form.add_questions();  // Room for large test records.
+  remarks->set_id("q99_remarks");
+  remarks->set_type(v1::TEXT);
+  remarks->set_max(1 << 20);
+  (*remarks->mutable_label())["en"] = "Remarks";
   return form;
 }
 
@@ -154,7 +159,8 @@ inline v1::FormDefinition OpeningForm() {
 // observer "obs1" and form opening v1.
 class TestServer {
  public:
-  explicit TestServer(RouterOptions options = {}) {
+  explicit TestServer(RouterOptions options = {}, SqliteStoreOptions store_options = {})
+      : store_options_(store_options) {
     store_ = Open();
     REQUIRE(store_->InitSetting("server_id", kServerId).ok());
     v1::Station station;
@@ -172,7 +178,7 @@ class TestServer {
   }
 
   std::unique_ptr<SqliteStore> Open() {
-    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(db_path(), true);
+    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(db_path(), true, store_options_);
     REQUIRE(store.ok());
     return std::move(store).value();
   }
@@ -210,6 +216,7 @@ class TestServer {
   }
 
  private:
+  SqliteStoreOptions store_options_;
   TempDir dir_;
   Metrics metrics_;
   std::unique_ptr<SqliteStore> store_;

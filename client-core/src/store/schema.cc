@@ -69,6 +69,15 @@ CREATE TABLE incident_status (
   changed_at  INTEGER NOT NULL
 );
 )sql",
+    // 3: records the server holds in quarantine, with its reason (sealed: a reason may name
+    // a station or an observer). A row goes when a pull no longer lists the record.
+    R"sql(
+CREATE TABLE server_holds (
+  record_id TEXT PRIMARY KEY,
+  held_at   INTEGER NOT NULL,
+  sealed    BLOB NOT NULL             -- AES-GCM of the server's reason
+);
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kLatestSchema);

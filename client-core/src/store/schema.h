@@ -9,7 +9,7 @@
 
 namespace vigil::client::store {
 
-inline constexpr int kLatestSchema = 2;
+inline constexpr int kLatestSchema = 3;
 
 // Brings `db` to `target` (default: the latest). Refuses a store newer than this build.
 Status Migrate(Database& db, int target = kLatestSchema);

@@ -13,6 +13,7 @@
 
 #include "client_state.h"
 #include "store/sqlite.h"
+#include "sync/holds.h"
 #include "sync/wire.h"
 #include "vigil/protocol/signing.h"
 
@@ -157,12 +158,16 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
         CheckReceipt(response.receipt(), receipt_key, server_id, state_->device_id, b.seq, b.hash)
             .WithContext("batch " + std::to_string(b.seq)));
     VIGIL_RETURN_IF_ERROR(MarkAcknowledged(*state_, b.seq, response.receipt().SerializeAsString()));
+    VIGIL_RETURN_IF_ERROR(NoteHeldRecords(*state_, response.statuses()));
     ++report.batches_sent;
     for (const v1::RecordStatus& s : response.statuses()) {
       if (s.outcome() == v1::RECORD_OK) {
         ++report.records_ok;
       } else if (s.outcome() == v1::RECORD_DUPLICATE) {
         ++report.records_duplicate;
+      } else if (s.outcome() == v1::RECORD_QUARANTINED) {
+        ++report.records_held;
+        report.held.push_back("record " + s.record_id() + ": " + s.reason());
       } else {
         ++report.records_rejected;
         report.rejections.push_back("record " + s.record_id() + ": " + s.reason());
@@ -245,6 +250,7 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
       VIGIL_RETURN_IF_ERROR(status.Run());
       ++report.incident_updates;
     }
+    VIGIL_RETURN_IF_ERROR(ReplaceHeldRecords(*state_, response.held_records()));
     VIGIL_RETURN_IF_ERROR(state_->PutMeta("pull_cursor", std::to_string(response.next_cursor())));
     VIGIL_RETURN_IF_ERROR(state_->PutMeta("last_sync_ms", std::to_string(NowMs())));
     report.server_last_seq = response.last_accepted_seq();

@@ -90,8 +90,10 @@ int CmdFormsList(const std::string& home) {
   return 0;
 }
 
-int CmdStatus(const std::string& home, bool json) {
-  auto c = client::Client::Open(home, nullptr);
+int CmdStatus(const std::string& home, bool json, bool pin_stdin) {
+  // Without the PIN the status has counts only; with it, the server's reasons for held records
+  // too (they are sealed at rest).
+  auto c = pin_stdin ? OpenUnlocked(home, true) : client::Client::Open(home, nullptr);
   if (!c.ok()) return Fail(c.status());
   auto s = (*c)->GetStatus();
   if (!s.ok()) return Fail(s.status());
@@ -110,6 +112,14 @@ int CmdStatus(const std::string& home, bool json) {
             << "acknowledged  " << s->acknowledged << "\n"
             << "last sync     "
             << (s->last_sync_ms == 0 ? "never" : std::to_string(s->last_sync_ms)) << "\n";
+  if (s->held_by_server > 0) {
+    std::cout << "held          " << s->held_by_server
+              << " records held by the server for a coordinator's review\n";
+    for (const auto& [id, reason] : s->held_reasons) {
+      std::cout << "  " << id << ": held by the server: " << reason << "\n";
+    }
+    if (s->held_reasons.empty()) std::cout << "  (run with --pin-stdin to see why)\n";
+  }
   return 0;
 }
 
@@ -219,6 +229,7 @@ int CmdSync(const std::string& home, bool pin_stdin, const std::string& ca_file,
             << " already there, " << report->records_rejected << " rejected; " << report->retries
             << " retries\n";
   for (const std::string& r : report->rejections) std::cout << "  rejected " << r << "\n";
+  for (const std::string& r : report->held) std::cout << "  held by the server: " << r << "\n";
   if (report->forms_received + report->broadcasts_received + report->incident_updates > 0) {
     std::cout << "received " << report->forms_received << " forms, " << report->broadcasts_received
               << " broadcasts, " << report->incident_updates << " incident updates\n";
@@ -326,6 +337,7 @@ int Main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "drafts, outbox, pending and acknowledged counts");
   bool json = false;
   status->add_flag("--json", json, "print JSON");
+  add_pin(status);
 
   auto* outbox = app.add_subcommand("outbox", "the signed batches waiting to be sent");
   outbox->require_subcommand(1);
@@ -378,7 +390,7 @@ int Main(int argc, char** argv) {
     if (!reported.empty()) in.reported_to_authority = reported == "yes";
     return CmdIncident(home, pin_stdin, in);
   }
-  if (status->parsed()) return CmdStatus(home, json);
+  if (status->parsed()) return CmdStatus(home, json, pin_stdin);
   if (export_cmd->parsed()) return CmdOutboxExport(home, pin_stdin, out_dir);
   return 2;
 }

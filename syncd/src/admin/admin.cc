@@ -350,6 +350,7 @@ std::string StatsText(const v1::ServerStats& s) {
       << "submissions: " << s.submissions() << "\n"
       << "incidents: " << s.incidents() << "\n"
       << "equivocations: " << s.equivocations() << "\n"
+      << "quarantined: " << s.quarantined() << " (held, not counted above)\n"
       << "rejections:" << (s.rejections_size() == 0 ? " none" : "") << "\n";
   for (const v1::RejectionCount& r : s.rejections()) {
     out << "  " << r.reason() << ": " << r.count() << "\n";

@@ -45,6 +45,7 @@ Router::Router(Store& store, Metrics& metrics,
       receipt_key_(std::move(receipt_key)),
       options_(std::move(options)),
       rate_limiter_(options_.rate_per_device_per_s, options_.rate_burst),
+      byte_budget_(options_.device_bytes_per_minute, options_.device_bytes_per_day),
       address_limiter_(options_.rate_per_address_per_s, options_.address_burst, 1 << 16),
       enroll_failures_(options_.enroll_failures_per_address, options_.enroll_failure_window_ms) {}
 
@@ -117,6 +118,7 @@ CheckContext Router::MakeContext() {
   context.max_body_bytes = options_.max_body_bytes;
   context.find_device = [this](const std::string& id) { return store_.FindDevice(id); };
   context.rate_limiter = &rate_limiter_;
+  context.byte_budget = &byte_budget_;
   context.now_ms = NowMs();
   return context;
 }
@@ -130,6 +132,9 @@ HttpResponse Router::Refuse(const Refusal& refusal, bool persist, const std::str
   response.status = refusal.http_status;
   response.body = refusal.error.SerializeAsString();
   response.note = ErrorCodeName(refusal.error.code());
+  if (refusal.retry_after_s > 0) {
+    response.headers.emplace_back("Retry-After", std::to_string(refusal.retry_after_s));
+  }
   metrics_.CountRejection(response.note);
   if (persist && refusal.error.code() != v1::UNAVAILABLE) store_.CountRejection(response.note);
   switch (refusal.error.code()) {

@@ -33,6 +33,10 @@ struct RouterOptions {
   size_t max_body_bytes = 9u << 20;   // Larger get 413 TOO_LARGE; must admit 8 MiB + 1 KiB.
   double rate_per_device_per_s = 20;  // Token bucket per device (push and pull); <= 0: off.
   double rate_burst = 40;
+  // Decompressed payload bytes one device may send (ingest/byte_budget.h); 0: no limit. A
+  // device that sends more gets 429 RATE_LIMITED with Retry-After.
+  uint64_t device_bytes_per_minute = 16u << 20;
+  uint64_t device_bytes_per_day = 256u << 20;
   // Token bucket per client address on the device endpoints, before any other check; <= 0:
   // off. Generous: carriers put many tablets behind one address.
   double rate_per_address_per_s = 1000;
@@ -84,6 +88,7 @@ class Router {
   std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key_;
   const RouterOptions options_;
   RateLimiter rate_limiter_;
+  ByteBudget byte_budget_;
   RateLimiter address_limiter_;
   FailureLimiter enroll_failures_;
   std::atomic<bool> draining_{false};

@@ -1,5 +1,7 @@
 #include "ingest/checks.h"
 
+#include <algorithm>
+
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/signing.h"
 
@@ -90,6 +92,18 @@ PushCheck CheckPush(std::string_view body, const CheckContext& context) {
                                       signed_batch.batch_bytes(), signed_batch.signature()))) {
     return check;
   }
+  // Step 4b: the device's budget of decompressed bytes, charged with its request.
+  const uint64_t decoded_bytes =
+      std::max<uint64_t>(batch.uncompressed_size(), batch.payload().size());
+  if (context.byte_budget != nullptr) {
+    if (auto overrun =
+            context.byte_budget->Check(batch.device_id(), decoded_bytes, context.now_ms)) {
+      check.refusal = MakeRefusal(v1::RATE_LIMITED, overrun->reason + "; retry later");
+      check.refusal->retry_after_s = (overrun->retry_after_ms + 999) / 1000;
+      return check;
+    }
+    context.byte_budget->Charge(batch.device_id(), decoded_bytes, context.now_ms);
+  }
   ChargeRate(context, batch.device_id());
 
   VerifiedBatch& out = check.batch;
@@ -113,6 +127,9 @@ std::optional<Refusal> RefusalForOutcome(const AppendOutcome& outcome) {
   using protocol::SequenceVerdict;
   switch (outcome.verdict) {
     case SequenceVerdict::kAccept:
+      if (outcome.payload_status.code() == StatusCode::kResourceExhausted) {
+        return MakeRefusal(v1::TOO_LARGE, outcome.payload_status.message());
+      }
       if (!outcome.payload_status.ok()) {
         return MakeRefusal(v1::MALFORMED, "batch payload: " + outcome.payload_status.message());
       }
@@ -182,8 +199,15 @@ EnrollCheck CheckEnroll(std::string_view body, const CheckContext& context) {
     check.refusal = MakeRefusal(v1::MALFORMED, "public_key is not an Ed25519 key");
     return check;
   }
-  if (request.proof().size() != protocol::kEd25519SignatureSize ||
-      !key->Verify(
+  // A proof of the wrong length is a malformed request; one of the right length that does not
+  // verify is a bad signature (docs/protocol.md §5).
+  if (request.proof().size() != protocol::kEd25519SignatureSize) {
+    check.refusal =
+        MakeRefusal(v1::MALFORMED, "enrollment proof is " + std::to_string(request.proof().size()) +
+                                       " bytes, not 64");
+    return check;
+  }
+  if (!key->Verify(
           protocol::SignatureInput(protocol::kEnrollLabel, request.code(), request.public_key()),
           request.proof())) {
     check.refusal = MakeRefusal(v1::BAD_SIGNATURE, "enrollment proof does not verify");

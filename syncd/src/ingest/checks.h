@@ -7,6 +7,8 @@
 //   4. per-device rate limit                429 RATE_LIMITED
 //   5. Ed25519 signature over SignatureInput(kBatchLabel, server_id, batch_bytes)
 //                                           401 BAD_SIGNATURE
+//   5b. per-device budget of decompressed bytes (byte_budget.h)
+//                                           429 RATE_LIMITED, with Retry-After
 //
 // The sequence rules (6) and the per-record rules (7) need the device's chain and are
 // applied by the store's writer, inside its transaction (see sqlite_store.cc). These are
@@ -19,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "ingest/byte_budget.h"
 #include "ingest/rate_limiter.h"
 #include "ingest/refusal.h"
 #include "store/store.h"
@@ -35,6 +38,7 @@ struct CheckContext {
   size_t max_body_bytes = 9u << 20;
   DeviceLookup find_device;
   RateLimiter* rate_limiter = nullptr;  // May be null: no limit.
+  ByteBudget* byte_budget = nullptr;    // May be null: no budget.
   int64_t now_ms = 0;
 };
 

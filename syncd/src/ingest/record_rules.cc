@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
 
 namespace vigil::syncd {
@@ -15,6 +16,16 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
     message.SerializeToCodedStream(&coded);
   }
   return out;
+}
+
+std::string StatusRecordId(const v1::Record& record) {
+  std::string_view id = protocol::RecordId(record);
+  if (id.size() <= kMaxRecordIdLength) return std::string(id);
+  // The id parsed, so it is valid UTF-8: step back over continuation bytes (10xxxxxx) to the
+  // first byte of the character that would be cut.
+  size_t end = kMaxRecordIdLength;
+  while (end > 0 && (static_cast<unsigned char>(id[end]) & 0xC0) == 0x80) --end;
+  return std::string(id.substr(0, end));
 }
 
 Result<RecordFacts> DescribeRecord(const v1::Record& record) {

@@ -32,6 +32,12 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& message);
 // Longest accepted record id (a UUID is 36 characters).
 inline constexpr size_t kMaxRecordIdLength = 64;
 
+// The id that names `record` in its RecordStatus when the record is refused: its id cut to
+// at most kMaxRecordIdLength bytes, and never inside a UTF-8 character, so that the
+// PushResponse stays a message every proto3 parser reads (one cut character would make the
+// device's parse of the whole answer fail, and the stored answer is replayed as it is).
+std::string StatusRecordId(const v1::Record& record);
+
 // The facts of `record`; InvalidArgument when it has no kind or no usable id.
 Result<RecordFacts> DescribeRecord(const v1::Record& record);
 

@@ -34,7 +34,9 @@ Refusal MakeRefusal(v1::ErrorCode code, std::string message, uint64_t expected_s
   refusal.http_status = HttpStatusFor(code);
   refusal.error.set_code(code);
   refusal.error.set_message(std::move(message));
-  refusal.error.set_retryable(code == v1::RATE_LIMITED || code == v1::UNAVAILABLE);
+  // The same decision clients take from the status (docs/protocol.md §12): 429 and 5xx.
+  refusal.error.set_retryable(code == v1::RATE_LIMITED || code == v1::UNAVAILABLE ||
+                              code == v1::INTERNAL);
   refusal.error.set_expected_seq(expected_seq);
   return refusal;
 }

@@ -12,12 +12,15 @@ namespace vigil::syncd {
 struct Refusal {
   int http_status = 500;
   v1::Error error;
+  int64_t retry_after_s = 0;  // > 0: sent as Retry-After.
 };
 
-// The one HTTP status of each error code (400, 401, 403, 409, 413, 429, 500, 503).
+// The one HTTP status of each error code (400, 401, 403, 409, 413, 429, 500, 503). The HTTP
+// layer answers some refusals with another status: 404 and 405 (MALFORMED), 431 (TOO_LARGE).
 int HttpStatusFor(v1::ErrorCode code);
 
-// A refusal with the code's status; retryable for RATE_LIMITED and UNAVAILABLE only.
+// A refusal with the code's status; retryable for RATE_LIMITED, UNAVAILABLE and INTERNAL
+// (429 and 5xx), the statuses clients retry.
 Refusal MakeRefusal(v1::ErrorCode code, std::string message, uint64_t expected_seq = 0);
 
 // "BAD_SIGNATURE" and so on.

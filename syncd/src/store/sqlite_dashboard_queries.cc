@@ -406,8 +406,11 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
   }
   {
     Statement subs(reader.get(),
-                   "SELECT bytes, device_id, received_at_ms FROM records WHERE station_code = ? "
-                   "AND kind = 'submission' ORDER BY received_at_ms DESC, record_id LIMIT 200");
+                   "SELECT r.bytes, r.device_id, r.received_at_ms, d.observer_id FROM records r "
+                   "JOIN devices d ON d.device_id = r.device_id WHERE r.station_code = ? "
+                   "AND r.kind = 'submission' AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE "
+                   "q.record_id = r.record_id AND q.released_at_ms IS NULL) "
+                   "ORDER BY r.received_at_ms DESC, r.record_id LIMIT 200");
     subs.BindText(1, station_code);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, subs.Step());
@@ -417,6 +420,7 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
       v1::StationSubmission* s = detail.add_submissions();
       const std::string id = record.submission().submission_id();
       *s->mutable_submission() = std::move(*record.mutable_submission());
+      s->mutable_submission()->set_observer_id(subs.Text(3));  // Enrolled, not claimed.
       s->set_device_id(subs.Text(1));
       s->set_received_at_ms(subs.Int(2));
       s->set_latest(latest.count(id) > 0);

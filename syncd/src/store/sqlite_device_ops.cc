@@ -18,14 +18,12 @@
 //     stored is a duplicate (same content hash) or rejected (other content); rejected records
 //     are logged in record_rejections and still acknowledged as part of the batch.
 //  5. log_index is 1 + the largest log_index so far: a dense, append-only global order.
-//  6. Each stored record is merged in this same transaction (sqlite_merge_ops.cc): a
-//     submission at once, incidents per station after the batch's records.
+//  6. Each stored record that passed its checks is merged in this same transaction
+//     (sqlite_merge_ops.cc): a submission at once, incidents per station after the batch's
+//     records.
 //  Nothing in batches, records, equivocations or record_rejections is updated or deleted.
-#include <map>
-#include <set>
 #include <utility>
 
-#include "ingest/record_rules.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/signing.h"
@@ -61,18 +59,6 @@ Result<v1::Assignment> LoadAssignment(Db& db, const std::string& observer_id) {
     }
   }
   return assignment;
-}
-
-Result<bool> FormKnown(Db& db, const std::string& form_id, uint32_t version,
-                       std::map<std::pair<std::string, uint32_t>, bool>& cache) {
-  auto key = std::make_pair(form_id, version);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  Statement stmt(db.get(), "SELECT 1 FROM forms WHERE form_id = ? AND version = ?");
-  stmt.BindText(1, form_id).Bind(2, version);
-  VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  cache[key] = row;
-  return row;
 }
 
 }  // namespace
@@ -142,83 +128,8 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
   }
 
   v1::PushResponse response;
-  Statement stored_record(db.get(), "SELECT content_hash FROM records WHERE record_id = ?");
-  Statement insert_record(db.get(),
-                          "INSERT INTO records(record_id, kind, device_id, batch_seq, "
-                          "content_hash, bytes, station_code, form_id, form_version, "
-                          "observer_id, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  Statement insert_rejection(db.get(),
-                             "INSERT INTO record_rejections(record_id, device_id, batch_seq, "
-                             "reason, content_hash, received_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
-  std::map<std::pair<std::string, uint32_t>, bool> forms;
-  std::set<std::string> incident_stations;  // Stations whose cases to recompute.
-  DirtyMasters dirty;                       // (station, form) whose masters to recompute.
-  int64_t submissions_stored = 0;
-  int64_t incidents_stored = 0;
-  for (const v1::Record& record : batch.records.records()) {
-    v1::RecordStatus status;
-    Result<RecordFacts> facts = DescribeRecord(record);
-    if (!facts.ok()) {
-      status.set_record_id(std::string(protocol::RecordId(record)).substr(0, kMaxRecordIdLength));
-      status.set_outcome(v1::RECORD_REJECTED);
-      status.set_reason(facts.status().message());
-    } else {
-      stored_record.Reset();
-      stored_record.BindText(1, facts->record_id);
-      VIGIL_ASSIGN_OR_RETURN(bool exists, stored_record.Step());
-      std::optional<std::string> previous;
-      if (exists) previous = stored_record.Blob(0);
-      VIGIL_ASSIGN_OR_RETURN(bool form_known,
-                             FormKnown(db, facts->form_id, facts->form_version, forms));
-      status = DecideRecord(*facts, previous, form_known);
-      if (status.outcome() == v1::RECORD_OK) {
-        insert_record.Reset();
-        insert_record.BindText(1, facts->record_id).BindText(2, facts->kind);
-        insert_record.BindText(3, batch.device_id).Bind(4, static_cast<int64_t>(batch.seq));
-        insert_record.BindBlob(5, facts->content_hash).BindBlob(6, facts->bytes);
-        insert_record.BindText(7, facts->station_code).BindText(8, facts->form_id);
-        insert_record.Bind(9, facts->form_version).BindText(10, facts->observer_id);
-        insert_record.Bind(11, now);
-        VIGIL_RETURN_IF_ERROR(insert_record.Run());
-        ++outcome.records_stored;
-        ++(facts->kind == "incident" ? incidents_stored : submissions_stored);
-        if (options_.merge && record.has_submission()) {
-          VIGIL_RETURN_IF_ERROR(
-              MergeSubmission(db, record.submission(), batch.device_id, observer_id, dirty));
-        } else if (options_.merge && record.has_incident()) {
-          incident_stations.insert(facts->station_code);
-        }
-      }
-    }
-    if (status.outcome() == v1::RECORD_REJECTED) {
-      insert_rejection.Reset();
-      insert_rejection.BindText(1, status.record_id()).BindText(2, batch.device_id);
-      insert_rejection.Bind(3, static_cast<int64_t>(batch.seq)).BindText(4, status.reason());
-      insert_rejection.BindBlob(5, facts.ok() ? facts->content_hash : std::string());
-      insert_rejection.Bind(6, now);
-      VIGIL_RETURN_IF_ERROR(insert_rejection.Run());
-      outcome.record_rejections.push_back(status.reason());
-    }
-    *response.add_statuses() = std::move(status);
-  }
-
-  Statement& per_minute = Cached(db,
-                                 "INSERT INTO minute_counts(minute, kind, count) VALUES (?, ?, ?) "
-                                 "ON CONFLICT(minute, kind) DO UPDATE SET count = count + "
-                                 "excluded.count");
-  for (const auto& [kind, n] : {std::pair<const char*, int64_t>{"submission", submissions_stored},
-                                {"incident", incidents_stored}}) {
-    if (n == 0) continue;
-    per_minute.Reset();
-    per_minute.Bind(1, now / 60000).BindText(2, kind).Bind(3, n);
-    VIGIL_RETURN_IF_ERROR(per_minute.Run());
-  }
-  for (const auto& [station, form] : dirty) {
-    VIGIL_RETURN_IF_ERROR(RecomputeMaster(db, station, form).status());
-  }
-  for (const std::string& station : incident_stations) {
-    VIGIL_RETURN_IF_ERROR(RecomputeCases(db, station));
-  }
+  VIGIL_RETURN_IF_ERROR(StoreBatchRecords(db, batch, observer_id, response, outcome));
+  if (!outcome.payload_status.ok()) return Status::Ok();  // Over its forms' size: not stored.
 
   Statement next_index(db.get(), "SELECT coalesce(max(log_index), 0) + 1 FROM batches");
   VIGIL_ASSIGN_OR_RETURN(bool row, next_index.Step());
@@ -373,6 +284,7 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
   response.set_next_cursor(next_cursor);
   VIGIL_ASSIGN_OR_RETURN(*response.mutable_assignment(), LoadAssignment(db, observer_id));
   VIGIL_RETURN_IF_ERROR(AddIncidentStatuses(db, params.device_id, response));
+  VIGIL_RETURN_IF_ERROR(AddHeldRecords(db, params.device_id, response));
   if (last_seq > 0) {
     Statement receipt(db.get(), "SELECT receipt FROM batches WHERE device_id = ? AND seq = ?");
     receipt.BindText(1, params.device_id).Bind(2, static_cast<int64_t>(last_seq));

@@ -228,7 +228,9 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
   Statement& load = Cached(db,
                            "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
                            "JOIN devices d ON d.device_id = r.device_id "
-                           "WHERE r.station_code = ? AND r.kind = 'incident'");
+                           "WHERE r.station_code = ? AND r.kind = 'incident' AND "
+                           "NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.record_id = "
+                           "r.record_id AND q.released_at_ms IS NULL)");
   load.BindText(1, station_code);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, load.Step());
@@ -340,7 +342,8 @@ Status SqliteStore::ReplayMerge(Db& db) {
   DirtyMasters dirty;
   Statement all(db.get(),
                 "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
-                "JOIN devices d ON d.device_id = r.device_id");
+                "JOIN devices d ON d.device_id = r.device_id WHERE NOT EXISTS (SELECT 1 FROM "
+                "quarantine q WHERE q.record_id = r.record_id AND q.released_at_ms IS NULL)");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, all.Step());
     if (!row) break;

@@ -154,7 +154,7 @@ INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count)
   SELECT 'EQUIVOCATION', device_id, 'batch ' || seq || ' sent twice with different bytes',
          received_at_ms, received_at_ms, 1 FROM equivocations;
 )sql",
-    // 4: quarantine (docs/protocol.md §11). A record that breaks a form rule or names a
+    // 4: quarantine (docs/protocol.md §8.5). A record that breaks a form rule or names a
     // station or observer its device may not report for is stored in records as received
     // and listed here; it is merged only once released. records.observer_id is the device's
     // enrolled observer from now on; claimed_observer_id keeps what the record said.

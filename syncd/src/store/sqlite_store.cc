@@ -384,6 +384,34 @@ Status SqliteStore::AddObservers(const std::vector<ObserverEntry>& observers) {
   });
 }
 
+Status SqliteStore::AssignStations(const std::string& observer_id,
+                                   const std::vector<std::string>& station_codes,
+                                   const std::string& by) {
+  if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
+  return RunSync([&](Db& db) -> Status {
+    Statement observer(db.get(), "SELECT 1 FROM observers WHERE observer_id = ?");
+    observer.BindText(1, observer_id);
+    VIGIL_ASSIGN_OR_RETURN(bool known, observer.Step());
+    if (!known) return Status::NotFound("no observer " + observer_id);
+    Statement station(db.get(), "SELECT 1 FROM stations WHERE code = ?");
+    Statement assign(db.get(),
+                     "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
+    for (const std::string& code : station_codes) {
+      station.Reset();
+      station.BindText(1, code);
+      VIGIL_ASSIGN_OR_RETURN(bool exists, station.Step());
+      if (!exists) return Status::NotFound("no station with code " + code);
+      assign.Reset();
+      assign.BindText(1, observer_id).BindText(2, code);
+      VIGIL_RETURN_IF_ERROR(assign.Run());
+      if (sqlite3_changes(db.get()) == 0) continue;
+      VIGIL_RETURN_IF_ERROR(
+          AppendAuditEntry(db, by, "observer.assign", observer_id, "", code, "station assigned"));
+    }
+    return Status::Ok();
+  });
+}
+
 Result<std::vector<ObserverEntry>> SqliteStore::ListObservers() {
   VIGIL_READER(reader);
   Statement stmt(reader.get(),
@@ -502,9 +530,17 @@ Result<v1::ServerStats> SqliteStore::Stats() {
   VIGIL_ASSIGN_OR_RETURN(uint64_t active,
                          count("SELECT count(*) FROM devices WHERE status = 'active'"));
   VIGIL_ASSIGN_OR_RETURN(uint64_t batches, count("SELECT count(*) FROM batches"));
-  VIGIL_ASSIGN_OR_RETURN(uint64_t records, count("SELECT count(*) FROM records"));
+  // Held records (quarantine) are evidence, not reports: they are counted apart.
+  VIGIL_ASSIGN_OR_RETURN(uint64_t held,
+                         count("SELECT count(*) FROM quarantine WHERE released_at_ms IS NULL"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t records,
+                         count("SELECT count(*) FROM records r WHERE NOT EXISTS (SELECT 1 FROM "
+                               "quarantine q WHERE q.record_id = r.record_id AND "
+                               "q.released_at_ms IS NULL)"));
   VIGIL_ASSIGN_OR_RETURN(uint64_t submissions,
-                         count("SELECT count(*) FROM records WHERE kind = 'submission'"));
+                         count("SELECT count(*) FROM records r WHERE kind = 'submission' AND NOT "
+                               "EXISTS (SELECT 1 FROM quarantine q WHERE q.record_id = "
+                               "r.record_id AND q.released_at_ms IS NULL)"));
   VIGIL_ASSIGN_OR_RETURN(uint64_t equivocations, count("SELECT count(*) FROM equivocations"));
   stats.set_stations(stations);
   stats.set_observers(observers);
@@ -517,6 +553,7 @@ Result<v1::ServerStats> SqliteStore::Stats() {
   stats.set_submissions(submissions);
   stats.set_incidents(records - submissions);
   stats.set_equivocations(equivocations);
+  stats.set_quarantined(held);
   Statement reasons(reader.get(),
                     "SELECT reason, sum(n) FROM (SELECT reason, count AS n FROM rejections "
                     "UNION ALL SELECT reason, count(*) FROM record_rejections GROUP BY reason) "
@@ -534,9 +571,12 @@ Result<v1::ServerStats> SqliteStore::Stats() {
 Status SqliteStore::ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) {
   VIGIL_READER(reader);
   Statement stmt(reader.get(),
-                 "SELECT r.bytes, r.device_id, r.batch_seq, r.received_at_ms FROM records r "
-                 "JOIN batches b ON b.device_id = r.device_id AND b.seq = r.batch_seq "
-                 "WHERE r.kind = 'submission' ORDER BY b.log_index, r.rowid");
+                 "SELECT r.bytes, r.device_id, r.batch_seq, r.received_at_ms, d.observer_id "
+                 "FROM records r JOIN batches b ON b.device_id = r.device_id AND "
+                 "b.seq = r.batch_seq JOIN devices d ON d.device_id = r.device_id "
+                 "WHERE r.kind = 'submission' AND NOT EXISTS (SELECT 1 FROM quarantine q "
+                 "WHERE q.record_id = r.record_id AND q.released_at_ms IS NULL) "
+                 "ORDER BY b.log_index, r.rowid");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool more, stmt.Step());
     if (!more) return Status::Ok();
@@ -547,6 +587,8 @@ Status SqliteStore::ForEachSubmission(const std::function<void(const SubmissionR
     out.device_id = stmt.Text(1);
     out.batch_seq = static_cast<uint64_t>(stmt.Int(2));
     out.received_at_ms = stmt.Int(3);
+    // The enrolled observer, never the record's claim (docs/protocol.md §7).
+    out.submission.set_observer_id(stmt.Text(4));
     row(out);
   }
 }

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "ingest/record_checks.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 #include "vigil/protocol/form_rules.h"
@@ -46,6 +47,10 @@ struct SqliteStoreOptions {
   size_t max_group = 512;       // Jobs per transaction.
   int busy_timeout_ms = 10000;  // Waiting for another process's write lock.
   size_t max_idle_readers = 8;  // Reader connections kept open.
+  // Check every new record against its form and what the server knows of its sender, and
+  // quarantine what fails (docs/protocol.md §8.5). Off only to measure its cost in
+  // benchmarks: never in a deployment.
+  bool validate = true;
   // Merge (masters, cases) in the transaction that stores records. Off only to measure its
   // cost (`syncd serve --no-merge`); records stored without it are not merged later.
   bool merge = true;
@@ -76,6 +81,9 @@ class SqliteStore final : public Store {
   Status ImportStations(const std::vector<v1::Station>& stations) override;
   Status PublishForm(const v1::FormDefinition& form) override;
   Status AddObservers(const std::vector<ObserverEntry>& observers) override;
+  Status AssignStations(const std::string& observer_id,
+                        const std::vector<std::string>& station_codes,
+                        const std::string& by) override;
   Result<std::vector<ObserverEntry>> ListObservers() override;
   Status AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) override;
   Result<v1::Broadcast> AddBroadcast(v1::Broadcast broadcast) override;
@@ -162,6 +170,45 @@ class SqliteStore final : public Store {
   Status FillEnrollResponse(Db& db, const EnrollParams& params, const std::string& device_id,
                             const std::string& observer_id, v1::EnrollResponse& response);
   Status PullInTransaction(Db& db, const PullParams& params, v1::PullResponse& response);
+
+  // The records of an accepted batch (sqlite_record_ops.cc); writer thread, inside its
+  // transaction.
+  struct BatchMergeState {
+    std::set<std::pair<std::string, std::string>> dirty;  // (station, form) masters to redo.
+    std::set<std::string> incident_stations;              // Stations whose cases to redo.
+    int64_t submissions_stored = 0;                       // Trusted, for minute_counts.
+    int64_t incidents_stored = 0;
+    uint32_t records_stored = 0;  // Newly stored, held or not.
+    uint32_t records_quarantined = 0;
+  };
+  struct RecordVerdict {
+    v1::RecordStatus status;
+    std::string content_hash;  // "" when the record could not be described.
+  };
+  Status StoreBatchRecords(Db& db, const VerifiedBatch& batch, const std::string& observer_id,
+                           v1::PushResponse& response, AppendOutcome& outcome);
+  // False (and outcome.payload_status set) when the batch decodes to more than its records'
+  // forms allow together.
+  Result<bool> BatchWithinAllowance(Db& db, const VerifiedBatch& batch, AppendOutcome& outcome);
+  Result<RecordVerdict> StoreRecord(Db& db, const v1::Record& record, const VerifiedBatch& batch,
+                                    const std::string& observer_id, int64_t now,
+                                    BatchMergeState& merge);
+  // A stored record that passed its checks (or was released): counted, critical answers
+  // raised, merged (or queued for the batch's end).
+  Status MergeTrustedRecord(Db& db, const v1::Record& record, const protocol::Form* form,
+                            const std::string& device_id, const std::string& observer_id,
+                            int64_t now, BatchMergeState& merge);
+  // Per-minute counts, then the masters and cases the batch touched.
+  Status FinishBatchMerge(Db& db, const BatchMergeState& merge, int64_t now);
+  Result<SenderFacts> LoadSenderFacts(Db& db, const std::string& observer_id,
+                                      const std::string& station_code);
+  Status RaiseCriticalAlerts(Db& db, const v1::Record& record, const protocol::Form& form,
+                             const std::string& device_id, const std::string& observer_id,
+                             int64_t now);
+  // The quarantine reason of a record still held, nullopt otherwise.
+  Result<std::optional<std::string>> HeldReason(Db& db, const std::string& record_id);
+  // The device's held records with their reasons, for its pull (sqlite_quarantine.cc).
+  Status AddHeldRecords(Db& db, const std::string& device_id, v1::PullResponse& response);
 
   // Writer-side merge (sqlite_merge_ops.cc); each runs inside the writer's transaction.
   // (station, form) pairs whose master is to be recomputed.

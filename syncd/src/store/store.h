@@ -57,10 +57,13 @@ struct VerifiedBatch {
 // What the writer decided for a batch, under the device's lock.
 struct AppendOutcome {
   protocol::SequenceVerdict verdict = protocol::SequenceVerdict::kAccept;
-  uint64_t expected_seq = 0;    // For kGap / kChainMismatch: the seq to send next.
-  Status payload_status;        // kAccept with a payload that did not decode: nothing stored.
-  std::string response_bytes;   // kAccept / kReplay: the serialized PushResponse.
-  uint32_t records_stored = 0;  // kAccept: records newly stored.
+  uint64_t expected_seq = 0;  // For kGap / kChainMismatch: the seq to send next.
+  // kAccept with a payload that did not decode (or, kResourceExhausted, that decodes to more
+  // than its records' forms allow): nothing stored.
+  Status payload_status;
+  std::string response_bytes;        // kAccept / kReplay: the serialized PushResponse.
+  uint32_t records_stored = 0;       // kAccept: records newly stored (quarantined ones too).
+  uint32_t records_quarantined = 0;  // kAccept: of those, held in quarantine.
   std::vector<std::string> record_rejections;  // kAccept: reasons of rejected records.
 };
 
@@ -203,6 +206,12 @@ class Store {
   // Adds observers with their assigned stations (which must exist); all or nothing.
   // AlreadyExists names the first observer id already present.
   virtual Status AddObservers(const std::vector<ObserverEntry>& observers) = 0;
+  // Assigns more stations to an existing observer (kept assignments stay); each new one is
+  // logged in the audit log as done by `by`. NotFound for an unknown observer or station.
+  // Devices learn it with their next pull; held records may then be released.
+  virtual Status AssignStations(const std::string& observer_id,
+                                const std::vector<std::string>& station_codes,
+                                const std::string& by) = 0;
   // Every observer with assigned stations, by id.
   virtual Result<std::vector<ObserverEntry>> ListObservers() = 0;
   // Stores enrollment codes by their SHA-256 only; all or nothing.
@@ -281,7 +290,7 @@ class Store {
   virtual Result<v1::DeviceRow> DeviceRow(const std::string& device_id) = 0;
   // Newest first; only `kind` unless empty.
   virtual Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) = 0;
-  // ----- quarantine (docs/protocol.md §11; synchronous)
+  // ----- quarantine (docs/protocol.md §8.5; synchronous)
   // Quarantined records, newest first: those still held, or with `released` those a
   // coordinator released.
   virtual Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) = 0;

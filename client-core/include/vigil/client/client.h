@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vigil/client/key_protector.h"
@@ -93,6 +94,10 @@ struct DeviceStatus {
   int64_t pending_batches = 0;
   int64_t last_batch_seq = 0;
   int64_t last_sync_ms = 0;  // 0: never.
+  // Records the server holds in quarantine, as of the last sync (docs/protocol.md §8.5).
+  int64_t held_by_server = 0;
+  // Their (record id, reason); filled only when the store is unlocked (reasons are sealed).
+  std::vector<std::pair<std::string, std::string>> held_reasons;
 };
 
 // The status as one JSON object (lowerCamelCase keys, like protobuf's JSON mapping).

@@ -81,6 +81,10 @@ struct SyncReport {
   uint64_t records_duplicate = 0;
   uint64_t records_rejected = 0;
   std::vector<std::string> rejections;  // "record <id>: <reason>"
+  // Stored by the server but held in quarantine (docs/protocol.md §8.5): it failed a check
+  // there (a form rule, the station, the observer) and waits for a coordinator.
+  uint64_t records_held = 0;
+  std::vector<std::string> held;  // "record <id>: <reason>"
   uint64_t retries = 0;
   uint64_t bytes_sent = 0;
   uint64_t forms_received = 0;
