@@ -52,8 +52,9 @@ TEST_CASE("store migration: a new store is at the latest schema") {
   InitClient(dir.Sub("home")).reset();
   RawDb db(dir.Sub("home/vigil.db"));
   CHECK(db.Int("PRAGMA user_version") == store::kLatestSchema);
-  CHECK(store::kLatestSchema == 2);
+  CHECK(store::kLatestSchema == 3);
   CHECK(HasTable(db, "receipts"));
+  CHECK(HasTable(db, "server_holds"));
 }
 
 TEST_CASE("store migration: a schema 1 store is upgraded on open and its rows are kept") {
@@ -102,9 +103,10 @@ TEST_CASE("store migration: a schema 1 store is upgraded on open and its rows ar
   auto c = OpenClient(old_home);
   {
     RawDb db(old_path);
-    CHECK(db.Int("PRAGMA user_version") == 2);
+    CHECK(db.Int("PRAGMA user_version") == 3);
     CHECK(HasTable(db, "receipts"));
     CHECK(HasTable(db, "inbox"));
+    CHECK(HasTable(db, "server_holds"));
     CHECK(db.Int("SELECT count(*) FROM records") == 2);
   }
   auto form = c->GetForm("small");

@@ -106,7 +106,9 @@ struct Deployment {
     Admin("stations import " + dir.path() + "/stations.csv");
     std::ofstream(dir.path() + "/opening.json")
         << R"({"formId": "opening", "version": 1, "kind": "CHECKLIST",
-               "questions": [{"id": "q01_voters", "type": "INTEGER", "label": {"en": "Voters"}}]})";
+               "questions": [{"id": "q01_voters", "type": "INTEGER", "label": {"en": "Voters"}},
+                             {"id": "q99_remarks", "type": "TEXT", "max": 1048576,
+                              "label": {"en": "Remarks"}}]})";
     Admin("forms publish " + dir.path() + "/opening.json");
     Admin("observers add obs1 --name Sok --stations " + std::string(testing::kStation));
   }
