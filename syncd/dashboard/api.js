@@ -95,6 +95,9 @@ export const api = {
   revoke: (id, reason) => request('POST', `/api/devices/${enc(id)}/revoke`, { reason }),
   alerts: (params) => request('GET', `/api/alerts${query(params)}`),
   audit: () => request('GET', '/api/audit'),
+  quarantine: (params) => request('GET', `/api/quarantine${query(params)}`),
+  releaseQuarantine: (recordId, reason) =>
+    request('POST', '/api/quarantine/release', { recordId, reason }),
 };
 
 // 64-bit integers arrive as strings, other numbers as numbers, defaults not at all.

@@ -1,5 +1,6 @@
 // The coordinators' dashboard: a single page with hash routes (#/overview, #/coverage?…,
-// #/station/CODE, #/incidents?…, #/case/ID, #/devices?…, #/alerts?…, #/export), kept live
+// #/station/CODE, #/incidents?…, #/case/ID, #/devices?…, #/alerts?…, #/quarantine?…,
+// #/export), kept live
 // by Server-Sent Events from GET /api/events. docs/dashboard.md describes the API.
 import { api, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { renderAlerts, renderDevices } from './devices.js';
@@ -8,6 +9,7 @@ import { renderExport } from './export.js';
 import { lang, setLang, t } from './i18n.js';
 import { renderCase, renderIncidents } from './incidents.js';
 import { renderOverview } from './overview.js';
+import { renderQuarantine } from './quarantine.js';
 import { renderCoverage, renderStation } from './coverage.js';
 import { errorBox, loadForms, roleLabel, state } from './ui.js';
 
@@ -19,9 +21,10 @@ const routes = {
   case: renderCase,
   devices: renderDevices,
   alerts: renderAlerts,
+  quarantine: renderQuarantine,
   export: renderExport,
 };
-const NAV = ['overview', 'coverage', 'incidents', 'devices', 'alerts', 'export'];
+const NAV = ['overview', 'coverage', 'incidents', 'devices', 'alerts', 'quarantine', 'export'];
 const NAV_OF = { station: 'coverage', case: 'incidents' };
 
 const root = document.getElementById('app');

@@ -429,6 +429,9 @@ int Main(int argc, char** argv) {
     SqliteStore& store = **opened;
 
     if (*coordinators_add) {
+      if (Status checked = dashboard::CheckCoordinatorName(coordinator_name); !checked.ok()) {
+        return Report(checked);
+      }
       std::string password;
       std::getline(std::cin, password);
       if (!password.empty() && password.back() == '\r') password.pop_back();
@@ -441,9 +444,6 @@ int Main(int argc, char** argv) {
                          : role_text == "coordinator" ? vigil::v1::ROLE_COORDINATOR
                                                       : vigil::v1::ROLE_VIEWER;
       coordinator.password_hash = *hash;
-      if (Status text = vigil::protocol::CheckText(coordinator_name, "name", 64); !text.ok()) {
-        return Report(text);
-      }
       Status added = store.AddCoordinator(coordinator);
       if (!added.ok()) return Report(added);
       std::cout << "added coordinator " << coordinator_name << " (" << role_text << ")\n";

@@ -440,7 +440,7 @@ describe('changes', () => {
     assertError(await session.get('/api/overview'), 401, 'UNAUTHENTICATED');
   });
 
-  // Last: it blocks logins from this address for 15 minutes.
+  // Last: it slows down logins as mallory from this address (docs/dashboard.md "Access").
   test('repeated failed logins are rate-limited', async () => {
     let limited = null;
     for (let i = 0; i < 8 && !limited; i++) {

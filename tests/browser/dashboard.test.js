@@ -407,6 +407,28 @@ test('a viewer sees every page but is refused every change, in the page and by t
   assert.deepEqual(page.errors, []);
 });
 
+test('the quarantine page lists held and released records, in English and Khmer', async () => {
+  const page = world.coordinator;
+  await go(page, '#/quarantine', 'page-quarantine');
+  await page.getByTestId('quarantine-table').waitFor();
+  await page.getByTestId('quarantine-help').waitFor();
+  const api = await pageFetch(page, 'GET', '/api/quarantine');
+  assert.equal(api.status, 200);
+  const held = (api.json.records || []).length;
+  assert.equal(await page.getByTestId('quarantine-row').count(), held);
+  if (held === 0) assert.equal(await page.getByTestId('no-rows').count(), 1);
+  await page.getByTestId('filter-released').selectOption('1');
+  await page.waitForFunction(() => window.location.hash.includes('released=1'));
+  await settled(page);
+  await page.getByTestId('quarantine-table').waitFor();
+  await page.getByTestId('lang-switch').selectOption('km');
+  await page.waitForFunction(() => /[\u1780-\u17FF]/.test(document.querySelector('[data-testid="nav-quarantine"]').textContent));
+  await page.getByTestId('lang-switch').selectOption('en');
+  await page.waitForFunction(() => document.querySelector('[data-testid="nav-quarantine"]').textContent === 'Quarantine');
+  await shot(page, 'quarantine');
+  assert.deepEqual(page.errors, []);
+});
+
 test('Khmer labels, the export links, and logging out', async () => {
   const page = world.coordinator;
   await go(page, '#/overview', 'page-overview');

@@ -43,8 +43,10 @@ class DashboardFuzz {
 
     syncd::dashboard::DashboardOptions options;
     options.server_id = std::string(fuzz::kServerId);
-    options.overview_refresh_ms = 0;             // Every request sees the latest state.
-    options.login_max_failures = 1'000'000'000;  // Wrong passwords must not lock the admin out.
+    options.overview_refresh_ms = 0;  // Every request sees the latest state.
+    // Wrong passwords must not slow the admin down.
+    options.login.free_failures = 1'000'000'000;
+    options.login.address_ceiling = 1'000'000'000;
     options.workers = 1;
     dashboard_ = std::make_unique<syncd::dashboard::Dashboard>(server_.store(), options);
     server_.router().SetDashboard(dashboard_.get());
@@ -75,6 +77,7 @@ class DashboardFuzz {
     syncd::HttpRequest request{
         "POST", "/api/login",
         std::string(R"({"name":")") + kAdmin + R"(","password":")" + kPassword + "\"}"};
+    request.headers["content-type"] = "application/json";
     syncd::HttpResponse response = router().Handle(std::move(request));
     fuzz::Require(response.status == 200);
     for (const auto& [name, value] : response.headers) {

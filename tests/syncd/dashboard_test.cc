@@ -10,105 +10,21 @@
 #include "dashboard/events.h"
 #include "dashboard/password.h"
 #include "dashboard/sessions.h"
-#include "merge_util.h"
+#include "dashboard_util.h"
 
 namespace vigil::syncd {
 namespace {
 
 using testing::AsRecord;
 using testing::CountSubmission;
+using testing::DashboardServer;
+using testing::FromJson;
+using testing::HeaderOf;
 using testing::Incident;
 using testing::kStation;
 using testing::TestDevice;
-using testing::TestServer;
 
 constexpr int64_t kMinute = 60 * 1000;
-
-template <class M>
-M FromJson(const std::string& json) {
-  M message;
-  INFO(json);
-  REQUIRE(google::protobuf::util::JsonStringToMessage(json, &message).ok());
-  return message;
-}
-
-std::string HeaderOf(const HttpResponse& response, const std::string& name) {
-  for (const auto& [key, value] : response.headers) {
-    if (key == name) return value;
-  }
-  return "";
-}
-
-// A TestServer with forms count and incident, a dashboard, and coordinators of each role.
-class DashboardServer {
- public:
-  DashboardServer() {
-    REQUIRE(server.store().PublishForm(testing::CountForm()).ok());
-    REQUIRE(server.store().PublishForm(testing::IncidentForm()).ok());
-    REQUIRE(server.store().AddObserver("obs2", "Dara", "", {kStation}).ok());
-    for (auto [name, role] : {std::pair<const char*, v1::CoordinatorRole>{"vic", v1::ROLE_VIEWER},
-                              {"cora", v1::ROLE_COORDINATOR},
-                              {"ada", v1::ROLE_ADMIN}}) {
-      CoordinatorRecord c;
-      c.name = name;
-      c.role = role;
-      c.password_hash = dashboard::HashPassword(std::string(name) + " password!").value();
-      REQUIRE(server.store().AddCoordinator(c).ok());
-    }
-    dashboard::DashboardOptions options;
-    options.server_id = testing::kServerId;
-    options.overview_refresh_ms = 0;  // Every request sees the latest state.
-    dashboard_ = std::make_unique<dashboard::Dashboard>(server.store(), options);
-    server.router().SetDashboard(dashboard_.get());
-  }
-  ~DashboardServer() { server.router().SetDashboard(nullptr); }
-
-  HttpResponse Request(const std::string& method, const std::string& target,
-                       const std::string& body = "", const std::string& cookie = "",
-                       const std::string& csrf = "", const std::string& address = "10.0.0.1") {
-    HttpRequest request{method, target, body};
-    if (!cookie.empty()) request.headers["cookie"] = cookie;
-    if (!csrf.empty()) request.headers["x-csrf-token"] = csrf;
-    request.remote_address = address;
-    return server.router().Handle(std::move(request));
-  }
-
-  // Logs `name` in; returns the cookie header value and the CSRF token.
-  std::pair<std::string, std::string> Login(const std::string& name) {
-    HttpResponse response = Request(
-        "POST", "/api/login", R"({"name":")" + name + R"(","password":")" + name + " password!\"}");
-    REQUIRE(response.status == 200);
-    std::string set_cookie = HeaderOf(response, "Set-Cookie");
-    REQUIRE(set_cookie.rfind("vigil_session=", 0) == 0);
-    auto info = FromJson<v1::SessionInfo>(response.body);
-    return {set_cookie.substr(0, set_cookie.find(';')), info.csrf_token()};
-  }
-
-  TestDevice Enroll(const std::string& observer, char seed_char) {
-    TestDevice device;
-    device.key = std::make_unique<protocol::Ed25519PrivateKey>(
-        protocol::Ed25519PrivateKey::FromSeed(std::string(32, seed_char)).value());
-    std::string code = "code-" + observer + "-" + std::string(1, seed_char);
-    REQUIRE(server.store()
-                .AddEnrollmentCode(protocol::Sha256(code), observer, NowMs() + 3'600'000)
-                .ok());
-    REQUIRE(server.Post("/v1/enroll", TestDevice::EnrollBody(*device.key, code)).status == 200);
-    device.device_id = protocol::DeviceIdFromPublicKey(device.key->public_key().raw());
-    return device;
-  }
-
-  void Push(TestDevice& device, const std::vector<v1::Record>& records) {
-    REQUIRE(server.Post("/v1/push", device.NextBody(records)).status == 200);
-  }
-
-  // Waits for every queued write of the store (alerts are queued, best effort).
-  void Flush() { (void)server.store().SetCoordinatorDisabled("(nobody)", true); }
-
-  TestServer server;
-
- private:
-  std::unique_ptr<dashboard::Dashboard> dashboard_;
-};
 
 TEST_CASE("dashboard: passwords are scrypt hashes that verify only the right password") {
   std::string hash = dashboard::HashPassword("correct horse battery").value();

@@ -11,19 +11,13 @@
 
 #include "dashboard/api_internal.h"
 #include "dashboard/assets.h"
-#include "dashboard/password.h"
+#include "dashboard/request_origin.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd::dashboard {
 namespace {
-
-constexpr const char* kCookieName = "vigil_session";
-// Verified when the name is unknown, so that a wrong name costs the same time as a wrong
-// password (the name's existence does not leak by timing).
-constexpr const char* kDummyHash =
-    "scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -94,6 +88,7 @@ void AddSecurityHeaders(HttpResponse& response) {
       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
       "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
       "form-action 'self'");
+  response.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
 }
 
 HttpResponse Redirect(const std::string& location) {
@@ -210,7 +205,7 @@ Dashboard::Dashboard(Store& store, DashboardOptions options)
     : store_(store),
       options_(std::move(options)),
       sessions_(options_.sessions),
-      login_limiter_(options_.login_max_failures, options_.login_window_ms),
+      login_throttle_(options_.login),
       events_(options_.max_event_streams) {
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
@@ -351,6 +346,12 @@ HttpResponse Dashboard::Route(const HttpRequest& request) {
 
 HttpResponse Dashboard::Api(Call& call) {
   const bool post = call.request.method == "POST";
+  if (post) {
+    // Before anything else, like the CSRF token: a browser page of another site is refused.
+    if (Status origin = CheckRequestOrigin(call.request, options_.secure_cookie); !origin.ok()) {
+      return ApiError(403, "ORIGIN", origin.message());
+    }
+  }
   if (call.path == "/api/login") {
     if (!post) return ApiError(405, "INVALID", "log in with POST");
     return Login(call);
@@ -385,6 +386,7 @@ HttpResponse Dashboard::Api(Call& call) {
       return SetCaseStatus(call, id);
     }
     if (std::string id = tail("/api/devices/", "/revoke"); !id.empty()) return Revoke(call, id);
+    if (p == "/api/quarantine/release") return ReleaseQuarantine(call);
   } else {
     if (p == "/api/session") return SessionInfo(call);
     if (p == "/api/overview") return Overview(call);
@@ -396,79 +398,12 @@ HttpResponse Dashboard::Api(Call& call) {
     if (p == "/api/devices") return Devices(call);
     if (p == "/api/alerts") return Alerts(call);
     if (p == "/api/audit") return Audit(call);
+    if (p == "/api/quarantine") return Quarantine(call);
     if (std::string code = tail("/api/stations/"); !code.empty()) return Station(call, code);
     if (std::string id = tail("/api/cases/"); !id.empty()) return Case(call, id);
     if (std::string what = tail("/api/export/"); !what.empty()) return Export(call, what);
   }
   return ApiError(404, "NOT_FOUND", "no such endpoint");
-}
-
-HttpResponse Dashboard::Login(Call& call) {
-  v1::LoginRequest login;
-  if (Status parsed = ParseJsonBody(call.request.body, login); !parsed.ok()) {
-    return ApiError(400, "INVALID", parsed.message());
-  }
-  if (login.name().empty() || login.name().size() > 64) {
-    return ApiError(400, "INVALID", "name missing or longer than 64 bytes");
-  }
-  const std::string address_key = "address:" + call.request.remote_address;
-  const std::string name_key = "name:" + login.name();
-  const int64_t wait_ms = std::max(login_limiter_.RetryAfterMs(address_key, call.now_ms),
-                                   login_limiter_.RetryAfterMs(name_key, call.now_ms));
-  if (wait_ms > 0) {
-    store_.RecordAlert("LOGIN_RATE_LIMITED", "",
-                       "logins for " + login.name().substr(0, 64) + " from " +
-                           call.request.remote_address + " paused after repeated failures");
-    HttpResponse response =
-        ApiError(429, "RATE_LIMITED", "too many failed logins; try again later");
-    response.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
-    return response;
-  }
-  Result<std::optional<CoordinatorRecord>> found = store_.FindCoordinator(login.name());
-  if (!found.ok()) return StoreError(found.status());
-  const bool known = found->has_value() && !(*found)->disabled;
-  const bool match =
-      VerifyPassword(login.password(), known ? (*found)->password_hash : kDummyHash) && known;
-  if (!match) {
-    login_limiter_.Fail(address_key, call.now_ms);
-    login_limiter_.Fail(name_key, call.now_ms);
-    store_.RecordAlert(
-        "LOGIN_FAILED", "",
-        "failed login as " + login.name().substr(0, 64) + " from " + call.request.remote_address);
-    return ApiError(401, "UNAUTHENTICATED", "wrong name or password");
-  }
-  login_limiter_.Reset(name_key);
-  login_limiter_.Reset(address_key);
-  auto created = sessions_.Create((*found)->name, (*found)->role, call.now_ms);
-  if (!created.ok()) return ApiError(500, "INTERNAL", "no session could be made");
-  v1::AuditEntry audit;
-  audit.set_actor((*found)->name);
-  audit.set_action("session.login");
-  audit.set_target(call.request.remote_address);
-  audit.set_after(RoleName((*found)->role));
-  (void)store_.LogCoordinatorAction(audit);
-  call.session = created->second;
-  HttpResponse response = SessionInfo(call);
-  response.headers.emplace_back("Set-Cookie", std::string(kCookieName) + "=" + created->first +
-                                                  "; Path=/; HttpOnly; SameSite=Strict" +
-                                                  (options_.secure_cookie ? "; Secure" : ""));
-  response.note = "login " + (*found)->name;
-  return response;
-}
-
-HttpResponse Dashboard::Logout(Call& call) {
-  sessions_.Remove(call.token);
-  v1::AuditEntry audit;
-  audit.set_actor(call.session->name);
-  audit.set_action("session.logout");
-  audit.set_target(call.request.remote_address);
-  (void)store_.LogCoordinatorAction(audit);
-  HttpResponse response = JsonAnswer(v1::ApiError());
-  response.body = "{}";
-  response.headers.emplace_back(
-      "Set-Cookie", std::string(kCookieName) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
-                        (options_.secure_cookie ? "; Secure" : ""));
-  return response;
 }
 
 HttpResponse Dashboard::SessionInfo(Call& call) {

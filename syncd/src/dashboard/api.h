@@ -7,11 +7,15 @@
 //
 // INVARIANTS
 //  1. Every /api/ request but POST /api/login needs a valid session cookie (401 otherwise).
-//  2. Every POST but /api/login needs the session's CSRF token in X-CSRF-Token (403 CSRF),
-//     checked in constant time, before anything else happens.
+//  2. Every POST comes from syncd's own page as far as the browser says (Origin,
+//     Sec-Fetch-Site: 403 ORIGIN otherwise; dashboard/request_origin.h), and every POST but
+//     /api/login needs the session's CSRF token in X-CSRF-Token (403 CSRF), checked in
+//     constant time, before anything else happens.
 //  3. Roles are checked here, on the server: viewer < coordinator < admin (403 FORBIDDEN).
 //  4. Every change names its coordinator and reason in the audit log (the store writes the
 //     entry in the change's own transaction).
+//  5. Logins are throttled per (name, address range), never locked per name
+//     (dashboard/login_throttle.h); they take JSON only (415 otherwise).
 #pragma once
 
 #include <condition_variable>
@@ -24,9 +28,9 @@
 #include <vector>
 
 #include "dashboard/events.h"
+#include "dashboard/login_throttle.h"
 #include "dashboard/sessions.h"
 #include "http/http_types.h"
-#include "ingest/failure_limiter.h"
 #include "store/store.h"
 
 namespace vigil::syncd::dashboard {
@@ -34,10 +38,11 @@ namespace vigil::syncd::dashboard {
 // How the dashboard behaves; defaults are the documented ones.
 struct DashboardOptions {
   std::string server_id;
-  bool secure_cookie = true;  // false only when syncd serves plain HTTP on loopback.
+  // false only when syncd serves plain HTTP on loopback (--no-tls, behind a TLS-terminating
+  // proxy): no Secure cookie, and an Origin may be http:// or https://.
+  bool secure_cookie = true;
   SessionOptions sessions;
-  int login_max_failures = 5;                 // Per client address and per name …
-  int64_t login_window_ms = 15 * 60 * 1000;   // … within this window.
+  LoginThrottleOptions login;
   int64_t silent_after_ms = 2 * 3600 * 1000;  // Overview's silent observers.
   int64_t overview_refresh_ms = 1000;         // Overview recomputed at most this often.
   int64_t heartbeat_ms = 15000;               // SSE comment lines.
@@ -91,6 +96,8 @@ class Dashboard {
   HttpResponse Revoke(Call& call, const std::string& id);
   HttpResponse Alerts(Call& call);
   HttpResponse Audit(Call& call);
+  HttpResponse Quarantine(Call& call);
+  HttpResponse ReleaseQuarantine(Call& call);
   HttpResponse Export(Call& call, const std::string& what);
   HttpResponse Asset(const std::string& path);
 
@@ -103,7 +110,7 @@ class Dashboard {
   Store& store_;
   const DashboardOptions options_;
   SessionStore sessions_;
-  FailureLimiter login_limiter_;
+  LoginThrottle login_throttle_;
   EventHub events_;
 
   std::mutex overview_mu_;

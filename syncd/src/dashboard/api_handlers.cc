@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kMaxReasonChars = 1000;
 constexpr uint32_t kExportPageSize = 200;
+constexpr size_t kMaxRecordIdBytes = 64;  // docs/protocol.md §3.
 
 Result<v1::CoverageStatus> ParseCoverageStatus(const std::string& text) {
   if (text.empty()) return v1::COVERAGE_STATUS_UNSPECIFIED;
@@ -208,6 +209,38 @@ HttpResponse Dashboard::Alerts(Call& call) {
 HttpResponse Dashboard::Audit(Call&) {
   Result<v1::AuditLog> log = store_.Audit();
   return log.ok() ? JsonAnswer(*log) : StoreError(log.status());
+}
+
+HttpResponse Dashboard::Quarantine(Call& call) {
+  const std::string& released = call.Param("released");
+  if (released != "" && released != "0" && released != "1") {
+    return ApiError(400, "INVALID", "released is 0 (records still held, the default) or 1");
+  }
+  Result<PageRequest> page = PageParams(call);
+  if (!page.ok()) return StoreError(page.status());
+  Result<v1::QuarantinePage> records = store_.QuarantinePage(released == "1", *page);
+  return records.ok() ? JsonAnswer(*records) : StoreError(records.status());
+}
+
+HttpResponse Dashboard::ReleaseQuarantine(Call& call) {
+  if (!RoleAtLeast(call, v1::ROLE_COORDINATOR)) {
+    return Forbidden("releasing a record from quarantine", v1::ROLE_COORDINATOR);
+  }
+  v1::QuarantineReleaseInput input;
+  if (Status parsed = ParseJsonBody(call.request.body, input); !parsed.ok()) {
+    return StoreError(parsed);
+  }
+  if (input.record_id().empty()) return ApiError(400, "INVALID", "say which record (recordId)");
+  if (Status id = protocol::CheckText(input.record_id(), "recordId", kMaxRecordIdBytes); !id.ok()) {
+    return StoreError(id);
+  }
+  if (Status reason = CheckReason(input.reason()); !reason.ok()) return StoreError(reason);
+  Result<v1::QuarantinedRecord> released =
+      store_.ReleaseQuarantine(input.record_id(), call.session->name, input.reason());
+  if (!released.ok()) return StoreError(released.status());
+  HttpResponse response = JsonAnswer(*released);
+  response.note = "quarantine release by " + call.session->name;
+  return response;
 }
 
 HttpResponse Dashboard::Export(Call& call, const std::string& what) {

@@ -10,6 +10,9 @@
 
 namespace vigil::syncd::dashboard {
 
+// The session cookie's name.
+inline constexpr const char* kCookieName = "vigil_session";
+
 // One /api/ request with its parsed target and session.
 struct Dashboard::Call {
   const HttpRequest& request;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "store/inert_text.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
 
@@ -36,6 +37,25 @@ bool ParseSmall(std::string_view text, uint32_t max, uint32_t& out) {
 }
 
 }  // namespace
+
+Status CheckCoordinatorName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameBytes) {
+    return Status::InvalidArgument("a coordinator name has 1 to " + std::to_string(kMaxNameBytes) +
+                                   " bytes");
+  }
+  if (protocol::Utf8Length(name) < 0) {
+    return Status::InvalidArgument("a coordinator name must be valid UTF-8");
+  }
+  if (!IsInertText(name)) {
+    return Status::InvalidArgument(
+        "a coordinator name may hold printable characters only (no control characters, line "
+        "breaks or bidirectional controls)");
+  }
+  if (name.front() == ' ' || name.back() == ' ') {
+    return Status::InvalidArgument("a coordinator name may not start or end with a space");
+  }
+  return Status::Ok();
+}
 
 Status CheckPasswordPolicy(std::string_view password) {
   const long length = protocol::Utf8Length(password);

@@ -3,13 +3,6 @@
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
-namespace {
-
-constexpr int64_t kAlertWindowMs = 3600 * 1000;
-constexpr size_t kMaxAlertDetail = 300;
-constexpr size_t kMaxAlertDeviceId = 64;
-
-}  // namespace
 
 Status SqliteStore::AddCoordinator(const CoordinatorRecord& coordinator) {
   return RunSync([&](Db& db) -> Status {
@@ -80,28 +73,9 @@ Status SqliteStore::LogCoordinatorAction(const v1::AuditEntry& entry) {
 
 void SqliteStore::RecordAlert(const std::string& kind, const std::string& device_id,
                               const std::string& detail) {
-  // Device ids and details may come from an attacker: both are cut to a bound, and repeats
-  // within the hour are counted in one row, so a flood adds rows per hour, not per request.
-  std::string device = device_id.substr(0, kMaxAlertDeviceId);
-  std::string text = detail.substr(0, kMaxAlertDetail);
-  (void)Submit(Job{[kind, device, text](Db& db) -> Status {
-                     const int64_t now = NowMs();
-                     Statement bump(db.get(),
-                                    "UPDATE alerts SET count = count + 1, last_at_ms = ?1, "
-                                    "detail = ?2 WHERE id = (SELECT id FROM alerts WHERE "
-                                    "kind = ?3 AND device_id = ?4 AND last_at_ms >= ?5 "
-                                    "ORDER BY last_at_ms DESC LIMIT 1)");
-                     bump.Bind(1, now).BindText(2, text).BindText(3, kind).BindText(4, device);
-                     bump.Bind(5, now - kAlertWindowMs);
-                     VIGIL_RETURN_IF_ERROR(bump.Run());
-                     if (sqlite3_changes(db.get()) > 0) return Status::Ok();
-                     Statement put(db.get(),
-                                   "INSERT INTO alerts(kind, device_id, detail, first_at_ms, "
-                                   "last_at_ms, count) VALUES (?, ?, ?, ?, ?, 1)");
-                     put.BindText(1, kind).BindText(2, device).BindText(3, text);
-                     put.Bind(4, now).Bind(5, now);
-                     return put.Run();
-                   },
+  // Cut before queuing, so that a queued alert holds little memory; RaiseAlert cuts further.
+  (void)Submit(Job{[kind, device = device_id.substr(0, 256), text = detail.substr(0, 4096)](
+                       Db& db) { return RaiseAlert(db, kind, device, text, NowMs()); },
                    nullptr},
                /*droppable=*/true);
 }

@@ -1,5 +1,6 @@
 #include "store/sqlite_rows.h"
 
+#include "store/inert_text.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
@@ -8,9 +9,26 @@ namespace {
 constexpr int64_t kAlertWindowMs = 3600 * 1000;
 constexpr size_t kMaxAlertDetail = 300;
 constexpr size_t kMaxAlertDeviceId = 64;
+// Distinct details kept per kind and device within kAlertWindowMs; then one overflow row.
+constexpr int64_t kMaxAlertDetailsPerHour = 50;
+constexpr const char* kOverflowDetail = "(more distinct details within the hour; not kept)";
 
 double Percent(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
+// Counts one more of the alert (kind, device, detail) into its row from the last hour;
+// false when there is no such row.
+Result<bool> BumpAlert(Db& db, const std::string& kind, const std::string& device,
+                       const std::string& detail, int64_t now_ms) {
+  Statement bump(db.get(),
+                 "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id FROM "
+                 "alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND last_at_ms >= ?5 "
+                 "ORDER BY last_at_ms DESC LIMIT 1)");
+  bump.Bind(1, now_ms).BindText(2, kind).BindText(3, device).BindText(4, detail);
+  bump.Bind(5, now_ms - kAlertWindowMs);
+  VIGIL_RETURN_IF_ERROR(bump.Run());
+  return sqlite3_changes(db.get()) > 0;
 }
 
 }  // namespace
@@ -28,16 +46,20 @@ Status AppendAuditEntry(Db& db, const std::string& actor, const std::string& act
 
 Status RaiseAlert(Db& db, const std::string& kind, const std::string& device_id,
                   const std::string& detail, int64_t now_ms) {
-  const std::string device = device_id.substr(0, kMaxAlertDeviceId);
-  const std::string text = detail.substr(0, kMaxAlertDetail);
-  Statement bump(db.get(),
-                 "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id FROM "
-                 "alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND last_at_ms >= ?5 "
-                 "ORDER BY last_at_ms DESC LIMIT 1)");
-  bump.Bind(1, now_ms).BindText(2, kind).BindText(3, device).BindText(4, text);
-  bump.Bind(5, now_ms - kAlertWindowMs);
-  VIGIL_RETURN_IF_ERROR(bump.Run());
-  if (sqlite3_changes(db.get()) > 0) return Status::Ok();
+  const std::string device = InertText(device_id, kMaxAlertDeviceId);
+  std::string text = InertText(detail, kMaxAlertDetail);
+  VIGIL_ASSIGN_OR_RETURN(bool counted, BumpAlert(db, kind, device, text, now_ms));
+  if (counted) return Status::Ok();
+  Statement distinct(db.get(),
+                     "SELECT count(*) FROM alerts WHERE kind = ?1 AND device_id = ?2 AND "
+                     "last_at_ms >= ?3");
+  distinct.BindText(1, kind).BindText(2, device).Bind(3, now_ms - kAlertWindowMs);
+  VIGIL_ASSIGN_OR_RETURN(bool row, distinct.Step());
+  if (row && distinct.Int(0) >= kMaxAlertDetailsPerHour) {
+    text = kOverflowDetail;
+    VIGIL_ASSIGN_OR_RETURN(counted, BumpAlert(db, kind, device, text, now_ms));
+    if (counted) return Status::Ok();
+  }
   Statement put(db.get(),
                 "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count) "
                 "VALUES (?, ?, ?, ?, ?, 1)");

@@ -17,7 +17,9 @@ Status AppendAuditEntry(Db& db, const std::string& actor, const std::string& act
 
 // Raises an alert inside the caller's transaction: a repeat of the same kind, device and
 // detail within the hour counts into that row; any other detail is a row of its own, so no
-// detail is lost. Both strings are cut to a bound (they may come from an attacker).
+// detail is lost, up to 50 distinct details per kind and device within the hour (the rest
+// count into one overflow row, so a flood adds rows per hour, not per request). Both strings
+// may come from an attacker: they are made inert and cut to a bound (store/inert_text.h).
 Status RaiseAlert(Db& db, const std::string& kind, const std::string& device_id,
                   const std::string& detail, int64_t now_ms);
 

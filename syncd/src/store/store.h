@@ -269,8 +269,10 @@ class Store {
   virtual Status SetCoordinatorDisabled(const std::string& name, bool disabled) = 0;
   // Appends to the audit log (logins, logouts; other actions log themselves).
   virtual Status LogCoordinatorAction(const v1::AuditEntry& entry) = 0;
-  // Raises an alert, or counts it into the same kind's alert for the device from the last
-  // hour. Best effort: dropped when the writer is saturated.
+  // Raises an alert, or counts it into the alert of the same kind, device and detail from the
+  // last hour; at most 50 distinct details per kind and device within the hour, the rest
+  // counted in one overflow row. The device id and detail are stored inert (inert_text.h).
+  // Best effort: dropped when the writer is saturated.
   virtual void RecordAlert(const std::string& kind, const std::string& device_id,
                            const std::string& detail) = 0;
   // Everything on the overview page but the coverage rows' live silent-observer list.
