@@ -387,6 +387,7 @@ Status ResendPhase(SyncContext& ctx, uint64_t from_seq) {
                                         std::to_string(run.from));
     }
     ctx.report.batches_resent += count;
+    ctx.report.server_last_seq = std::max(ctx.report.server_last_seq, run.to);
   }
   return Status::Ok();
 }
