@@ -402,7 +402,8 @@ Result<RestoreResult> RestoreBackup(const DataDir& dir, const std::string& from,
   chmod(dir.root.c_str(), 0700);
   VIGIL_ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Take(dir));
   bool holds_store = false;
-  for (const std::string& path : {dir.db(), dir.receipt_key(), dir.tls_key()}) {
+  // A -wal left without its database would be replayed into the restored one: it counts.
+  for (const std::string& path : {dir.db(), dir.db() + "-wal", dir.receipt_key(), dir.tls_key()}) {
     holds_store = holds_store || fs::exists(path, ec);
   }
   if (holds_store && !force) {
