@@ -68,9 +68,12 @@ struct SyncContext {
 Result<uint64_t> MetaUint(Client::State& state, std::string_view key) {
   VIGIL_ASSIGN_OR_RETURN(auto text, state.GetMeta(key));
   if (!text) return uint64_t{0};
+  const std::string& digits = *text;
+  const char* first = digits.data();
+  const char* last = first + digits.size();
   uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size()) {
+  auto [end, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || end != last) {
     return Status::DataLoss("meta " + std::string(key) + " is not a number: " + *text);
   }
   return value;
