@@ -88,7 +88,7 @@ void CheckExported(Syncd& server, const std::vector<std::string>& ids, size_t ti
 }
 
 std::string Backup(Syncd& server, const std::string& name) {
-  const std::string file = server.path(name);
+  std::string file = server.path(name);
   std::string out = server.Admin("backup --out " + file);
   CHECK(out.find("backup: " + file) != std::string::npos);
   struct stat st {};
