@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admin/admin.h"
+#include "admin/backup.h"
 #include "admin/data_dir.h"
 #include "admin/merge_admin.h"
 #include "admin/quarantine_admin.h"
@@ -247,7 +248,22 @@ int Main(int argc, char** argv) {
 
   CLI::App* admin = app.add_subcommand("admin", "manage the data dir (also while serving)");
   admin->require_subcommand(1);
+  admin->fallthrough();  // `--data DIR` also after the sub-command (inherited by them).
   admin->add_option("--data", data, "data directory")->required();
+
+  // Backup and restore (docs/operations.md §9, admin/backup.h).
+  std::string backup_out, restore_from;
+  bool restore_force = false;
+  CLI::App* backup = admin->add_subcommand(
+      "backup", "consistent online backup of the store and keys into one file (mode 0600)");
+  backup->add_option("--out", backup_out, "the backup file to write (must not exist)")->required();
+  CLI::App* restore = app.add_subcommand(
+      "restore", "put a backup file back into a data dir while syncd serve is stopped");
+  restore->add_option("--data", data, "data directory")->required();
+  restore->add_option("--from", restore_from, "backup file from `syncd admin backup`")->required();
+  restore->add_flag("--force", restore_force,
+                    "restore over an existing store, keeping it aside as "
+                    "syncd.db.before-restore-<time>");
 
   std::string file;
   CLI::App* stations = admin->add_subcommand("stations", "polling stations");
@@ -422,6 +438,18 @@ int Main(int argc, char** argv) {
     if (*init) return Init(data, init_options);
     if (*serve) return Serve(serve_flags);
     if (*verify) return RunVerifyCommand(DataDir(data), verify_scratch, std::cout, std::cerr);
+    if (*backup) {
+      Result<BackupResult> written = TakeBackup(DataDir(data), backup_out);
+      if (!written.ok()) return Report(written.status());
+      std::cout << BackupText(*written);
+      return 0;
+    }
+    if (*restore) {
+      Result<RestoreResult> restored = RestoreBackup(DataDir(data), restore_from, restore_force);
+      if (!restored.ok()) return Report(restored.status());
+      std::cout << RestoreText(DataDir(data), *restored);
+      return 0;
+    }
 
     DataDir dir(data);
     Result<std::unique_ptr<SqliteStore>> opened = OpenStore(dir);

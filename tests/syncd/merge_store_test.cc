@@ -394,7 +394,7 @@ TEST_CASE("merge store: records stored before schema 2 are merged on the upgrade
     store->Close();
   }
   {
-    // Back to schema 1: the tables of migrations 4, 3 and 2 gone, user_version 1.
+    // Back to schema 1: the tables of migrations 5, 4, 3 and 2 gone, user_version 1.
     Db db = Db::Open(path, false, 1000).value();
     REQUIRE(db.Exec("DROP TABLE coordinators; DROP TABLE alerts; DROP TABLE minute_counts; "
                     "DROP INDEX devices_by_seen; DROP INDEX assignments_by_station; "
@@ -402,7 +402,8 @@ TEST_CASE("merge store: records stored before schema 2 are merged on the upgrade
                     "DROP TABLE overrides; DROP TABLE qa_flags; DROP TABLE cases; "
                     "DROP TABLE case_members; DROP TABLE case_status; DROP TABLE audit_log; "
                     "DROP INDEX stations_by_area; DROP INDEX records_incidents_by_station; "
-                    "DROP TABLE quarantine; "
+                    "DROP TABLE quarantine; DROP TABLE chain_gaps; DROP TABLE backup_coverage; "
+                    "DROP TABLE backups; "
                     "PRAGMA user_version=1")
                 .ok());
   }

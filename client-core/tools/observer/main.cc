@@ -230,6 +230,14 @@ int CmdSync(const std::string& home, bool pin_stdin, const std::string& ca_file,
             << " retries\n";
   for (const std::string& r : report->rejections) std::cout << "  rejected " << r << "\n";
   for (const std::string& r : report->held) std::cout << "  held by the server: " << r << "\n";
+  if (report->batches_resent > 0) {
+    std::cout << "the server was restored from a backup: resent " << report->batches_resent
+              << " batches it asked for again\n";
+  }
+  for (const std::string& run : report->lost_batches) {
+    std::cout << "  batches " << run
+              << " were purged here and are lost on the server (coordinators are alerted)\n";
+  }
   if (report->forms_received + report->broadcasts_received + report->incident_updates > 0) {
     std::cout << "received " << report->forms_received << " forms, " << report->broadcasts_received
               << " broadcasts, " << report->incident_updates << " incident updates\n";

@@ -4,12 +4,13 @@
 // What is checked, in this order:
 //
 //  1. SQLite: PRAGMA integrity_check and PRAGMA foreign_key_check on the store itself.
-//  2. Chains, on a consistent copy: for every device, batches 1..last_seq with no gap, each
-//     batch's SHA-256 equal to its stored hash, its Batch naming the device and sequence and
-//     chaining on the previous hash (genesis for batch 1), its signature valid under the
-//     device's key for this server id, its receipt naming device, sequence, hash and record
-//     count (and, given the receipt key, signed by it); devices.last_seq / last_hash equal to
-//     the newest batch.
+//  2. Chains, on a consistent copy: for every device, batches 1..last_seq with no gap but
+//     those recorded in chain_gaps (lost after a restore: listed, and the next batch must
+//     chain on the gap's hash), each batch's SHA-256 equal to its stored hash, its Batch
+//     naming the device and sequence and chaining on the previous hash (genesis for batch
+//     1), its signature valid under the device's key for this server id, its receipt naming
+//     device, sequence, hash and record count (and, given the receipt key, signed by it);
+//     devices.last_seq / last_hash equal to the newest batch (or the last gap's).
 //  3. Records: every record of every stored batch is stored there with the content hash it
 //     has in the batch, or was stored by an earlier batch (sent again), or is listed as
 //     rejected; every stored record is carried by the batch it names (so none is stored
@@ -50,6 +51,8 @@ struct VerifyReport {
   uint64_t masters = 0;
   uint64_t conflicts = 0;
   uint64_t cases = 0;
+  // Recorded chain gaps (lost batches after a restore), one line each; not problems.
+  std::vector<std::string> gaps;
   // What does not hold, in the order found (the first difference first); at most
   // kMaxProblems, then `more_problems` counts the rest.
   std::vector<std::string> problems;

@@ -1,5 +1,7 @@
 #include "store/sqlite_db.h"
 
+#include <memory>
+
 namespace vigil::syncd {
 
 Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
@@ -23,6 +25,19 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
     default:
       return Status::Internal(std::move(message));
   }
+}
+
+Status CopyDatabase(Db& source, const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> target(raw, sqlite3_close_v2);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, raw, "cannot create the copy " + path);
+  sqlite3_backup* backup = sqlite3_backup_init(target.get(), "main", source.get(), "main");
+  if (backup == nullptr) return SqliteStatus(sqlite3_errcode(raw), raw, "cannot copy the store");
+  rc = sqlite3_backup_step(backup, -1);
+  int finished = sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) return SqliteStatus(rc, raw, "copying the store");
+  return SqliteStatus(finished, raw, "copying the store");
 }
 
 Db::~Db() {

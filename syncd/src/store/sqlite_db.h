@@ -16,6 +16,13 @@ namespace vigil::syncd {
 // kResourceExhausted, CORRUPT -> kDataLoss, others kInternal).
 Status SqliteStatus(int rc, sqlite3* db, std::string_view what);
 
+class Db;
+
+// Copies the committed state of `source` (one consistent snapshot, taken with SQLite's online
+// backup API in a single step, so writers of other connections are not blocked) into the
+// database file at `path`, created when missing (an existing file is overwritten).
+Status CopyDatabase(Db& source, const std::string& path);
+
 // One SQLite connection. Not thread-safe: one thread uses it at a time.
 class Db {
  public:

@@ -4,8 +4,9 @@
 // NOTES ON A DEVICE'S CHAIN OF BATCHES (AppendInTransaction)
 //
 //  1. devices.last_seq / last_hash are the seq and SHA-256 of the newest batch stored for the
-//     device; batches holds every accepted batch, keyed (device_id, seq), seq 1..last_seq
-//     with no gap, each batch's prev_batch_hash equal to the hash of the one before.
+//     device (or of the last batch of a recorded chain gap, note 7); batches holds every
+//     accepted batch, keyed (device_id, seq), seq 1..last_seq with no gap but those recorded
+//     in chain_gaps, each batch's prev_batch_hash equal to the hash of the one before.
 //  2. The I/O thread's checks (size, decode, device, rate, signature) ran on a snapshot; the
 //     sequence verdict is taken again here, under the write lock, where no other push of the
 //     same device can interleave. protocol::CheckSequence decides:
@@ -21,9 +22,14 @@
 //  6. Each stored record that passed its checks is merged in this same transaction
 //     (sqlite_merge_ops.cc): a submission at once, incidents per station after the batch's
 //     records.
-//  Nothing in batches, records, equivocations or record_rejections is updated or deleted.
+//  7. After a restore (sqlite_chain_ops.h): a pull may move last_seq / last_hash forward over
+//     batches the device declares lost, recorded in chain_gaps; a batch in such a gap is
+//     answered like a chain mismatch and never stored.
+//  Nothing in batches, records, equivocations, record_rejections or chain_gaps is updated
+//  or deleted.
 #include <utility>
 
+#include "store/sqlite_chain_ops.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/signing.h"
@@ -84,7 +90,14 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
                      "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
     stored.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
     VIGIL_ASSIGN_OR_RETURN(bool row, stored.Step());
-    if (!row) return Status::DataLoss("batch " + std::to_string(batch.seq) + " is missing");
+    if (!row) {
+      VIGIL_ASSIGN_OR_RETURN(bool lost, InChainGap(db, batch.device_id, batch.seq));
+      if (!lost) return Status::DataLoss("batch " + std::to_string(batch.seq) + " is missing");
+      // The device declared this batch lost and the chain went past it (note 7).
+      outcome.verdict = protocol::SequenceVerdict::kChainMismatch;
+      outcome.expected_seq = last_seq + 1;
+      return Status::Ok();
+    }
     stored_hash = stored.Blob(0);
     outcome.response_bytes = stored.Blob(1);
   }
@@ -248,9 +261,7 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
     return Status::PermissionDenied("device " + params.device_id + " is revoked");
   }
   const std::string observer_id = device.Text(1);
-  const uint64_t last_seq = static_cast<uint64_t>(device.Int(2));
-  response.set_last_accepted_seq(last_seq);
-  response.set_last_accepted_hash(device.Blob(3));
+  ChainHead head{static_cast<uint64_t>(device.Int(2)), device.Blob(3)};
 
   Statement nonce(db.get(), "INSERT INTO pull_nonces(device_id, nonce, at_ms) VALUES (?, ?, ?)");
   nonce.BindText(1, params.device_id).BindBlob(2, params.pull.nonce()).Bind(3, now);
@@ -265,6 +276,10 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
   seen.Bind(1, now).Bind(2, params.pull.device_time_ms() - now);
   seen.Bind(3, params.pull.pending_records()).BindText(4, params.device_id);
   VIGIL_RETURN_IF_ERROR(seen.Run());
+  VIGIL_RETURN_IF_ERROR(ApplyPullChain(db, params.device_id, params.pull, head, response));
+  const uint64_t last_seq = head.last_seq;
+  response.set_last_accepted_seq(last_seq);
+  response.set_last_accepted_hash(head.last_hash);
 
   const int64_t cursor = static_cast<int64_t>(std::min<uint64_t>(params.pull.cursor(), INT64_MAX));
   Statement changes(db.get(),

@@ -173,6 +173,35 @@ CREATE TRIGGER quarantine_release_once BEFORE UPDATE ON quarantine
     OR NEW.quarantined_at_ms != OLD.quarantined_at_ms
   BEGIN SELECT RAISE(ABORT, 'a quarantine row changes only by its one release'); END;
 )sql",
+    // 5: backups and chain gaps (docs/operations.md §9, docs/protocol.md §10.4). A completed
+    // `syncd admin backup` adds a row to backups and, per device, the newest batch the copy
+    // holds to backup_coverage: devices purge nothing above it. A chain gap is a run of a
+    // device's batches the server lost (a restore) and the device no longer holds; the chain
+    // goes on from `hash`, the hash of batch to_seq. All three are append-only.
+    R"sql(
+CREATE TABLE backups(
+  id INTEGER PRIMARY KEY, completed_at_ms INTEGER NOT NULL, file TEXT NOT NULL,
+  sha256 BLOB NOT NULL, bytes INTEGER NOT NULL);
+CREATE TABLE backup_coverage(
+  backup_id INTEGER NOT NULL REFERENCES backups(id), device_id TEXT NOT NULL,
+  seq INTEGER NOT NULL, PRIMARY KEY(device_id, backup_id)) WITHOUT ROWID;
+CREATE TABLE chain_gaps(
+  device_id TEXT NOT NULL REFERENCES devices(device_id), from_seq INTEGER NOT NULL,
+  to_seq INTEGER NOT NULL CHECK(to_seq >= from_seq), hash BLOB NOT NULL,
+  recorded_at_ms INTEGER NOT NULL, PRIMARY KEY(device_id, from_seq)) WITHOUT ROWID;
+CREATE TRIGGER backups_no_update BEFORE UPDATE ON backups
+  BEGIN SELECT RAISE(ABORT, 'backups are append-only'); END;
+CREATE TRIGGER backups_no_delete BEFORE DELETE ON backups
+  BEGIN SELECT RAISE(ABORT, 'backups are append-only'); END;
+CREATE TRIGGER backup_coverage_no_update BEFORE UPDATE ON backup_coverage
+  BEGIN SELECT RAISE(ABORT, 'backup_coverage is append-only'); END;
+CREATE TRIGGER backup_coverage_no_delete BEFORE DELETE ON backup_coverage
+  BEGIN SELECT RAISE(ABORT, 'backup_coverage is append-only'); END;
+CREATE TRIGGER chain_gaps_no_update BEFORE UPDATE ON chain_gaps
+  BEGIN SELECT RAISE(ABORT, 'chain_gaps are append-only'); END;
+CREATE TRIGGER chain_gaps_no_delete BEFORE DELETE ON chain_gaps
+  BEGIN SELECT RAISE(ABORT, 'chain_gaps are append-only'); END;
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,

@@ -39,7 +39,7 @@
 namespace vigil::syncd {
 
 // The schema version this code writes; a newer database is refused.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Limits of the SQLite store.
 struct SqliteStoreOptions {

@@ -200,13 +200,18 @@ class Client {
                                     const std::string& ca_file = "",
                                     std::shared_ptr<Transport> transport = nullptr);
   // Seals the outbox, pushes every pending batch in sequence (the stored bytes, identical on
-  // every retry), verifies and stores each receipt, then pulls. Retries what may succeed later
+  // every retry), verifies and stores each receipt, then pulls. When the pull says the
+  // server lost batches (restored from a backup), resends them unchanged, declaring lost
+  // those already purged (docs/protocol.md §10.4). Retries what may succeed later
   // (network, 5xx, 408, 429) with exponential backoff and jitter; stops at the first refusal
   // that cannot (the Status names it). Everything acknowledged before a failure stays
   // acknowledged.
   Result<SyncReport> Sync(const SyncOptions& options = {});
   // Erases the content of acknowledged records and batches whose receipt arrived more than
-  // `older_than` ago; their ids, hashes and receipts stay. Returns the records purged.
+  // `older_than` ago and that the server confirmed it keeps: at most the newest completed
+  // backup's backed_up_seq once the server has backups, else at most its last_accepted_seq,
+  // both as of the last pull (nothing before any pull). Ids, hashes and receipts stay.
+  // Returns the records purged.
   Result<int64_t> PurgeAcknowledged(std::chrono::milliseconds older_than);
   // Re-checks every stored receipt: server signature, and that it names this device, the
   // batch's sequence number and the SHA-256 of the bytes this device sent.

@@ -70,7 +70,8 @@ struct SyncOptions {
   std::string ca_file;
   bool pull = true;  // Pull forms, assignments, broadcasts and incident statuses after pushing.
   // After a successful sync, erase the content of records (and batch bytes) whose receipt is
-  // older than this, so a seized tablet holds little (ids, hashes and receipts stay).
+  // older than this, so a seized tablet holds little (ids, hashes and receipts stay). Only
+  // batches a completed server backup holds are erased (docs/protocol.md §10.4).
   std::chrono::hours purge_after{24};
 };
 
@@ -91,6 +92,14 @@ struct SyncReport {
   uint64_t broadcasts_received = 0;
   uint64_t incident_updates = 0;
   uint64_t server_last_seq = 0;  // The server's record of this device's chain.
+  // The newest completed server backup's record of this device's chain (0: no backup yet);
+  // nothing above it is purged (docs/protocol.md §10.4).
+  uint64_t backed_up_seq = 0;
+  // After a server restore (docs/protocol.md §10.4): batches the server asked for again and
+  // got, unchanged, and runs of batches it lost for good because this device had purged
+  // them ("4..6"); the server records and alerts each such gap.
+  uint64_t batches_resent = 0;
+  std::vector<std::string> lost_batches;
 };
 
 // What `observer receipts verify` found.
