@@ -1,4 +1,4 @@
-// The sync engine's retry rules (ARCHITECTURE §4 step 8) against a scripted transport.
+// The sync engine's retry rules (docs/architecture.md §4 step 8) against a scripted transport.
 #include <doctest/doctest.h>
 
 #include <deque>

@@ -1,4 +1,4 @@
-// The push pipeline through the pure router (no sockets): every check of ARCHITECTURE §4
+// The push pipeline through the pure router (no sockets): every check of docs/architecture.md §4
 // step 5 with its HTTP status and Error code.
 #include <doctest/doctest.h>
 

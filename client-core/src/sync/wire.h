@@ -13,8 +13,8 @@ namespace vigil::client::wire {
 // "syncd refused (403 DEVICE_REVOKED): device revoked by coordinators".
 Status Refusal(const HttpResult& result, v1::Error* error_out = nullptr);
 
-// POSTs with retries per ARCHITECTURE §4 step 8: network faults, 5xx, 408, 429 and a 200 whose
-// body `valid` rejects (a captive portal) are retried with exponential backoff and full
+// POSTs with retries per docs/architecture.md §4 step 8: network faults, 5xx, 408, 429 and a 200
+// whose body `valid` rejects (a captive portal) are retried with exponential backoff and full
 // jitter; anything else is returned at once. Counts retries in `retries`.
 Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, std::string_view body,
                                  const SyncOptions& options,

@@ -1,5 +1,5 @@
 // The checks a device request passes on an I/O thread, before anything is queued to the
-// writer (ARCHITECTURE §4 step 5, in this order):
+// writer (docs/architecture.md §4 step 5, in this order):
 //
 //   1. body size cap                        413 TOO_LARGE
 //   2. decode SignedBatch and Batch         400 MALFORMED

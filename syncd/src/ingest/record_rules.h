@@ -1,4 +1,4 @@
-// Per-record rules inside an accepted batch (ARCHITECTURE §4 step 5): records are
+// Per-record rules inside an accepted batch (docs/architecture.md §4 step 5): records are
 // idempotent by their UUID. Pure functions; the writer calls them inside its transaction.
 #pragma once
 

@@ -1,4 +1,4 @@
-// A refused request: the HTTP status and the vigil.v1.Error body (ARCHITECTURE §4 step 8).
+// A refused request: the HTTP status and the vigil.v1.Error body (docs/architecture.md §4 step 8).
 #pragma once
 
 #include <cstdint>

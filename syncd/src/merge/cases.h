@@ -1,4 +1,4 @@
-// Merge of incident reports into cases (ARCHITECTURE §5). Pure: no store, no clock.
+// Merge of incident reports into cases (docs/architecture.md §5). Pure: no store, no clock.
 //
 // NOTES ON THE CASE RULES (invariants; docs/merge.md states them for people)
 //

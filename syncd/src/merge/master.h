@@ -1,4 +1,4 @@
-// Merge of checklists (ARCHITECTURE §5): the master record of one (station, form) computed
+// Merge of checklists (docs/architecture.md §5): the master record of one (station, form) computed
 // from a SET of stored submissions plus coordinators' overrides. Pure: no store, no clock.
 //
 // NOTES ON THE MERGE RULES (each is an invariant; docs/merge.md states them for people)

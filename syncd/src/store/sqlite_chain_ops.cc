@@ -3,13 +3,12 @@
 
 #include <algorithm>
 
+#include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 
 namespace vigil::syncd {
 namespace {
-
-constexpr int64_t kAlertWindowMs = 3600 * 1000;
 
 // Sequence numbers are stored as SQLite integers: anything above stays out of reach.
 constexpr uint64_t kMaxSeq = static_cast<uint64_t>(INT64_MAX);
@@ -44,11 +43,12 @@ Status RecordGap(Db& db, const std::string& device_id, const v1::Pull& pull, Cha
   VIGIL_RETURN_IF_ERROR(advance.Run());
   head.last_seq = through;
   head.last_hash = pull.lost_through_hash();
-  return RaiseAlertInTransaction(
+  return RaiseAlert(
       db, "CHAIN_GAP", device_id,
       "batches " + std::to_string(from) + ".." + std::to_string(through) +
           " are lost: the server no longer has them (restored from a backup) and the device "
-          "purged them; its later batches are accepted");
+          "purged them; its later batches are accepted",
+      NowMs());
 }
 
 Status FillBackupCoverage(Db& db, const std::string& device_id, v1::PullResponse& response) {
@@ -72,13 +72,13 @@ Status ApplyPullChain(Db& db, const std::string& device_id, const v1::Pull& pull
   VIGIL_RETURN_IF_ERROR(FillBackupCoverage(db, device_id, response));
   if (pull.acknowledged_seq() > head.last_seq) {
     response.set_resend_from_seq(head.last_seq + 1);
-    VIGIL_RETURN_IF_ERROR(RaiseAlertInTransaction(
+    VIGIL_RETURN_IF_ERROR(RaiseAlert(
         db, "RESEND_REQUESTED", device_id,
         "the device holds receipts through batch " +
             std::to_string(std::min(pull.acknowledged_seq(), kMaxSeq)) +
             " but the server has its batches only through " + std::to_string(head.last_seq) +
-            " (restored from a backup); asked to resend from " +
-            std::to_string(head.last_seq + 1)));
+            " (restored from a backup); asked to resend from " + std::to_string(head.last_seq + 1),
+        NowMs()));
   }
   return Status::Ok();
 }
@@ -89,24 +89,6 @@ Result<bool> InChainGap(Db& db, const std::string& device_id, uint64_t seq) {
                 "to_seq >= ?2");
   gap.BindText(1, device_id).Bind(2, static_cast<int64_t>(std::min(seq, kMaxSeq)));
   return gap.Step();
-}
-
-Status RaiseAlertInTransaction(Db& db, const std::string& kind, const std::string& device_id,
-                               const std::string& detail) {
-  const int64_t now = NowMs();
-  Statement bump(db.get(),
-                 "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id "
-                 "FROM alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND "
-                 "last_at_ms >= ?5 ORDER BY last_at_ms DESC LIMIT 1)");
-  bump.Bind(1, now).BindText(2, kind).BindText(3, device_id).BindText(4, detail);
-  bump.Bind(5, now - kAlertWindowMs);
-  VIGIL_RETURN_IF_ERROR(bump.Run());
-  if (sqlite3_changes(db.get()) > 0) return Status::Ok();
-  Statement put(db.get(),
-                "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count) "
-                "VALUES (?, ?, ?, ?, ?, 1)");
-  put.BindText(1, kind).BindText(2, device_id).BindText(3, detail).Bind(4, now).Bind(5, now);
-  return put.Run();
 }
 
 }  // namespace vigil::syncd

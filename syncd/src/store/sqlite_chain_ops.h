@@ -44,9 +44,4 @@ Status ApplyPullChain(Db& db, const std::string& device_id, const v1::Pull& pull
 // Whether `seq` of the device lies in a recorded chain gap (note 5).
 Result<bool> InChainGap(Db& db, const std::string& device_id, uint64_t seq);
 
-// Raises an alert of `kind` about a device, or counts it into the same kind's alert with the
-// same detail from the last hour, inside the caller's transaction.
-Status RaiseAlertInTransaction(Db& db, const std::string& kind, const std::string& device_id,
-                               const std::string& detail);
-
 }  // namespace vigil::syncd

@@ -1,6 +1,6 @@
 // The writer-side half of merge (docs/merge.md): everything here runs inside the writer's
 // group transaction, so a batch's records and their merged effects commit together or not
-// at all (ARCHITECTURE §4 step 6). The rules themselves are pure functions in src/merge/.
+// at all (docs/architecture.md §4 step 6). The rules themselves are pure functions in src/merge/.
 //
 // NOTES ON THE MERGE TABLES
 //

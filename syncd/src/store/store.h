@@ -1,4 +1,4 @@
-// The Store interface (ARCHITECTURE §6): everything syncd keeps. Backends: SQLite (here);
+// The Store interface (docs/architecture.md §6): everything syncd keeps. Backends: SQLite (here);
 // PostgreSQL later, behind the same interface and the same test suite.
 //
 // Writes that answer a device (AppendBatch, Enroll, Pull) are asynchronous: the callback
@@ -41,7 +41,7 @@ struct DeviceRecord {
 
 // A push that passed every check which needs no lock on the device's chain (size, decode,
 // device, rate, signature). The payload is decoded too, but its failure only counts once the
-// sequence rules accept the batch (ARCHITECTURE §4 step 5 order).
+// sequence rules accept the batch (docs/architecture.md §4 step 5 order).
 struct VerifiedBatch {
   std::string device_id;
   uint64_t seq = 0;

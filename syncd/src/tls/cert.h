@@ -1,5 +1,5 @@
 // The server's TLS identity: a self-signed certificate made with OpenSSL for a fresh
-// deployment, and the public-key pin devices use (ARCHITECTURE §4 step 1).
+// deployment, and the public-key pin devices use (docs/architecture.md §4 step 1).
 #pragma once
 
 #include <string>

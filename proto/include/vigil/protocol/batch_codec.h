@@ -37,7 +37,7 @@ Result<v1::RecordList> DecodePayload(const v1::Batch& batch,
 // The id of a record (submission_id or incident_id), "" when neither is set.
 std::string_view RecordId(const v1::Record& record);
 
-// What the sequence rules (ARCHITECTURE §4 step 5) say of an incoming batch.
+// What the sequence rules (docs/architecture.md §4 step 5) say of an incoming batch.
 enum class SequenceVerdict {
   kAccept,         // seq == last+1 and prev hash matches: store it.
   kReplay,         // seq <= last and the very bytes stored: answer the stored receipt.

@@ -1,4 +1,4 @@
-// What exactly is signed (ARCHITECTURE §4; docs/protocol.md shows it byte by byte):
+// What exactly is signed (docs/architecture.md §4; docs/protocol.md shows it byte by byte):
 //
 //   label 0x00 context 0x00 payload
 //
