@@ -102,16 +102,7 @@ class DashboardServer {
   }
 
   TestDevice Enroll(const std::string& observer, char seed_char) {
-    TestDevice device;
-    device.key = std::make_unique<protocol::Ed25519PrivateKey>(
-        protocol::Ed25519PrivateKey::FromSeed(std::string(32, seed_char)).value());
-    std::string code = "code-" + observer + "-" + std::string(1, seed_char);
-    REQUIRE(server.store()
-                .AddEnrollmentCode(protocol::Sha256(code), observer, NowMs() + 3'600'000)
-                .ok());
-    REQUIRE(server.Post("/v1/enroll", TestDevice::EnrollBody(*device.key, code)).status == 200);
-    device.device_id = protocol::DeviceIdFromPublicKey(device.key->public_key().raw());
-    return device;
+    return server.EnrollAs(observer, seed_char);
   }
 
   void Push(TestDevice& device, const std::vector<v1::Record>& records) {

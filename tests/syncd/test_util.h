@@ -201,6 +201,22 @@ class TestServer {
     return code;
   }
 
+  // Enrolls a device of `observer` through POST /v1/enroll. Its key comes from `seed_char`
+  // (the same device id in every run), or is random when `seed_char` is '\0'.
+  TestDevice EnrollAs(const std::string& observer, char seed_char = '\0') {
+    TestDevice device;
+    device.key = std::make_unique<protocol::Ed25519PrivateKey>(
+        seed_char != '\0'
+            ? protocol::Ed25519PrivateKey::FromSeed(std::string(32, seed_char)).value()
+            : protocol::Ed25519PrivateKey::Generate().value());
+    const std::string code =
+        protocol::Base64UrlEncode(protocol::RandomBytes(16).value()) + "-" + observer;
+    REQUIRE(store_->AddEnrollmentCode(protocol::Sha256(code), observer, NowMs() + 3'600'000).ok());
+    REQUIRE(Post("/v1/enroll", TestDevice::EnrollBody(*device.key, code)).status == 200);
+    device.device_id = protocol::DeviceIdFromPublicKey(device.key->public_key().raw());
+    return device;
+  }
+
   // Enrolls a new device through POST /v1/enroll.
   TestDevice Enroll() {
     TestDevice device;

@@ -56,18 +56,7 @@ struct VerifyFixture {
                 .ok());
   }
 
-  TestDevice Enroll(const std::string& observer) {
-    TestDevice device;
-    device.key = std::make_unique<protocol::Ed25519PrivateKey>(
-        protocol::Ed25519PrivateKey::Generate().value());
-    std::string code = "code-" + observer;
-    REQUIRE(server.store()
-                .AddEnrollmentCode(protocol::Sha256(code), observer, NowMs() + 3'600'000)
-                .ok());
-    REQUIRE(server.Post("/v1/enroll", TestDevice::EnrollBody(*device.key, code)).status == 200);
-    device.device_id = protocol::DeviceIdFromPublicKey(device.key->public_key().raw());
-    return device;
-  }
+  TestDevice Enroll(const std::string& observer) { return server.EnrollAs(observer); }
 
   void Push(TestDevice& device, const std::vector<v1::Record>& records) {
     REQUIRE(server.Post("/v1/push", device.NextBody(records)).status == 200);

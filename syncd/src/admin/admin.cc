@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <ctime>
 #include <set>
 #include <sstream>
 
@@ -367,6 +368,15 @@ Result<std::string> ToJson(const google::protobuf::Message& message) {
   auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) return Status::Internal("JSON: " + status.ToString());
   return json;
+}
+
+std::string FormatUtc(int64_t ms, const char* format) {
+  const auto seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[64];
+  const size_t n = std::strftime(text, sizeof text, format, &parts);
+  return std::string(text, n);
 }
 
 }  // namespace vigil::syncd

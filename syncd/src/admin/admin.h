@@ -57,4 +57,7 @@ std::string StatsText(const v1::ServerStats& stats);
 // A message in protobuf's JSON mapping (field names as in the .proto, all fields printed).
 Result<std::string> ToJson(const google::protobuf::Message& message);
 
+// `ms` since the Unix epoch as UTC in strftime's `format`, e.g. "%Y-%m-%d %H:%M:%SZ".
+std::string FormatUtc(int64_t ms, const char* format);
+
 }  // namespace vigil::syncd

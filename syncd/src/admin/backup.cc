@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "admin/admin.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
@@ -274,14 +275,7 @@ class DataDirLock {
   int fd_;
 };
 
-std::string UtcStamp(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
-  return text;
-}
+std::string UtcStamp(int64_t ms) { return FormatUtc(ms, "%Y%m%dT%H%M%SZ"); }
 
 // Checks the restored copy and takes its key files out of it.
 Result<std::vector<std::pair<KeyFile, std::string>>> CheckAndExtract(const std::string& path,

@@ -1,20 +1,14 @@
 #include "admin/quarantine_admin.h"
 
-#include <ctime>
 #include <sstream>
+
+#include "admin/admin.h"
 
 namespace vigil::syncd {
 namespace {
 
 // "2026-12-02 16:20:05Z"
-std::string UtcTime(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%SZ", &parts);
-  return text;
-}
+std::string UtcTime(int64_t ms) { return FormatUtc(ms, "%Y-%m-%d %H:%M:%SZ"); }
 
 }  // namespace
 
