@@ -85,6 +85,14 @@ TEST_CASE("transport: Expect 100-continue is answered before the body, then the 
   CHECK(ClosedWithin(fd, 10000, &again));
   CHECK(StatusOf(again) == 200);
   close(fd);
+  // An HTTP/1.0 client's Expect is ignored: it sends its body at once, as such clients do.
+  fd = Connect(server.port());
+  SendAll(fd, "POST /v1/push HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\njunk!");
+  std::string old_client;
+  CHECK(ClosedWithin(fd, 10000, &old_client));
+  close(fd);
+  CHECK(old_client.rfind("HTTP/1.0 400 ", 0) == 0);
+  CHECK(old_client.find("100 Continue") == std::string::npos);
 }
 
 TEST_CASE("transport: Expect 100-continue gets the final status at once when the head settles it") {
@@ -339,6 +347,31 @@ TEST_CASE("transport: chunked bodies and any Content-Type are read as the body, 
   }
   CHECK(closed);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+  close(fd);
+}
+
+TEST_CASE("transport: a keep-alive connection idle past --read-timeout is closed") {
+  PlainServer server({"--read-timeout", "1"});
+  int fd = Connect(server.port());
+  SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(StatusOf(ReadHeader(fd, 10000)) == 200);
+  const auto answered = std::chrono::steady_clock::now();
+  CHECK(ClosedWithin(fd, 10000));  // Reads the rest of the answer, then waits.
+  CHECK(std::chrono::steady_clock::now() - answered < std::chrono::seconds(5));
+  close(fd);
+}
+
+TEST_CASE("transport: a TLS client that never completes its handshake is cut off after 10 s") {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  REQUIRE(RunSyncd("init --data " + data + " --server-id transport").first == 0);
+  ServeProcess serve(data, dir.path(), "serve");  // TLS; --read-timeout stays 30 s.
+  int fd = Connect(testing::PortOf(serve.WaitReady()));
+  const auto connected = std::chrono::steady_clock::now();
+  CHECK(ClosedWithin(fd, 20000));  // Sends nothing: no ClientHello.
+  const auto waited = std::chrono::steady_clock::now() - connected;
+  CHECK(waited >= std::chrono::seconds(9));
+  CHECK(waited < std::chrono::seconds(15));
   close(fd);
 }
 
