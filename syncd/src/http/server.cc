@@ -584,7 +584,8 @@ Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
   static const unsigned char kContext[] = "vigil-syncd";
   SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
   SSL_CTX_sess_set_cache_size(native, 20000);
-  // An idle connection holds no TLS record buffers (about 50 KiB each otherwise).
+  // An idle connection gives OpenSSL's record buffers back (a small part of what an idle TLS
+  // connection costs with OpenSSL 3: docs/performance.md, idle connections).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   beast::error_code ec;
   ctx.use_certificate_chain_file(options.cert_path, ec);
