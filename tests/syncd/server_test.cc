@@ -19,6 +19,16 @@ TEST_CASE("listen addresses") {
   CHECK_FALSE(ParseListenAddress("127.0.0.1:80x").ok());
 }
 
+TEST_CASE("connections are capped per IPv4 address and per IPv6 /64") {
+  CHECK(ConnectionCapKey("192.0.2.7") == "192.0.2.7");
+  CHECK(ConnectionCapKey("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(ConnectionCapKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
+  CHECK(ConnectionCapKey("2001:db8:1:2::1") == ConnectionCapKey("2001:db8:1:2:ffff::9"));
+  CHECK(ConnectionCapKey("2001:db8:1:3::1") != ConnectionCapKey("2001:db8:1:2::1"));
+  CHECK(ConnectionCapKey("::1") == "::/64");
+  CHECK(ConnectionCapKey("not an address") == "not an address");
+}
+
 TEST_CASE("a generated certificate has a stable 32-byte pin in curl's form") {
   testing::TempDir dir;
   std::string cert = dir.path() + "/cert.pem";

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -125,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         remote_(std::move(remote)),
         stream_(std::forward<Args>(args)...) {}
   // The connection was admitted (ServerState::Admit) before the session was made.
-  ~Session() { state_.Release(remote_); }
+  ~Session() { state_.Release(ConnectionCapKey(remote_)); }
 
   void Run() {
     net::dispatch(stream_.get_executor(),
@@ -515,7 +516,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     }
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
-    if (std::optional<ConnectionRefusal> refused = state_.Admit(remote)) {
+    if (std::optional<ConnectionRefusal> refused = state_.Admit(ConnectionCapKey(remote))) {
       state_.router.metrics().ConnectionRefused(*refused);
       socket.close(ignored);
     } else {
@@ -597,6 +598,17 @@ Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
 }
 
 }  // namespace
+
+std::string ConnectionCapKey(const std::string& address) {
+  beast::error_code ec;
+  net::ip::address ip = net::ip::make_address(address, ec);
+  if (ec || ip.is_v4()) return address;
+  net::ip::address_v6 v6 = ip.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  net::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
 
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
   size_t colon = text.rfind(':');

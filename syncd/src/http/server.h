@@ -28,8 +28,8 @@ struct ServerOptions {
   // Open connections at most; more are closed as soon as they are accepted. Lowered at start
   // to what the open-files limit allows (docs/operations.md §5).
   size_t max_connections = 20000;
-  // Open connections from one client address at most; 0: no such cap (behind a proxy every
-  // connection comes from the proxy's address).
+  // Open connections from one client address (IPv6: one /64) at most; 0: no such cap
+  // (behind a proxy every connection comes from the proxy's address).
   size_t max_connections_per_address = 2000;
   std::string ready_file;    // Written with the base URL once accepting; "" for none.
   bool log_requests = true;  // One line per request on stderr.
@@ -37,6 +37,12 @@ struct ServerOptions {
 
 // Splits "HOST:PORT", "[V6]:PORT" or ":PORT" (host 127.0.0.1).
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
+
+// What --max-connections-per-address counts connections by: an IPv4 address as it is (an
+// IPv4-mapped IPv6 address as IPv4), an IPv6 address by its /64 prefix ("2001:db8:1:2::/64"),
+// since one IPv6 client commonly holds a whole /64. `address` is an IP literal; anything else
+// is returned unchanged.
+std::string ConnectionCapKey(const std::string& address);
 
 // Serves until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests (bounded
 // by stop_timeout_s) and returns. Fails early for a bad address, TLS files, or --no-tls on a
