@@ -77,7 +77,7 @@ class IdleFleet;
 // and then; reconnects when the connection ends, until the fleet stops.
 class IdleClient : public std::enable_shared_from_this<IdleClient> {
  public:
-  IdleClient(IdleFleet& fleet, net::ip::address_v4 source);
+  IdleClient(IdleFleet& fleet, const net::ip::address_v4& source);
   void Start();
 
  private:
@@ -167,7 +167,7 @@ class IdleFleet {
   std::atomic<uint64_t> pings_{0};
 };
 
-IdleClient::IdleClient(IdleFleet& fleet, net::ip::address_v4 source)
+IdleClient::IdleClient(IdleFleet& fleet, const net::ip::address_v4& source)
     : fleet_(fleet), source_(source), timer_(fleet.ioc_) {}
 
 void IdleClient::Start() {
