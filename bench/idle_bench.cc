@@ -3,8 +3,9 @@
 //
 // One syncd over HTTPS on 127.0.0.1, one device enrolled for real pushing pre-signed batches
 // of closing checklists at a steady pace over its keep-alive connection (bench/ingest_load.h's
-// Pusher). Phase 1: the server otherwise idle. Phase 2: the same, while N idle clients (5,000
-// by default) hold TLS connections from the address range 127.0.0.2 … 127.0.0.(1+K).
+// Pusher). In each of 3 rounds (2 with --quick): a phase with the server otherwise idle, then
+// the same while N idle clients (5,000 by default) hold TLS connections from the address range
+// 127.0.0.2 … 127.0.0.(1+K); the clients close between rounds.
 //
 // What a hostile idler realistically does: syncd closes a connection that has not sent a
 // whole request within --read-timeout (30 s) after its handshake or its last answer, so
@@ -15,7 +16,7 @@
 // Printed: the machine, median and p99 push latency in both phases and their ratio (target
 // p99 ratio ≤ 2), the connections syncd holds (its own gauge), and syncd's resident memory
 // (VmRSS and peak VmHWM from /proc, target < 1 GiB). Bounded: every phase has a fixed
-// length and opening the connections gives up after 120 s.
+// length, opening the connections gives up after 120 s, their closing is awaited 30 s.
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
@@ -276,6 +277,7 @@ struct Flags {
   int addresses = 10;
   int ping_s = 20;
   double seconds = 20;
+  int rounds = 3;
   double pushes_per_s = 20;
   int batch = 10;
 };
@@ -291,6 +293,7 @@ Flags ParseFlags(int argc, char** argv) {
     if (arg == "--quick") {
       f.quick = true;
       f.seconds = 8;
+      f.rounds = 2;
     } else if (arg == "--connections") {
       f.connections = static_cast<int>(value());
     } else if (arg == "--addresses") {
@@ -299,12 +302,15 @@ Flags ParseFlags(int argc, char** argv) {
       f.ping_s = static_cast<int>(value());
     } else if (arg == "--seconds") {
       f.seconds = value();
+    } else if (arg == "--rounds") {
+      f.rounds = static_cast<int>(value());
     } else {
       Die("unknown flag " + arg);
     }
   }
   if (f.connections < 0 || f.connections > 100000 || f.addresses < 1 || f.addresses > 250 ||
-      f.ping_s < 1 || f.ping_s > 29 || f.seconds <= 0 || f.seconds > 300) {
+      f.ping_s < 1 || f.ping_s > 29 || f.seconds <= 0 || f.seconds > 300 || f.rounds < 1 ||
+      f.rounds > 10) {
     Die("flags out of range");
   }
   return f;
@@ -327,7 +333,7 @@ int main(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr,
                  "usage: idle_bench SYNCD FORMS_DIR WORK_DIR [--quick] [--connections N] "
-                 "[--addresses K] [--ping S] [--seconds S]\n");
+                 "[--addresses K] [--ping S] [--seconds S] [--rounds N]\n");
     return 2;
   }
   const Flags flags = ParseFlags(argc, argv);
@@ -342,9 +348,10 @@ int main(int argc, char** argv) {
       vigil::bench::LoadAverage().c_str());
   std::printf(
       "one device pushing %.0f batches of %d closing checklists per second, %.0f s per "
-      "phase; %d idle TLS clients from 127.0.0.2-127.0.0.%d, a GET /healthz every %d s\n",
-      flags.pushes_per_s, flags.batch, flags.seconds, flags.connections, 1 + flags.addresses,
-      flags.ping_s);
+      "phase, %d rounds; %d idle TLS clients from 127.0.0.2-127.0.0.%d, a GET /healthz every %d "
+      "s\n",
+      flags.pushes_per_s, flags.batch, flags.seconds, flags.rounds, flags.connections,
+      1 + flags.addresses, flags.ping_s);
   std::fflush(stdout);
 
   const fs::path data = work / "idle" / "data";
@@ -364,63 +371,85 @@ int main(int argc, char** argv) {
   vigil::bench::Syncd server(syncd, data);
   std::string pin;
   std::vector<Device> fleet = vigil::bench::EnrollFleet(syncd, data, server.url(), observers, &pin);
-  const size_t batches = static_cast<size_t>(flags.pushes_per_s * flags.seconds * 2) + 10;
+  const size_t batches =
+      static_cast<size_t>(flags.pushes_per_s * flags.seconds * 2 * flags.rounds) + 10;
   vigil::bench::AppendChecklistBatches(fleet[0], form, batches, flags.batch, "bench-server");
   vigil::bench::Pusher pusher(fleet, server.url(), pin);
   const double checklists_per_s = flags.pushes_per_s * flags.batch;
   const double rss_start = StatusMiB(server.pid(), "VmRSS");
-
-  Phase idle = Push(pusher, server.pid(), flags.seconds, checklists_per_s);
-
   const uint16_t port =
       static_cast<uint16_t>(std::stoi(server.url().substr(server.url().rfind(':') + 1)));
-  IdleFleet idlers(port, flags.connections, flags.addresses, std::chrono::seconds(flags.ping_s));
-  const auto opening = Clock::now();
-  idlers.Start();
-  const auto give_up = opening + std::chrono::seconds(120);
-  while (idlers.open() < flags.connections && Clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+
+  // Rounds of (idle phase, loaded phase), so that the machine's noise falls on both alike;
+  // the idle clients are closed between rounds and syncd given time to see them go.
+  std::vector<double> all_idle, all_loaded, round_ratios;
+  uint64_t errors = 0;
+  double rss_loaded = 0;
+  for (int round = 1; round <= flags.rounds; ++round) {
+    Phase idle = Push(pusher, server.pid(), flags.seconds, checklists_per_s);
+    IdleFleet idlers(port, flags.connections, flags.addresses, std::chrono::seconds(flags.ping_s));
+    const auto opening = Clock::now();
+    idlers.Start();
+    const auto give_up = opening + std::chrono::seconds(120);
+    while (idlers.open() < flags.connections && Clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+    }
+    const double open_s = std::chrono::duration<double>(Clock::now() - opening).count();
+    const int opened = idlers.open();
+    const long long held_before = OpenConnections(server.url(), pin);
+    Phase loaded = Push(pusher, server.pid(), flags.seconds, checklists_per_s);
+    const long long held_after = OpenConnections(server.url(), pin);
+    const uint64_t pings = idlers.pings();
+    const uint64_t failures = idlers.failures();
+    idlers.Stop();
+    rss_loaded = std::max(rss_loaded, loaded.rss_mib);
+    const double idle_p99 = vigil::bench::Percentile(idle.latencies_ms, 0.99);
+    const double loaded_p99 = vigil::bench::Percentile(loaded.latencies_ms, 0.99);
+    const double ratio = idle_p99 > 0 ? loaded_p99 / idle_p99 : 0;
+    round_ratios.push_back(ratio);
+    std::printf(
+        "round %d: opened %d of %d in %.1f s (%llu failed attempts); syncd holds %lld "
+        "and %lld; %llu pings; p50 %.1f -> %.1f ms, p99 %.1f -> %.1f ms (ratio %.2f); "
+        "RSS %.0f MiB\n",
+        round, opened, flags.connections, open_s, static_cast<unsigned long long>(failures),
+        held_before, held_after, static_cast<unsigned long long>(pings),
+        vigil::bench::Median(idle.latencies_ms), vigil::bench::Median(loaded.latencies_ms),
+        idle_p99, loaded_p99, ratio, loaded.rss_mib);
+    std::fflush(stdout);
+    all_idle.insert(all_idle.end(), idle.latencies_ms.begin(), idle.latencies_ms.end());
+    all_loaded.insert(all_loaded.end(), loaded.latencies_ms.begin(), loaded.latencies_ms.end());
+    errors += idle.errors + loaded.errors;
+    if (opened < flags.connections) Die("not every idle connection opened");
+    const auto gone_by = Clock::now() + std::chrono::seconds(30);
+    while (OpenConnections(server.url(), pin) > 2 && Clock::now() < gone_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition
+    }
   }
-  const double open_s = std::chrono::duration<double>(Clock::now() - opening).count();
-  const int opened = idlers.open();
-  const long long held_before = OpenConnections(server.url(), pin);
-  const double rss_held = StatusMiB(server.pid(), "VmRSS");
-
-  Phase loaded = Push(pusher, server.pid(), flags.seconds, checklists_per_s);
-  const long long held_after = OpenConnections(server.url(), pin);
   const double rss_peak = StatusMiB(server.pid(), "VmHWM");
-  const uint64_t pings = idlers.pings();
-  const uint64_t failures = idlers.failures();
-  idlers.Stop();
 
-  const double idle_p50 = vigil::bench::Median(idle.latencies_ms);
-  const double idle_p99 = vigil::bench::Percentile(idle.latencies_ms, 0.99);
-  const double loaded_p50 = vigil::bench::Median(loaded.latencies_ms);
-  const double loaded_p99 = vigil::bench::Percentile(loaded.latencies_ms, 0.99);
-  std::printf("opened %d of %d idle connections in %.1f s (%llu failed attempts)\n", opened,
-              flags.connections, open_s, static_cast<unsigned long long>(failures));
-  std::printf(
-      "syncd holds %lld connections before and %lld after the loaded phase "
-      "(its own gauge, this request's included); %llu keep-alive pings answered\n",
-      held_before, held_after, static_cast<unsigned long long>(pings));
-  std::printf("%-34s %7s %9s %9s %7s\n", "phase", "pushes", "p50 ms", "p99 ms", "errors");
-  std::printf("%-34s %7zu %9.1f %9.1f %7llu\n", "idle server", idle.latencies_ms.size(), idle_p50,
-              idle_p99, static_cast<unsigned long long>(idle.errors));
-  std::printf("%-34s %7zu %9.1f %9.1f %7llu\n",
-              ("under " + std::to_string(opened) + " idle connections").c_str(),
-              loaded.latencies_ms.size(), loaded_p50, loaded_p99,
-              static_cast<unsigned long long>(loaded.errors));
+  const double idle_p50 = vigil::bench::Median(all_idle);
+  const double idle_p99 = vigil::bench::Percentile(all_idle, 0.99);
+  const double loaded_p50 = vigil::bench::Median(all_loaded);
+  const double loaded_p99 = vigil::bench::Percentile(all_loaded, 0.99);
+  std::printf("all rounds together:\n");
+  std::printf("%-34s %7s %9s %9s\n", "phase", "pushes", "p50 ms", "p99 ms");
+  std::printf("%-34s %7zu %9.1f %9.1f\n", "idle server", all_idle.size(), idle_p50, idle_p99);
+  std::printf("%-34s %7zu %9.1f %9.1f\n",
+              ("under " + std::to_string(flags.connections) + " idle connections").c_str(),
+              all_loaded.size(), loaded_p50, loaded_p99);
   const double ratio = idle_p99 > 0 ? loaded_p99 / idle_p99 : 0;
-  std::printf("p99 ratio loaded / idle: %.2f (target <= 2); median ratio %.2f\n", ratio,
-              idle_p50 > 0 ? loaded_p50 / idle_p50 : 0);
   std::printf(
-      "syncd resident memory: %.0f MiB at start, %.0f MiB after the idle phase, %.0f MiB "
-      "holding the connections, %.0f MiB after the loaded phase, peak %.0f MiB "
-      "(target < 1024)\n",
-      rss_start, idle.rss_mib, rss_held, loaded.rss_mib, rss_peak);
+      "p99 ratio loaded / idle: %.2f (target <= 2), median of the rounds' ratios %.2f; "
+      "p50 ratio %.2f; %llu push errors\n",
+      ratio, vigil::bench::Median(round_ratios), idle_p50 > 0 ? loaded_p50 / idle_p50 : 0,
+      static_cast<unsigned long long>(errors));
   std::printf(
-      "idle connections=%d open=%d p99_idle_ms=%.1f p99_loaded_ms=%.1f p99_ratio=%.2f "
+      "syncd resident memory: %.0f MiB at start, %.0f MiB holding the connections "
+      "(largest of the rounds), peak %.0f MiB (target < 1024)\n",
+      rss_start, rss_loaded, rss_peak);
+  std::printf(
+      "idle connections=%d rounds=%d p99_idle_ms=%.1f p99_loaded_ms=%.1f p99_ratio=%.2f "
       "rss_mib=%.0f peak_rss_mib=%.0f\n",
-      flags.connections, opened, idle_p99, loaded_p99, ratio, loaded.rss_mib, rss_peak);
+      flags.connections, flags.rounds, idle_p99, loaded_p99, ratio, rss_loaded, rss_peak);
   return 0;
 }
