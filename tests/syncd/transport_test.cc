@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "raw_http.h"
@@ -224,11 +224,13 @@ TestDevice EnrollPlain(const PlainServer& server) {
        {"stations import " + server.dir() + "/stations.csv",
         "forms publish " + server.dir() + "/opening.json",
         std::string("observers add obs1 --name Sok --stations ") + testing::kStation}) {
-    auto [rc, out] = RunSyncd(admin + args);
-    REQUIRE_MESSAGE(rc == 0, args << ": " << out);
+    const std::pair<int, std::string> run = RunSyncd(admin + args);
+    REQUIRE_MESSAGE(run.first == 0, args << ": " << run.second);
   }
-  auto [rc, payload_text] = RunSyncd(admin + "enroll-code --observer obs1 --expires 1h");
-  REQUIRE_MESSAGE(rc == 0, payload_text);
+  const std::pair<int, std::string> issued =
+      RunSyncd(admin + "enroll-code --observer obs1 --expires 1h");
+  REQUIRE_MESSAGE(issued.first == 0, issued.second);
+  std::string payload_text = issued.second;
   while (!payload_text.empty() && payload_text.back() == '\n') payload_text.pop_back();
   v1::EnrollmentPayload payload;
   REQUIRE(payload.ParseFromString(protocol::Base64UrlDecode(payload_text).value()));
