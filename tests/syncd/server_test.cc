@@ -1,8 +1,9 @@
-// The socket-free parts of the HTTPS front: listen addresses and TLS files.
+// The socket-free parts of the HTTPS front: listen addresses, TLS files, connection limits.
 #include "http/server.h"
 
 #include <doctest/doctest.h>
 
+#include "http/connection_limits.h"
 #include "test_util.h"
 #include "tls/cert.h"
 
@@ -27,6 +28,15 @@ TEST_CASE("connections are capped per IPv4 address and per IPv6 /64") {
   CHECK(ConnectionCapKey("2001:db8:1:3::1") != ConnectionCapKey("2001:db8:1:2::1"));
   CHECK(ConnectionCapKey("::1") == "::/64");
   CHECK(ConnectionCapKey("not an address") == "not an address");
+}
+
+TEST_CASE("--max-connections is lowered to what the open files limit allows, and says so") {
+  std::string note;
+  CHECK(ConnectionCap(20000, 20000, &note) == 19744);
+  CHECK(note.find("lowered to 19744") != std::string::npos);
+  CHECK(ConnectionCap(1000, 20000, &note) == 1000);
+  CHECK(note.empty());
+  CHECK(ConnectionCap(1000, 300, &note) == 150);  // A tiny limit: half of it.
 }
 
 TEST_CASE("a generated certificate has a stable 32-byte pin in curl's form") {

@@ -2,9 +2,7 @@
 #include "http/server.h"
 
 #include <openssl/ssl.h>
-#include <sys/resource.h>
 
-#include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,6 +28,7 @@
 #include <vector>
 
 #include "admin/data_dir.h"
+#include "http/connection_limits.h"
 
 namespace vigil::syncd {
 namespace {
@@ -543,37 +542,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer pause_;  // On the acceptor's strand.
 };
 
-// Raises the soft limit on open files to the hard limit (every connection is a descriptor)
-// and returns the limit in force; logs it.
-rlim_t RaiseOpenFilesLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  const rlim_t before = limit.rlim_cur;
-  // Linux refuses more than fs.nr_open (2^20 by default) even when the hard limit is infinite.
-  const rlim_t ceiling = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
-  if (before == RLIM_INFINITY) return ceiling;
-  if (before < ceiling) {
-    limit.rlim_cur = ceiling;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
-  }
-  LogLine("syncd: open files limit " + std::to_string(limit.rlim_cur) +
-          (limit.rlim_cur > before ? " (raised from " + std::to_string(before) + ")"
-                                   : " (the hard limit)"));
-  return limit.rlim_cur;
-}
-
-// --max-connections as the open-files limit allows: a few hundred descriptors stay for the
-// store, its readers, the log and the listener.
-size_t ConnectionCap(size_t wanted, rlim_t open_files) {
-  constexpr rlim_t kReserved = 256;
-  const rlim_t room = open_files > 2 * kReserved ? open_files - kReserved : open_files / 2;
-  if (wanted <= room) return wanted;
-  LogLine("syncd: --max-connections " + std::to_string(wanted) + " lowered to " +
-          std::to_string(room) + ": the open files limit is " + std::to_string(open_files) +
-          " (raise the hard limit, ulimit -Hn, to allow more)");
-  return static_cast<size_t>(room);
-}
-
 Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
@@ -598,17 +566,6 @@ Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
 }
 
 }  // namespace
-
-std::string ConnectionCapKey(const std::string& address) {
-  beast::error_code ec;
-  net::ip::address ip = net::ip::make_address(address, ec);
-  if (ec || ip.is_v4()) return address;
-  net::ip::address_v6 v6 = ip.to_v6();
-  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
-  net::ip::address_v6::bytes_type bytes = v6.to_bytes();
-  std::fill(bytes.begin() + 8, bytes.end(), 0);
-  return net::ip::address_v6(bytes).to_string() + "/64";
-}
 
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
   size_t colon = text.rfind(':');
@@ -643,8 +600,12 @@ Status RunServer(Router& router, const ServerOptions& options) {
         host + " is not one");
   }
 
+  std::string note;
+  const uint64_t open_files = RaiseOpenFilesLimit(&note);
+  LogLine(note);
   ServerOptions effective = options;
-  effective.max_connections = ConnectionCap(options.max_connections, RaiseOpenFilesLimit());
+  effective.max_connections = ConnectionCap(options.max_connections, open_files, &note);
+  if (!note.empty()) LogLine(note);
   auto state = std::make_shared<ServerState>(router, effective);
   net::io_context& ioc = state->ioc;
   if (options.tls) {

@@ -38,12 +38,6 @@ struct ServerOptions {
 // Splits "HOST:PORT", "[V6]:PORT" or ":PORT" (host 127.0.0.1).
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
 
-// What --max-connections-per-address counts connections by: an IPv4 address as it is (an
-// IPv4-mapped IPv6 address as IPv4), an IPv6 address by its /64 prefix ("2001:db8:1:2::/64"),
-// since one IPv6 client commonly holds a whole /64. `address` is an IP literal; anything else
-// is returned unchanged.
-std::string ConnectionCapKey(const std::string& address);
-
 // Serves until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests (bounded
 // by stop_timeout_s) and returns. Fails early for a bad address, TLS files, or --no-tls on a
 // non-loopback address.
