@@ -85,7 +85,8 @@ struct ServeFlags {
   double burst = RouterOptions{}.rate_burst;
   uint64_t device_bytes_per_minute = RouterOptions{}.device_bytes_per_minute;
   uint64_t device_bytes_per_day = RouterOptions{}.device_bytes_per_day;
-  size_t max_connections = 10000;
+  size_t max_connections = 20000;
+  int64_t max_connections_per_address = -1;  // -1: 2000 with TLS, none with --no-tls.
   int read_timeout_s = 30;
   double address_rate = RouterOptions{}.rate_per_address_per_s;
   double address_burst = RouterOptions{}.address_burst;
@@ -164,6 +165,10 @@ int Serve(const ServeFlags& flags) {
   options.threads = flags.threads;
   options.max_body_bytes = flags.max_body;
   options.max_connections = flags.max_connections;
+  // Behind a TLS-terminating proxy (--no-tls) every connection comes from the proxy.
+  options.max_connections_per_address = flags.max_connections_per_address >= 0
+                                            ? static_cast<size_t>(flags.max_connections_per_address)
+                                            : (flags.no_tls ? 0 : 2000);
   options.read_timeout_s = flags.read_timeout_s;
   options.ready_file = flags.ready_file;
   options.log_requests = !flags.quiet;
@@ -217,6 +222,11 @@ int Main(int argc, char** argv) {
       ->add_option("--max-connections", serve_flags.max_connections,
                    "open connections at most; more are closed at once")
       ->check(CLI::Range(1, 1000000));
+  serve
+      ->add_option("--max-connections-per-address", serve_flags.max_connections_per_address,
+                   "open connections from one client address at most; more are closed at once "
+                   "(0: no cap; default 2000, none with --no-tls)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   serve
       ->add_option("--read-timeout", serve_flags.read_timeout_s,
                    "seconds to read a whole request, and the keep-alive idle limit")

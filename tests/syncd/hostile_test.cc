@@ -1,89 +1,26 @@
 // Hostile connections against the real `syncd serve` (plain HTTP on loopback, so that the
 // HTTP layer itself is what is tested; TLS adds its own handshake timeout in front): a
 // client that dribbles its headers, thousands of idle connections, oversized headers.
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
-#include "serve_process.h"
-#include "test_util.h"
+#include "raw_http.h"
 
 namespace vigil::syncd {
 namespace {
 
-using testing::RunSyncd;
-using testing::ServeProcess;
-using testing::TempDir;
-using Clock = std::chrono::steady_clock;
-
-// The port of a base URL "http://127.0.0.1:PORT".
-uint16_t PortOf(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
-
-int Connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  return fd;
-}
-
-// Whether the server closed `fd` (EOF or reset) within `wait_ms`; reads and drops any answer.
-bool ClosedWithin(int fd, int wait_ms, std::string* answer = nullptr) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
-  char buffer[4096];
-  while (Clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) return true;
-    if (answer != nullptr) answer->append(buffer, static_cast<size_t>(n));
-  }
-  return false;
-}
+using testing::ClosedWithin;
+using testing::Connect;
+using testing::PlainServer;
 
 std::string Get(uint16_t port, const std::string& extra_headers = "") {
-  int fd = Connect(port);
-  std::string request =
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra_headers + "\r\n";
-  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
-  std::string answer;
-  CHECK(ClosedWithin(fd, 10000, &answer));
-  close(fd);
-  return answer;
+  return testing::Exchange(port, "GET", "/healthz", "", extra_headers);
 }
-
-class PlainServer {
- public:
-  explicit PlainServer(std::vector<std::string> extra) {
-    data_ = dir_.path() + "/data";
-    REQUIRE(RunSyncd("init --data " + data_ + " --server-id hostile").first == 0);
-    extra.insert(extra.begin(), "--no-tls");
-    serve_ = std::make_unique<ServeProcess>(data_, dir_.path(), "serve", extra);
-    port_ = PortOf(serve_->WaitReady());
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  TempDir dir_;
-  std::string data_;
-  std::unique_ptr<ServeProcess> serve_;
-  uint16_t port_ = 0;
-};
 
 TEST_CASE("hostile: a client dribbling its headers is cut off at the read timeout") {
   PlainServer server({"--read-timeout", "1"});

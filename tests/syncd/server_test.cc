@@ -1,8 +1,9 @@
-// The socket-free parts of the HTTPS front: listen addresses and TLS files.
+// The socket-free parts of the HTTPS front: listen addresses, TLS files, connection limits.
 #include "http/server.h"
 
 #include <doctest/doctest.h>
 
+#include "http/connection_limits.h"
 #include "test_util.h"
 #include "tls/cert.h"
 
@@ -17,6 +18,25 @@ TEST_CASE("listen addresses") {
   CHECK_FALSE(ParseListenAddress("127.0.0.1").ok());
   CHECK_FALSE(ParseListenAddress(std::string("127.0.0.1:") + "70000").ok());  // out of range
   CHECK_FALSE(ParseListenAddress("127.0.0.1:80x").ok());
+}
+
+TEST_CASE("connections are capped per IPv4 address and per IPv6 /64") {
+  CHECK(ConnectionCapKey("192.0.2.7") == "192.0.2.7");
+  CHECK(ConnectionCapKey("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(ConnectionCapKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
+  CHECK(ConnectionCapKey("2001:db8:1:2::1") == ConnectionCapKey("2001:db8:1:2:ffff::9"));
+  CHECK(ConnectionCapKey("2001:db8:1:3::1") != ConnectionCapKey("2001:db8:1:2::1"));
+  CHECK(ConnectionCapKey("::1") == "::/64");
+  CHECK(ConnectionCapKey("not an address") == "not an address");
+}
+
+TEST_CASE("--max-connections is lowered to what the open files limit allows, and says so") {
+  std::string note;
+  CHECK(ConnectionCap(20000, 20000, &note) == 19744);
+  CHECK(note.find("lowered to 19744") != std::string::npos);
+  CHECK(ConnectionCap(1000, 20000, &note) == 1000);
+  CHECK(note.empty());
+  CHECK(ConnectionCap(1000, 300, &note) == 150);  // A tiny limit: half of it.
 }
 
 TEST_CASE("a generated certificate has a stable 32-byte pin in curl's form") {

@@ -1,6 +1,7 @@
 #include "http/router.h"
 
 #include <future>
+#include <optional>
 
 #include "dashboard/api.h"
 #include "store/sqlite_store.h"
@@ -21,6 +22,37 @@ HttpResponse Text(int status, std::string body) {
   response.content_type = "text/plain; charset=utf-8";
   response.body = std::move(body);
   return response;
+}
+
+bool IsDeviceEndpoint(const std::string& target) {
+  return target == "/v1/push" || target == "/v1/enroll" || target == "/v1/pull";
+}
+
+// The endpoint label of the request metrics.
+std::string EndpointLabel(const std::string& target) {
+  if (IsDeviceEndpoint(target) || target == "/healthz" || target == "/metrics") return target;
+  if (dashboard::Dashboard::Serves(target)) {
+    return target.rfind("/api/", 0) == 0 ? "/api" : "/dashboard";
+  }
+  return "other";
+}
+
+// The refusal for a method and target that no route serves (405 on a known endpoint, else
+// 404); nullopt when a route serves them. Dashboard targets are the dashboard's to judge.
+std::optional<Refusal> RouteRefusal(const std::string& method, const std::string& target) {
+  if (dashboard::Dashboard::Serves(target)) return std::nullopt;
+  const bool device = IsDeviceEndpoint(target);
+  const bool plain = target == "/healthz" || target == "/metrics";
+  if ((device && method == "POST") || (plain && method == "GET")) return std::nullopt;
+  if (device || plain) {
+    Refusal refusal =
+        MakeRefusal(v1::MALFORMED, "method " + method.substr(0, 16) + " not allowed on " + target);
+    refusal.http_status = 405;
+    return refusal;
+  }
+  Refusal refusal = MakeRefusal(v1::MALFORMED, "no such endpoint");
+  refusal.http_status = 404;
+  return refusal;
 }
 
 }  // namespace
@@ -59,14 +91,8 @@ HttpResponse Router::Handle(HttpRequest request) {
 
 void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> done) {
   const bool for_dashboard = dashboard::Dashboard::Serves(request.target);
-  const std::string endpoint = request.target == "/v1/push" || request.target == "/v1/enroll" ||
-                                       request.target == "/v1/pull" ||
-                                       request.target == "/healthz" || request.target == "/metrics"
-                                   ? request.target
-                               : for_dashboard
-                                   ? (request.target.rfind("/api/", 0) == 0 ? "/api" : "/dashboard")
-                                   : "other";
-  auto counted = [this, endpoint, done = std::move(done)](HttpResponse response) {
+  auto counted = [this, endpoint = EndpointLabel(request.target),
+                  done = std::move(done)](HttpResponse response) {
     metrics_.CountRequest(endpoint, response.status);
     done(std::move(response));
   };
@@ -75,9 +101,7 @@ void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> 
       return dashboard_->HandleAsync(std::move(request), std::move(counted));
     }
     const bool post = request.method == "POST";
-    const bool device_endpoint = request.target == "/v1/push" || request.target == "/v1/enroll" ||
-                                 request.target == "/v1/pull";
-    if (device_endpoint && !request.remote_address.empty() &&
+    if (IsDeviceEndpoint(request.target) && !request.remote_address.empty() &&
         !address_limiter_.Allow(request.remote_address, NowMs())) {
       Refusal refusal = MakeRefusal(
           v1::RATE_LIMITED, "too many requests from " + request.remote_address + "; retry later");
@@ -98,18 +122,20 @@ void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> 
       response.content_type = "text/plain; version=0.0.4";
       return counted(std::move(response));
     }
-    if (endpoint != "other") {
-      Refusal refusal = MakeRefusal(
-          v1::MALFORMED, "method " + request.method.substr(0, 16) + " not allowed on " + endpoint);
-      refusal.http_status = 405;
-      return counted(Refuse(refusal, /*persist=*/false));
-    }
-    Refusal refusal = MakeRefusal(v1::MALFORMED, "no such endpoint");
-    refusal.http_status = 404;
-    counted(Refuse(refusal, /*persist=*/false));
+    std::optional<Refusal> refusal = RouteRefusal(request.method, request.target);
+    counted(Refuse(refusal.value_or(MakeRefusal(v1::MALFORMED, "no such endpoint")),
+                   /*persist=*/false));
   } catch (const std::exception& e) {
     counted(Refuse(MakeRefusal(v1::INTERNAL, std::string("internal error: ") + e.what())));
   }
+}
+
+std::optional<HttpResponse> Router::AnswerBeforeBody(const HttpRequest& head) {
+  std::optional<Refusal> refusal = RouteRefusal(head.method, head.target);
+  if (!refusal) return std::nullopt;
+  HttpResponse response = Refuse(*refusal, /*persist=*/false);
+  metrics_.CountRequest(EndpointLabel(head.target), response.status);
+  return response;
 }
 
 CheckContext Router::MakeContext() {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/http_types.h"
@@ -56,6 +57,11 @@ class Router {
   // Handles `request` and calls `done` exactly once, possibly on another thread (the store's
   // writer), after anything acknowledged is durable. Never throws.
   void HandleAsync(HttpRequest request, std::function<void(HttpResponse)> done);
+
+  // For a request whose client waits for `100 Continue` before sending its body
+  // (docs/protocol.md §2): the final answer when the method and target alone settle it (404,
+  // 405), counted like any answer; nullopt when the body is wanted. `head` has no body.
+  std::optional<HttpResponse> AnswerBeforeBody(const HttpRequest& head);
 
   // The same, waiting for the answer. For tests and tools; not for I/O threads.
   HttpResponse Handle(HttpRequest request);

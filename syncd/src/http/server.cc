@@ -19,13 +19,16 @@
 #include <ctime>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>  // Before Asio: Boost 1.74 uses std::exchange without including it.
 #include <vector>
 
 #include "admin/data_dir.h"
+#include "http/connection_limits.h"
 
 namespace vigil::syncd {
 namespace {
@@ -36,6 +39,16 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
+using ConnectionRefusal = Metrics::ConnectionRefusal;
+
+// Sent on every final response: syncd serves HTTPS only (behind a TLS-terminating proxy with
+// --no-tls), so browsers may refuse plain HTTP to it for a year (docs/security.md).
+constexpr const char* kHsts = "max-age=31536000";
+constexpr size_t kHeaderLimit = 16 * 1024;
+// A session's read buffer grows to hold one request (up to --max-body); beyond this it is
+// given back after the request, so that idle keep-alive connections stay small.
+constexpr size_t kKeptBufferBytes = 64 * 1024;
+
 // What every session shares. Held by a shared_ptr: RunServer holds one reference and every
 // request waiting in the router holds another, so that a store callback that completes after
 // RunServer returned (a request still queued at the stop deadline) posts to a live
@@ -43,11 +56,38 @@ using tcp = net::ip::tcp;
 // sessions it still owns can touch the other members.
 struct ServerState {
   ServerState(Router& r, const ServerOptions& o) : router(r), options(o), ioc(o.threads) {}
+
+  // Counts a new connection from `address` against the caps; the refusal when one is full.
+  // Every admitted connection is released exactly once (Session's destructor).
+  std::optional<ConnectionRefusal> Admit(const std::string& address) {
+    std::lock_guard lock(connections_mu);
+    if (connections >= options.max_connections) return ConnectionRefusal::kMaxConnections;
+    const size_t cap = options.max_connections_per_address;
+    if (cap > 0) {
+      size_t& from_address = per_address[address];
+      if (from_address >= cap) return ConnectionRefusal::kPerAddress;
+      ++from_address;
+    }
+    ++connections;
+    router.metrics().ConnectionOpened();
+    return std::nullopt;
+  }
+  void Release(const std::string& address) {
+    std::lock_guard lock(connections_mu);
+    --connections;
+    router.metrics().ConnectionClosed();
+    if (options.max_connections_per_address == 0) return;
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+  }
+
   Router& router;
   const ServerOptions options;
   std::atomic<int> in_flight{0};
-  std::atomic<size_t> connections{0};
   std::atomic<bool> stopping{false};
+  std::mutex connections_mu;
+  size_t connections = 0;                               // GUARDED_BY(connections_mu)
+  std::unordered_map<std::string, size_t> per_address;  // GUARDED_BY(connections_mu)
   std::optional<ssl::context> tls;
   net::io_context ioc;
 };
@@ -83,10 +123,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       : state_(*state),
         shared_state_(state),
         remote_(std::move(remote)),
-        stream_(std::forward<Args>(args)...) {
-    ++state_.connections;
-  }
-  ~Session() { --state_.connections; }
+        stream_(std::forward<Args>(args)...) {}
+  // The connection was admitted (ServerState::Admit) before the session was made.
+  ~Session() { state_.Release(ConnectionCapKey(remote_)); }
 
   void Run() {
     net::dispatch(stream_.get_executor(),
@@ -111,15 +150,91 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     DoRead();
   }
 
+  // Reads a request in two steps, header then body, so that a client sending
+  // `Expect: 100-continue` is answered before it sends the body (docs/protocol.md §2).
   void DoRead() {
     if (state_.stopping) return DoClose();
     parser_.emplace();
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(kHeaderLimit);
     parser_->body_limit(state_.options.max_body_bytes);
+    // One deadline for the whole request, header and body (a client that dribbles either is
+    // cut off); before the first byte it is the keep-alive idle limit.
+    read_deadline_ =
+        std::chrono::steady_clock::now() + std::chrono::seconds(state_.options.read_timeout_s);
+    beast::get_lowest_layer(stream_).expires_at(read_deadline_);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnRead(ec, 0);  // End of stream, a limit, a timeout: handled alike.
+    const auto& head = parser_->get();
+    const beast::string_view expect = head[http::field::expect];
+    // RFC 9110 §10.1.1: an HTTP/1.0 client's Expect is ignored.
+    if (expect.empty() || head.version() < 11) return ReadBody();
+    if (!beast::iequals(expect, "100-continue")) {
+      Refusal refusal = MakeRefusal(v1::MALFORMED, "Expect: " + std::string(expect.substr(0, 64)) +
+                                                       " is not supported, only 100-continue");
+      refusal.http_status = 417;
+      state_.router.metrics().CountRequest("other", 417);
+      return AnswerBeforeBody(ResponseFor(refusal), head);
+    }
+    std::optional<HttpResponse> early = state_.router.AnswerBeforeBody(RequestHead(head));
+    if (early) return AnswerBeforeBody(std::move(*early), head);
+    continue_ =
+        std::make_shared<http::response<http::empty_body>>(http::status::continue_, head.version());
     beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::seconds(state_.options.read_timeout_s));
+        std::chrono::seconds(state_.options.write_timeout_s));
+    http::async_write(
+        stream_, *continue_,
+        beast::bind_front_handler(&Session::OnContinueWritten, this->shared_from_this()));
+  }
+
+  void OnContinueWritten(beast::error_code ec, std::size_t) {
+    continue_.reset();
+    if (ec) return Fail(ec, "write");
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return OnRead({}, 0);
+    beast::get_lowest_layer(stream_).expires_at(read_deadline_);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  // Answers a request before reading its body (the client may still send it), then drains
+  // and closes: the connection cannot carry another request with that body unread.
+  void AnswerBeforeBody(HttpResponse response, const http::request_header<>& head) {
+    started_ = std::chrono::steady_clock::now();
+    method_ = std::string(head.method_string().substr(0, 16));
+    target_ = std::string(head.target().substr(0, 128));
+    ++state_.in_flight;
+    drain_before_close_ = true;
+    Send(std::move(response), /*keep_alive=*/false, head.version());
+  }
+
+  static HttpResponse ResponseFor(const Refusal& refusal) {
+    HttpResponse response;
+    response.status = refusal.http_status;
+    response.body = refusal.error.SerializeAsString();
+    response.note = ErrorCodeName(refusal.error.code());
+    return response;
+  }
+
+  // What the router sees of a request, without its body.
+  HttpRequest RequestHead(const http::request_header<>& head) const {
+    HttpRequest request;
+    request.method = std::string(head.method_string());
+    request.target = std::string(head.target());
+    request.remote_address = remote_;
+    for (const char* name :
+         {"cookie", "x-csrf-token", "origin", "sec-fetch-site", "content-type", "host"}) {
+      auto it = head.find(name);
+      if (it != head.end()) request.headers[name] = std::string(it->value().substr(0, 4096));
+    }
+    return request;
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
@@ -142,9 +257,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       Refusal refusal =
           MakeRefusal(v1::TOO_LARGE, "body exceeds the limit of " +
                                          std::to_string(state_.options.max_body_bytes) + " bytes");
-      HttpResponse response;
-      response.status = refusal.http_status;
-      response.body = refusal.error.SerializeAsString();
+      HttpResponse response = ResponseFor(refusal);
       response.note = "TOO_LARGE";
       state_.router.metrics().CountRequest("other", 413);
       method_ = "POST";
@@ -156,16 +269,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) return Fail(ec, "read");
 
     http::request<http::string_body> req = parser_->release();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
+    parser_.reset();
+    if (buffer_.capacity() > kKeptBufferBytes) buffer_.shrink_to_fit();
+    HttpRequest request = RequestHead(req);
     request.body = std::move(req.body());
-    request.remote_address = remote_;
-    for (const char* name :
-         {"cookie", "x-csrf-token", "origin", "sec-fetch-site", "content-type", "host"}) {
-      auto it = req.find(name);
-      if (it != req.end()) request.headers[name] = std::string(it->value().substr(0, 4096));
-    }
     method_ = request.method.substr(0, 16);
     target_ = request.target.substr(0, 128);
     const bool keep_alive = req.keep_alive();
@@ -194,6 +301,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->set(http::field::server, "vigil-syncd");
     res->set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res->insert(name, value);
+    res->set(http::field::strict_transport_security, kHsts);  // Exactly one, whoever set it.
     res->keep_alive(keep_alive && !state_.stopping);
     res->body() = std::move(response.body);
     res->prepare_payload();
@@ -271,8 +379,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     std::string header =
         "HTTP/1.1 200 OK\r\nServer: vigil-syncd\r\nContent-Type: " + response.content_type +
-        "\r\nConnection: close\r\nX-Accel-Buffering: no\r\n";
+        "\r\nConnection: close\r\nX-Accel-Buffering: no\r\nStrict-Transport-Security: " + kHsts +
+        "\r\n";
     for (const auto& [name, value] : response.headers) {
+      if (beast::iequals(name, "strict-transport-security")) continue;  // Sent above.
       header.append(name).append(": ").append(value).append("\r\n");
     }
     header += "\r\n";
@@ -335,6 +445,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> response_;
+  std::shared_ptr<http::response<http::empty_body>> continue_;  // While `100 Continue` is sent.
+  std::chrono::steady_clock::time_point read_deadline_;         // Of the request being read.
   std::chrono::steady_clock::time_point started_;
   std::string method_;
   std::string target_;
@@ -357,7 +469,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         tls_(state->tls ? &*state->tls : nullptr),
         state_(*state),
         shared_state_(state),
-        acceptor_(net::make_strand(state->ioc)) {}
+        acceptor_(net::make_strand(state->ioc)),
+        pause_(acceptor_.get_executor()) {}
 
   Status Open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -393,12 +506,19 @@ class Listener : public std::enable_shared_from_this<Listener> {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       Fail(ec, "accept");
-    } else if (state_.connections.load() >= state_.options.max_connections) {
-      beast::error_code ignored;
+      state_.router.metrics().ConnectionRefused(ConnectionRefusal::kAcceptError);
+      // Out of descriptors or memory, the waiting connection stays queued and the next accept
+      // fails at once: pause instead of spinning. Connections that close make room.
+      pause_.expires_after(std::chrono::milliseconds(kAcceptPauseMs));
+      pause_.async_wait([self = shared_from_this()](beast::error_code) { self->DoAccept(); });
+      return;
+    }
+    beast::error_code ignored;
+    std::string remote = socket.remote_endpoint(ignored).address().to_string();
+    if (std::optional<ConnectionRefusal> refused = state_.Admit(ConnectionCapKey(remote))) {
+      state_.router.metrics().ConnectionRefused(*refused);
       socket.close(ignored);
     } else {
-      beast::error_code ignored;
-      std::string remote = socket.remote_endpoint(ignored).address().to_string();
       if (tls_ != nullptr) {
         std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
             shared_state_.lock(), remote, std::move(socket), *tls_)
@@ -412,11 +532,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
     DoAccept();
   }
 
+  static constexpr int kAcceptPauseMs = 100;
+
   net::io_context& ioc_;
   ssl::context* tls_;
   ServerState& state_;
   std::weak_ptr<ServerState> shared_state_;
   tcp::acceptor acceptor_;
+  net::steady_timer pause_;  // On the acceptor's strand.
 };
 
 Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
@@ -430,6 +553,9 @@ Status ConfigureTls(ssl::context& ctx, const ServerOptions& options) {
   static const unsigned char kContext[] = "vigil-syncd";
   SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
   SSL_CTX_sess_set_cache_size(native, 20000);
+  // An idle connection gives OpenSSL's record buffers back (a small part of what an idle TLS
+  // connection costs with OpenSSL 3: docs/performance.md, idle connections).
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   beast::error_code ec;
   ctx.use_certificate_chain_file(options.cert_path, ec);
   if (ec)
@@ -474,7 +600,13 @@ Status RunServer(Router& router, const ServerOptions& options) {
         host + " is not one");
   }
 
-  auto state = std::make_shared<ServerState>(router, options);
+  std::string note;
+  const uint64_t open_files = RaiseOpenFilesLimit(&note);
+  LogLine(note);
+  ServerOptions effective = options;
+  effective.max_connections = ConnectionCap(options.max_connections, open_files, &note);
+  if (!note.empty()) LogLine(note);
+  auto state = std::make_shared<ServerState>(router, effective);
   net::io_context& ioc = state->ioc;
   if (options.tls) {
     state->tls.emplace(ssl::context::tls_server);
@@ -488,6 +620,10 @@ Status RunServer(Router& router, const ServerOptions& options) {
   if (address.is_unspecified()) url_host = "127.0.0.1";
   std::string base_url = std::string(options.tls ? "https://" : "http://") + url_host + ":" +
                          std::to_string(listener->port());
+  LogLine("syncd: at most " + std::to_string(effective.max_connections) + " connections" +
+          (effective.max_connections_per_address > 0
+               ? ", " + std::to_string(effective.max_connections_per_address) + " per address"
+               : ""));
   LogLine("syncd: listening on " + base_url);
   if (!options.ready_file.empty()) {
     VIGIL_RETURN_IF_ERROR(WriteFileAtomically(options.ready_file, base_url + "\n"));

@@ -25,7 +25,12 @@ struct ServerOptions {
   int read_timeout_s = 30;  // Also the keep-alive idle limit.
   int write_timeout_s = 30;
   int stop_timeout_s = 10;  // Waiting for in-flight requests on SIGINT/SIGTERM.
-  size_t max_connections = 10000;
+  // Open connections at most; more are closed as soon as they are accepted. Lowered at start
+  // to what the open-files limit allows (docs/operations.md §5).
+  size_t max_connections = 20000;
+  // Open connections from one client address (IPv6: one /64) at most; 0: no such cap
+  // (behind a proxy every connection comes from the proxy's address).
+  size_t max_connections_per_address = 2000;
   std::string ready_file;    // Written with the base URL once accepting; "" for none.
   bool log_requests = true;  // One line per request on stderr.
 };

@@ -48,6 +48,17 @@ void Metrics::ObserveIngestLatency(double seconds) {
   latency_sum_ += seconds;
 }
 
+void Metrics::ConnectionOpened() {
+  ++open_connections_;
+  ++connections_accepted_;
+}
+
+void Metrics::ConnectionClosed() { --open_connections_; }
+
+void Metrics::ConnectionRefused(ConnectionRefusal reason) {
+  ++connections_refused_[static_cast<size_t>(reason)];
+}
+
 uint64_t Metrics::requests_total() const {
   std::lock_guard lock(mu_);
   uint64_t total = 0;
@@ -96,7 +107,20 @@ std::string Metrics::Render(size_t queue_depth) const {
       << "syncd_ingest_latency_seconds_count " << latency_count_ << "\n"
       << "# HELP syncd_writer_queue_depth Requests waiting for the store's writer.\n"
       << "# TYPE syncd_writer_queue_depth gauge\n"
-      << "syncd_writer_queue_depth " << queue_depth << "\n";
+      << "syncd_writer_queue_depth " << queue_depth << "\n"
+      << "# HELP syncd_open_connections Client connections open now.\n"
+      << "# TYPE syncd_open_connections gauge\n"
+      << "syncd_open_connections " << open_connections_.load() << "\n"
+      << "# HELP syncd_connections_accepted_total Client connections accepted.\n"
+      << "# TYPE syncd_connections_accepted_total counter\n"
+      << "syncd_connections_accepted_total " << connections_accepted_.load() << "\n"
+      << "# HELP syncd_connections_refused_total Connections closed at accept, by reason.\n"
+      << "# TYPE syncd_connections_refused_total counter\n";
+  static constexpr const char* kReasons[] = {"max_connections", "per_address", "accept_error"};
+  for (size_t i = 0; i < connections_refused_.size(); ++i) {
+    out << "syncd_connections_refused_total{reason=\"" << kReasons[i] << "\"} "
+        << connections_refused_[i].load() << "\n";
+  }
   return out.str();
 }
 

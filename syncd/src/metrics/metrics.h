@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -20,6 +21,16 @@ class Metrics {
   void CountRejection(const std::string& reason);
   // Time from a push's arrival to its answer.
   void ObserveIngestLatency(double seconds);
+
+  // Connections (docs/operations.md §8): one accepted and now open, one closed, one refused at
+  // accept because a connection cap was reached (`reason`: kMaxConnections or kPerAddress) or
+  // because accepting failed (kAcceptError, e.g. no file descriptor left).
+  enum class ConnectionRefusal { kMaxConnections, kPerAddress, kAcceptError };
+  void ConnectionOpened();
+  void ConnectionClosed();
+  void ConnectionRefused(ConnectionRefusal reason);
+  // Connections open now.
+  int64_t open_connections() const { return open_connections_.load(); }
 
   // Requests answered so far, by status class; for the summary line on stop.
   uint64_t requests_total() const;
@@ -40,6 +51,10 @@ class Metrics {
   std::array<uint64_t, kBuckets.size()> bucket_counts_{};     // GUARDED_BY(mu_)
   uint64_t latency_count_ = 0;                                // GUARDED_BY(mu_)
   double latency_sum_ = 0;                                    // GUARDED_BY(mu_)
+  // Connection counts change on every accept and close, from any I/O thread: atomics.
+  std::atomic<int64_t> open_connections_{0};
+  std::atomic<uint64_t> connections_accepted_{0};
+  std::array<std::atomic<uint64_t>, 3> connections_refused_{};
 };
 
 }  // namespace vigil::syncd
