@@ -451,6 +451,40 @@ Status Form::CheckComplete(const google::protobuf::RepeatedPtrField<v1::Answer>&
   return Status::Ok();
 }
 
+Status Form::CheckFinalized(const google::protobuf::RepeatedPtrField<v1::Answer>& answers) const {
+  AnswerMap map;
+  for (const v1::Answer& a : answers) {
+    const v1::Question* q = Find(a.question_id());
+    if (q == nullptr) {
+      return Status::InvalidArgument("form " + definition_.form_id() + " has no question '" +
+                                     a.question_id() + "'");
+    }
+    if (!map.emplace(a.question_id(), &a.value()).second) {
+      return Status::InvalidArgument(Quoted(*q) + " is answered twice");
+    }
+    VIGIL_RETURN_IF_ERROR(CheckAnswer(*q, a.value()));
+  }
+  RelevanceMemo memo(static_cast<size_t>(definition_.questions_size()), -1);
+  for (const v1::Question& q : definition_.questions()) {
+    const bool answered = map.count(q.id()) != 0;
+    if (!answered && !q.required()) continue;
+    const bool relevant = IsRelevantAt(q, map, memo);
+    if (answered && !relevant) {
+      return Status::InvalidArgument(Quoted(q) + " is answered but not relevant");
+    }
+    if (!answered && relevant) {
+      return Status::FailedPrecondition(Quoted(q) + " (" + Label(q, "en") +
+                                        ") is required and has no answer");
+    }
+  }
+  return Status::Ok();
+}
+
+bool Form::HasCriticalConditions() const {
+  return std::any_of(definition_.questions().begin(), definition_.questions().end(),
+                     [](const v1::Question& q) { return !q.critical_when().empty(); });
+}
+
 google::protobuf::RepeatedPtrField<v1::Answer> Form::RelevantAnswers(
     const google::protobuf::RepeatedPtrField<v1::Answer>& answers) const {
   AnswerMap map = MapAnswers(answers);

@@ -112,6 +112,7 @@ PushCheck CheckPush(std::string_view body, const CheckContext& context) {
   out.prev_hash = batch.prev_batch_hash();
   out.batch_hash = protocol::Sha256(signed_batch.batch_bytes());
   out.device_time_ms = batch.device_time_ms();
+  out.payload_bytes = decoded_bytes;
   Result<v1::RecordList> records = protocol::DecodePayload(batch);
   if (records.ok()) {
     out.records = std::move(records).value();

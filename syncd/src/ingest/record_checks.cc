@@ -67,23 +67,6 @@ std::optional<std::string> AnswerText(const protocol::AnswerMap& answers,
   return it->second->text();
 }
 
-// The form's own rules over an answer set: every answer valid for a question of the form,
-// none twice, every relevant required question answered, nothing answered that is not
-// relevant (the device keeps only relevant answers at finalize).
-std::optional<std::string> AnswerReason(
-    const protocol::Form& form, const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
-  Status complete = form.CheckComplete(answers);
-  if (!complete.ok()) return complete.message();
-  protocol::AnswerMap map = protocol::MapAnswers(answers);
-  for (const v1::Answer& a : answers) {
-    const v1::Question* q = form.Find(a.question_id());
-    if (q != nullptr && !form.IsRelevant(*q, map)) {
-      return "question " + q->id() + " is answered but not relevant";
-    }
-  }
-  return std::nullopt;
-}
-
 std::optional<std::string> IncidentReason(const v1::IncidentReport& r, const protocol::Form& form) {
   if (!r.parent_id().empty() && !ValidRecordId(r.parent_id())) {
     return "parent_id is not a record id";
@@ -144,8 +127,8 @@ bool ValidRecordId(std::string_view id) {
 }
 
 std::optional<std::string> QuarantineReason(const v1::Record& record, size_t record_bytes,
-                                            const protocol::Form& form, const SenderFacts& sender) {
-  const size_t allowance = RecordAllowanceBytes(form);
+                                            size_t allowance, const protocol::Form& form,
+                                            const SenderFacts& sender) {
   if (record_bytes > allowance) {
     return "record of " + std::to_string(record_bytes) + " bytes; form " +
            form.definition().form_id() + " allows at most " + std::to_string(allowance) +
@@ -179,7 +162,10 @@ std::optional<std::string> QuarantineReason(const v1::Record& record, size_t rec
   if (incident) {
     if (std::optional<std::string> reason = IncidentReason(record.incident(), form)) return reason;
   }
-  return AnswerReason(form, incident ? record.incident().answers() : record.submission().answers());
+  Status answers =
+      form.CheckFinalized(incident ? record.incident().answers() : record.submission().answers());
+  if (!answers.ok()) return answers.message();
+  return std::nullopt;
 }
 
 }  // namespace vigil::syncd

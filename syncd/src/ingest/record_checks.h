@@ -54,8 +54,10 @@ size_t RecordAllowanceBytes(const protocol::Form& form);
 bool ValidRecordId(std::string_view id);
 
 // The reason to quarantine `record`, or nullopt when it passes every check.
-// `record_bytes` is the size of its serialization; `form` is the form version it names.
+// `record_bytes` is the size of its serialization; `form` is the form version it names and
+// `allowance` its RecordAllowanceBytes (computed once per form by the caller).
 std::optional<std::string> QuarantineReason(const v1::Record& record, size_t record_bytes,
-                                            const protocol::Form& form, const SenderFacts& sender);
+                                            size_t allowance, const protocol::Form& form,
+                                            const SenderFacts& sender);
 
 }  // namespace vigil::syncd

@@ -103,7 +103,8 @@ Result<v1::QuarantinedRecord> SqliteStore::ReleaseQuarantine(const std::string& 
     // Q4: the checks again, with the stations and assignments of now.
     VIGIL_ASSIGN_OR_RETURN(SenderFacts sender,
                            LoadSenderFacts(db, result.observer_id(), result.station_code()));
-    if (std::optional<std::string> still = QuarantineReason(record, bytes.size(), *form, sender)) {
+    if (std::optional<std::string> still =
+            QuarantineReason(record, bytes.size(), AllowanceOf(*form), *form, sender)) {
       return Status::FailedPrecondition("record " + record_id + " still fails: " + *still);
     }
     const int64_t now = NowMs();

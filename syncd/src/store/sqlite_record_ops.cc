@@ -68,9 +68,16 @@ Result<SenderFacts> SqliteStore::LoadSenderFacts(Db& db, const std::string& obse
   return out;
 }
 
+size_t SqliteStore::AllowanceOf(const protocol::Form& form) {
+  auto [it, added] = allowances_.emplace(&form, 0);
+  if (added) it->second = RecordAllowanceBytes(form);
+  return it->second;
+}
+
 Status SqliteStore::RaiseCriticalAlerts(Db& db, const v1::Record& record,
                                         const protocol::Form& form, const std::string& device_id,
                                         const std::string& observer_id, int64_t now) {
+  if (!form.HasCriticalConditions()) return Status::Ok();
   const auto& answers =
       record.has_incident() ? record.incident().answers() : record.submission().answers();
   protocol::AnswerMap map = protocol::MapAnswers(answers);
@@ -108,7 +115,9 @@ Result<bool> SqliteStore::BatchWithinAllowance(Db& db, const VerifiedBatch& batc
     allowance +=
         (form != nullptr ? RecordAllowanceBytes(*form) : kUnknownFormAllowance) + kRecordFraming;
   }
-  const size_t decoded = batch.records.ByteSizeLong();
+  // The codec checked that the payload decodes to exactly uncompressed_size bytes.
+  const size_t decoded = batch.payload_bytes != 0 ? static_cast<size_t>(batch.payload_bytes)
+                                                  : batch.records.ByteSizeLong();
   if (decoded <= allowance) return true;
   outcome.payload_status = Status::ResourceExhausted(
       "batch payload decodes to " + std::to_string(decoded) + " bytes; the forms of its " +
@@ -165,10 +174,15 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
     reason = "form " + facts->form_id + " v" + std::to_string(facts->form_version) +
              " cannot be checked by this server";
   } else {
-    VIGIL_ASSIGN_OR_RETURN(SenderFacts sender,
-                           LoadSenderFacts(db, observer_id, facts->station_code));
-    reason = QuarantineReason(record, facts->bytes.size(), *form, sender);
-    keep_bytes = facts->bytes.size() <= RecordAllowanceBytes(*form);
+    auto known = merge.senders.find(facts->station_code);
+    if (known == merge.senders.end()) {
+      VIGIL_ASSIGN_OR_RETURN(SenderFacts sender,
+                             LoadSenderFacts(db, observer_id, facts->station_code));
+      known = merge.senders.emplace(facts->station_code, std::move(sender)).first;
+    }
+    const size_t allowance = AllowanceOf(*form);
+    reason = QuarantineReason(record, facts->bytes.size(), allowance, *form, known->second);
+    keep_bytes = facts->bytes.size() <= allowance;
   }
 
   Statement& insert =

@@ -180,6 +180,7 @@ class SqliteStore final : public Store {
     int64_t incidents_stored = 0;
     uint32_t records_stored = 0;  // Newly stored, held or not.
     uint32_t records_quarantined = 0;
+    std::map<std::string, SenderFacts> senders;  // By station: what the batch looked up.
   };
   struct RecordVerdict {
     v1::RecordStatus status;
@@ -202,6 +203,8 @@ class SqliteStore final : public Store {
   Status FinishBatchMerge(Db& db, const BatchMergeState& merge, int64_t now);
   Result<SenderFacts> LoadSenderFacts(Db& db, const std::string& observer_id,
                                       const std::string& station_code);
+  // RecordAllowanceBytes of a compiled form, computed once. Writer thread only.
+  size_t AllowanceOf(const protocol::Form& form);
   Status RaiseCriticalAlerts(Db& db, const v1::Record& record, const protocol::Form& form,
                              const std::string& device_id, const std::string& observer_id,
                              int64_t now);
@@ -237,6 +240,7 @@ class SqliteStore final : public Store {
   // Writer thread only; declared after writer_db_ so they are destroyed before it closes.
   std::map<const char*, std::unique_ptr<Statement>> writer_statements_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<protocol::Form>> forms_;
+  std::map<const protocol::Form*, size_t> allowances_;  // Keyed by forms_' entries.
   std::thread writer_;
   std::atomic<uint64_t> transactions_{0};
 

@@ -49,8 +49,9 @@ struct VerifiedBatch {
   std::string batch_hash;  // SHA-256 of batch_bytes.
   std::string batch_bytes;
   std::string signature;
-  Status payload_status;   // Failure of protocol::DecodePayload, if any.
-  v1::RecordList records;  // Valid when payload_status is OK.
+  Status payload_status;       // Failure of protocol::DecodePayload, if any.
+  v1::RecordList records;      // Valid when payload_status is OK.
+  uint64_t payload_bytes = 0;  // Size of the decoded RecordList (Batch.uncompressed_size).
   int64_t device_time_ms = 0;
 };
 

@@ -53,6 +53,15 @@ class Form {
   // missing one). Irrelevant answers are allowed here; see RelevantAnswers.
   Status CheckComplete(const google::protobuf::RepeatedPtrField<v1::Answer>& answers) const;
 
+  // What syncd checks of a finalized answer set (docs/protocol.md §8.5), in one pass: every
+  // answer valid and for a known question, none twice, every relevant required question
+  // answered, and no answer to a question that is not relevant (the device keeps only
+  // relevant answers at finalize). The message names the first question that fails.
+  Status CheckFinalized(const google::protobuf::RepeatedPtrField<v1::Answer>& answers) const;
+
+  // True when any question has critical_when conditions.
+  bool HasCriticalConditions() const;
+
   // The answers to keep at finalize: relevant ones, in form order.
   google::protobuf::RepeatedPtrField<v1::Answer> RelevantAnswers(
       const google::protobuf::RepeatedPtrField<v1::Answer>& answers) const;
