@@ -213,7 +213,7 @@ HttpResponse Dashboard::Audit(Call&) {
 
 HttpResponse Dashboard::Quarantine(Call& call) {
   const std::string& released = call.Param("released");
-  if (released != "" && released != "0" && released != "1") {
+  if (!released.empty() && released != "0" && released != "1") {
     return ApiError(400, "INVALID", "released is 0 (records still held, the default) or 1");
   }
   Result<PageRequest> page = PageParams(call);
