@@ -222,9 +222,11 @@ TEST_CASE("request origin: only syncd's own page, as the browser names it") {
   // Behind a TLS-terminating proxy (--no-tls) the browser's origin is https, syncd's http.
   CHECK(check(Headers{{"host", "vigil.example"}, {"origin", "https://vigil.example"}}, false).ok());
   CHECK(
-      check(Headers{{"host", "127.0.0.1:8080"}, {"origin", "http://127.0.0.1:8080"}}, false).ok());
+      check(Headers{{"host", "vigil.example:8080"}, {"origin", "http://vigil.example:8080"}}, false)
+          .ok());
   CHECK_FALSE(
-      check(Headers{{"host", "127.0.0.1:8080"}, {"origin", "http://127.0.0.1:9090"}}, false).ok());
+      check(Headers{{"host", "vigil.example:8080"}, {"origin", "http://vigil.example:9090"}}, false)
+          .ok());
 
   CHECK(IsJsonContentType("application/json"));
   CHECK(IsJsonContentType("Application/JSON; charset=utf-8"));
