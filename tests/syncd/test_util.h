@@ -14,6 +14,7 @@
 #include "admin/data_dir.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
+#include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"

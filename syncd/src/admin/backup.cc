@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "admin/admin.h"
-#include "store/sqlite_db.h"
+#include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 

@@ -12,7 +12,7 @@
 #include <unordered_set>
 
 #include "ingest/record_rules.h"
-#include "store/sqlite_db.h"
+#include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"

@@ -13,7 +13,8 @@ namespace {
 // Sequence numbers are stored as SQLite integers: anything above stays out of reach.
 constexpr uint64_t kMaxSeq = static_cast<uint64_t>(INT64_MAX);
 
-Status RecordGap(Db& db, const std::string& device_id, const v1::Pull& pull, ChainHead& head) {
+Status RecordGap(sql::Connection& db, const std::string& device_id, const v1::Pull& pull,
+                 ChainHead& head) {
   const uint64_t through = pull.lost_through_seq();
   if (through <= head.last_seq) {
     return Status::InvalidArgument("lost_through_seq " + std::to_string(through) +
@@ -31,13 +32,13 @@ Status RecordGap(Db& db, const std::string& device_id, const v1::Pull& pull, Cha
   }
   const int64_t now = NowMs();
   const uint64_t from = head.last_seq + 1;
-  Statement gap(db.get(),
-                "INSERT INTO chain_gaps(device_id, from_seq, to_seq, hash, recorded_at_ms) "
-                "VALUES (?, ?, ?, ?, ?)");
+  sql::Statement gap(db,
+                     "INSERT INTO chain_gaps(device_id, from_seq, to_seq, hash, recorded_at_ms) "
+                     "VALUES (?, ?, ?, ?, ?)");
   gap.BindText(1, device_id).Bind(2, static_cast<int64_t>(from));
   gap.Bind(3, static_cast<int64_t>(through)).BindBlob(4, pull.lost_through_hash()).Bind(5, now);
   VIGIL_RETURN_IF_ERROR(gap.Run());
-  Statement advance(db.get(), "UPDATE devices SET last_seq = ?, last_hash = ? WHERE device_id = ?");
+  sql::Statement advance(db, "UPDATE devices SET last_seq = ?, last_hash = ? WHERE device_id = ?");
   advance.Bind(1, static_cast<int64_t>(through)).BindBlob(2, pull.lost_through_hash());
   advance.BindText(3, device_id);
   VIGIL_RETURN_IF_ERROR(advance.Run());
@@ -51,13 +52,14 @@ Status RecordGap(Db& db, const std::string& device_id, const v1::Pull& pull, Cha
       NowMs());
 }
 
-Status FillBackupCoverage(Db& db, const std::string& device_id, v1::PullResponse& response) {
-  Statement newest(db.get(), "SELECT max(id) FROM backups");
+Status FillBackupCoverage(sql::Connection& db, const std::string& device_id,
+                          v1::PullResponse& response) {
+  sql::Statement newest(db, "SELECT max(id) FROM backups");
   VIGIL_ASSIGN_OR_RETURN(bool row, newest.Step());
   if (!row || newest.IsNull(0)) return Status::Ok();
   response.set_backups_taken(true);
-  Statement covered(db.get(),
-                    "SELECT seq FROM backup_coverage WHERE device_id = ? AND backup_id = ?");
+  sql::Statement covered(db,
+                         "SELECT seq FROM backup_coverage WHERE device_id = ? AND backup_id = ?");
   covered.BindText(1, device_id).Bind(2, newest.Int(0));
   VIGIL_ASSIGN_OR_RETURN(bool found, covered.Step());
   if (found) response.set_backed_up_seq(static_cast<uint64_t>(covered.Int(0)));
@@ -66,8 +68,8 @@ Status FillBackupCoverage(Db& db, const std::string& device_id, v1::PullResponse
 
 }  // namespace
 
-Status ApplyPullChain(Db& db, const std::string& device_id, const v1::Pull& pull, ChainHead& head,
-                      v1::PullResponse& response) {
+Status ApplyPullChain(sql::Connection& db, const std::string& device_id, const v1::Pull& pull,
+                      ChainHead& head, v1::PullResponse& response) {
   if (pull.lost_through_seq() != 0) VIGIL_RETURN_IF_ERROR(RecordGap(db, device_id, pull, head));
   VIGIL_RETURN_IF_ERROR(FillBackupCoverage(db, device_id, response));
   if (pull.acknowledged_seq() > head.last_seq) {
@@ -83,10 +85,10 @@ Status ApplyPullChain(Db& db, const std::string& device_id, const v1::Pull& pull
   return Status::Ok();
 }
 
-Result<bool> InChainGap(Db& db, const std::string& device_id, uint64_t seq) {
-  Statement gap(db.get(),
-                "SELECT 1 FROM chain_gaps WHERE device_id = ? AND from_seq <= ?2 AND "
-                "to_seq >= ?2");
+Result<bool> InChainGap(sql::Connection& db, const std::string& device_id, uint64_t seq) {
+  sql::Statement gap(db,
+                     "SELECT 1 FROM chain_gaps WHERE device_id = ? AND from_seq <= ?2 AND "
+                     "to_seq >= ?2");
   gap.BindText(1, device_id).Bind(2, static_cast<int64_t>(std::min(seq, kMaxSeq)));
   return gap.Step();
 }

@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <string>
 
-#include "store/sqlite_db.h"
+#include "store/sql.h"
 #include "vigil/v1/sync.pb.h"
 
 namespace vigil::syncd {
@@ -38,10 +38,10 @@ struct ChainHead {
 // Applies a pull's lost_through_seq (note 4; InvalidArgument for a nonsensical claim), then
 // fills backups_taken, backed_up_seq and resend_from_seq (notes 1 and 2) in `response`.
 // `head` is the device's chain head before the pull and after it on return.
-Status ApplyPullChain(Db& db, const std::string& device_id, const v1::Pull& pull, ChainHead& head,
-                      v1::PullResponse& response);
+Status ApplyPullChain(sql::Connection& db, const std::string& device_id, const v1::Pull& pull,
+                      ChainHead& head, v1::PullResponse& response);
 
 // Whether `seq` of the device lies in a recorded chain gap (note 5).
-Result<bool> InChainGap(Db& db, const std::string& device_id, uint64_t seq);
+Result<bool> InChainGap(sql::Connection& db, const std::string& device_id, uint64_t seq);
 
 }  // namespace vigil::syncd

@@ -5,14 +5,15 @@
 namespace vigil::syncd {
 
 Status SqliteStore::AddCoordinator(const CoordinatorRecord& coordinator) {
-  return RunSync([&](Db& db) -> Status {
-    Statement exists(db.get(), "SELECT 1 FROM coordinators WHERE name = ?");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement exists(db, "SELECT 1 FROM coordinators WHERE name = ?");
     exists.BindText(1, coordinator.name);
     VIGIL_ASSIGN_OR_RETURN(bool taken, exists.Step());
     if (taken) return Status::AlreadyExists("coordinator " + coordinator.name + " exists");
-    Statement put(db.get(),
-                  "INSERT INTO coordinators(name, role, password_hash, created_at_ms, disabled) "
-                  "VALUES (?, ?, ?, ?, ?)");
+    sql::Statement put(
+        db,
+        "INSERT INTO coordinators(name, role, password_hash, created_at_ms, disabled) "
+        "VALUES (?, ?, ?, ?, ?)");
     put.BindText(1, coordinator.name).Bind(2, coordinator.role);
     put.BindText(3, coordinator.password_hash).Bind(4, NowMs()).Bind(5, coordinator.disabled);
     return put.Run();
@@ -20,11 +21,10 @@ Status SqliteStore::AddCoordinator(const CoordinatorRecord& coordinator) {
 }
 
 Result<std::optional<CoordinatorRecord>> SqliteStore::FindCoordinator(const std::string& name) {
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, AcquireReader());
-  Reader reader(*this, std::move(db));
-  Statement stmt(reader.get(),
-                 "SELECT name, role, password_hash, created_at_ms, disabled FROM coordinators "
-                 "WHERE name = ?");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader,
+                      "SELECT name, role, password_hash, created_at_ms, disabled FROM coordinators "
+                      "WHERE name = ?");
   stmt.BindText(1, name);
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<CoordinatorRecord>();
@@ -38,10 +38,9 @@ Result<std::optional<CoordinatorRecord>> SqliteStore::FindCoordinator(const std:
 }
 
 Result<v1::CoordinatorList> SqliteStore::ListCoordinators() {
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, AcquireReader());
-  Reader reader(*this, std::move(db));
-  Statement stmt(reader.get(),
-                 "SELECT name, role, created_at_ms, disabled FROM coordinators ORDER BY name");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader,
+                      "SELECT name, role, created_at_ms, disabled FROM coordinators ORDER BY name");
   v1::CoordinatorList list;
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -55,17 +54,17 @@ Result<v1::CoordinatorList> SqliteStore::ListCoordinators() {
 }
 
 Status SqliteStore::SetCoordinatorDisabled(const std::string& name, bool disabled) {
-  return RunSync([&](Db& db) -> Status {
-    Statement stmt(db.get(), "UPDATE coordinators SET disabled = ? WHERE name = ?");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement stmt(db, "UPDATE coordinators SET disabled = ? WHERE name = ?");
     stmt.Bind(1, disabled).BindText(2, name);
     VIGIL_RETURN_IF_ERROR(stmt.Run());
-    if (sqlite3_changes(db.get()) == 0) return Status::NotFound("no coordinator " + name);
+    if (db.Changes() == 0) return Status::NotFound("no coordinator " + name);
     return Status::Ok();
   });
 }
 
 Status SqliteStore::LogCoordinatorAction(const v1::AuditEntry& entry) {
-  return RunSync([&](Db& db) -> Status {
+  return RunSync([&](sql::Connection& db) -> Status {
     return AppendAuditEntry(db, entry.actor(), entry.action(), entry.target(), entry.before(),
                             entry.after(), entry.reason(), entry.at_ms());
   });
@@ -75,7 +74,7 @@ void SqliteStore::RecordAlert(const std::string& kind, const std::string& device
                               const std::string& detail) {
   // Cut before queuing, so that a queued alert holds little memory; RaiseAlert cuts further.
   (void)Submit(Job{[kind, device = device_id.substr(0, 256), text = detail.substr(0, 4096)](
-                       Db& db) { return RaiseAlert(db, kind, device, text, NowMs()); },
+                       sql::Connection& db) { return RaiseAlert(db, kind, device, text, NowMs()); },
                    nullptr},
                /*droppable=*/true);
 }

@@ -13,10 +13,6 @@
 namespace vigil::syncd {
 namespace {
 
-#define DASHBOARD_READER(name)                                            \
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> name##_db, AcquireReader()); \
-  Reader name(*this, std::move(name##_db))
-
 constexpr uint32_t kMaxPageSize = 200;
 constexpr int64_t kMinutesShown = 24 * 60;
 constexpr int64_t kHourMs = 3600 * 1000;
@@ -65,7 +61,7 @@ std::string Title(const v1::FormDefinition& form, const std::string& lang) {
   return form.title().empty() ? form.form_id() : form.title().begin()->second;
 }
 
-Status ReadCase(const Statement& stmt, int column, v1::Case& out) {
+Status ReadCase(const sql::Statement& stmt, int column, v1::Case& out) {
   if (!out.ParseFromString(stmt.Blob(column))) return Status::DataLoss("case unreadable");
   out.set_status(static_cast<v1::CaseStatus>(stmt.Int(column + 1)));
   out.set_status_changed_at_ms(stmt.Int(column + 2));
@@ -78,7 +74,7 @@ constexpr const char* kDeviceColumns =
     "d.clock_offset_ms, d.pending_records, d.enrolled_at_ms, d.device_info, "
     "coalesce(o.name, '')";
 
-Status FillDeviceRow(sqlite3* db, const Statement& stmt, v1::DeviceRow& row) {
+Status FillDeviceRow(sql::Connection& db, const sql::Statement& stmt, v1::DeviceRow& row) {
   v1::DeviceSummary* d = row.mutable_device();
   d->set_device_id(stmt.Text(0));
   d->set_observer_id(stmt.Text(1));
@@ -92,9 +88,9 @@ Status FillDeviceRow(sqlite3* db, const Statement& stmt, v1::DeviceRow& row) {
   v1::DeviceInfo info;
   if (info.ParseFromString(stmt.Blob(9))) row.set_model(info.model());
   row.set_observer_name(stmt.Text(10));
-  Statement stations(db,
-                     "SELECT station_code FROM assignments WHERE observer_id = ? "
-                     "ORDER BY station_code LIMIT 100");
+  sql::Statement stations(db,
+                          "SELECT station_code FROM assignments WHERE observer_id = ? "
+                          "ORDER BY station_code LIMIT 100");
   stations.BindText(1, d->observer_id());
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool more, stations.Step());
@@ -106,11 +102,12 @@ Status FillDeviceRow(sqlite3* db, const Statement& stmt, v1::DeviceRow& row) {
 }  // namespace
 
 Result<v1::FormCatalog> SqliteStore::FormCatalog() {
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::FormCatalog catalog;
-  Statement stmt(reader.get(),
-                 "SELECT definition FROM forms f WHERE version = "
-                 "(SELECT max(version) FROM forms g WHERE g.form_id = f.form_id) ORDER BY form_id");
+  sql::Statement stmt(
+      reader,
+      "SELECT definition FROM forms f WHERE version = "
+      "(SELECT max(version) FROM forms g WHERE g.form_id = f.form_id) ORDER BY form_id");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return catalog;
@@ -149,11 +146,12 @@ Result<v1::Overview> SqliteStore::Overview(int64_t silent_after_ms) {
   }
   for (auto& [id, f] : forms) *overview.add_forms() = std::move(f);
 
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   {
-    Statement minutes(reader.get(),
-                      "SELECT minute, kind, count FROM minute_counts WHERE minute >= "
-                      "(SELECT coalesce(max(minute), 0) FROM minute_counts) - ? ORDER BY minute");
+    sql::Statement minutes(
+        reader,
+        "SELECT minute, kind, count FROM minute_counts WHERE minute >= "
+        "(SELECT coalesce(max(minute), 0) FROM minute_counts) - ? ORDER BY minute");
     minutes.Bind(1, kMinutesShown - 1);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, minutes.Step());
@@ -174,7 +172,7 @@ Result<v1::Overview> SqliteStore::Overview(int64_t silent_after_ms) {
     }
   }
   {
-    Statement totals(reader.get(), "SELECT kind, sum(count) FROM minute_counts GROUP BY kind");
+    sql::Statement totals(reader, "SELECT kind, sum(count) FROM minute_counts GROUP BY kind");
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, totals.Step());
       if (!row) break;
@@ -187,16 +185,16 @@ Result<v1::Overview> SqliteStore::Overview(int64_t silent_after_ms) {
     }
   }
   {
-    Statement last(reader.get(), "SELECT received_at_ms FROM records ORDER BY rowid DESC LIMIT 1");
+    sql::Statement last(reader, "SELECT received_at_ms FROM records ORDER BY rowid DESC LIMIT 1");
     VIGIL_ASSIGN_OR_RETURN(bool row, last.Step());
     if (row) overview.set_last_report_at_ms(last.Int(0));
   }
   {
     std::map<std::string, uint32_t> open;
-    Statement cases(reader.get(),
-                    "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0) "
-                    "FROM cases c LEFT JOIN case_status s ON s.case_id = c.case_id "
-                    "WHERE coalesce(s.status, 1) IN (1, 2, 3)");
+    sql::Statement cases(reader,
+                         "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0) "
+                         "FROM cases c LEFT JOIN case_status s ON s.case_id = c.case_id "
+                         "WHERE coalesce(s.status, 1) IN (1, 2, 3)");
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, cases.Step());
       if (!row) break;
@@ -212,7 +210,7 @@ Result<v1::Overview> SqliteStore::Overview(int64_t silent_after_ms) {
     }
   }
   auto count = [&](const char* sql, int64_t bound) -> Result<uint64_t> {
-    Statement stmt(reader.get(), sql);
+    sql::Statement stmt(reader, sql);
     if (bound != 0) stmt.Bind(1, bound);
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     return row ? static_cast<uint64_t>(stmt.Int(0)) : 0;
@@ -291,20 +289,20 @@ Result<v1::CoveragePage> SqliteStore::CoverageDrill(const CoverageDrillQuery& qu
     return out;
   }
 
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   // ?1 form, ?2-?4 area, ?5 status (0: any), ?6 code or name prefix.
   const std::string where =
       "FROM stations s LEFT JOIN masters m ON m.station_code = s.code AND m.form_id = ?1 "
       "WHERE (?2 = '' OR s.province = ?2) AND (?3 = '' OR s.district = ?3) "
       "AND (?4 = '' OR s.commune = ?4) AND (?5 = 0 OR coalesce(m.status, 1) = ?5) "
       "AND (?6 = '' OR substr(s.code, 1, length(?6)) = ?6 OR substr(s.name, 1, length(?6)) = ?6)";
-  auto bind = [&](Statement& stmt, int status) {
+  auto bind = [&](sql::Statement& stmt, int status) {
     stmt.BindText(1, query.form_id).BindText(2, query.province).BindText(3, query.district);
     stmt.BindText(4, query.commune).Bind(5, status).BindText(6, query.prefix);
   };
   {
-    Statement counts(reader.get(), "SELECT coalesce(m.status, 1), count(*) " + where +
-                                       " GROUP BY coalesce(m.status, 1)");
+    sql::Statement counts(reader, "SELECT coalesce(m.status, 1), count(*) " + where +
+                                      " GROUP BY coalesce(m.status, 1)");
     bind(counts, 0);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, counts.Step());
@@ -318,10 +316,10 @@ Result<v1::CoveragePage> SqliteStore::CoverageDrill(const CoverageDrillQuery& qu
     }
     FillPercentages(parent);
   }
-  Statement stations(reader.get(),
-                     "SELECT s.code, s.name, s.province, s.district, s.commune, "
-                     "coalesce(m.status, 1), m.master, coalesce(m.updated_at_ms, 0) " +
-                         where + " ORDER BY s.code LIMIT ?7 OFFSET ?8");
+  sql::Statement stations(reader,
+                          "SELECT s.code, s.name, s.province, s.district, s.commune, "
+                          "coalesce(m.status, 1), m.master, coalesce(m.updated_at_ms, 0) " +
+                              where + " ORDER BY s.code LIMIT ?7 OFFSET ?8");
   bind(stations, query.status);
   stations.Bind(7, page.page_size).Bind(8, Offset(page));
   while (true) {
@@ -349,12 +347,13 @@ Result<v1::CoveragePage> SqliteStore::CoverageDrill(const CoverageDrillQuery& qu
 }
 
 Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_code) {
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::StationDetail detail;
   {
-    Statement station(reader.get(),
-                      "SELECT code, name, province, district, commune, registered_voters, lat, "
-                      "lon FROM stations WHERE code = ?");
+    sql::Statement station(
+        reader,
+        "SELECT code, name, province, district, commune, registered_voters, lat, "
+        "lon FROM stations WHERE code = ?");
     station.BindText(1, station_code);
     VIGIL_ASSIGN_OR_RETURN(bool row, station.Step());
     if (!row) return Status::NotFound("no station with code " + station_code);
@@ -371,8 +370,8 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
     }
   }
   {
-    Statement masters(reader.get(),
-                      "SELECT master FROM masters WHERE station_code = ? ORDER BY form_id");
+    sql::Statement masters(reader,
+                           "SELECT master FROM masters WHERE station_code = ? ORDER BY form_id");
     masters.BindText(1, station_code);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, masters.Step());
@@ -384,7 +383,7 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
   }
   std::set<std::string> latest;
   {
-    Statement stmt(reader.get(), "SELECT submission_id FROM merge_latest WHERE station_code = ?");
+    sql::Statement stmt(reader, "SELECT submission_id FROM merge_latest WHERE station_code = ?");
     stmt.BindText(1, station_code);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -394,7 +393,7 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
   }
   std::map<std::string, std::vector<v1::QaFlag>> flags;
   {
-    Statement stmt(reader.get(), "SELECT submission_id, flag FROM qa_flags WHERE station_code = ?");
+    sql::Statement stmt(reader, "SELECT submission_id, flag FROM qa_flags WHERE station_code = ?");
     stmt.BindText(1, station_code);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -405,12 +404,13 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
     }
   }
   {
-    Statement subs(reader.get(),
-                   "SELECT r.bytes, r.device_id, r.received_at_ms, d.observer_id FROM records r "
-                   "JOIN devices d ON d.device_id = r.device_id WHERE r.station_code = ? "
-                   "AND r.kind = 'submission' AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE "
-                   "q.record_id = r.record_id AND q.released_at_ms IS NULL) "
-                   "ORDER BY r.received_at_ms DESC, r.record_id LIMIT 200");
+    sql::Statement subs(
+        reader,
+        "SELECT r.bytes, r.device_id, r.received_at_ms, d.observer_id FROM records r "
+        "JOIN devices d ON d.device_id = r.device_id WHERE r.station_code = ? "
+        "AND r.kind = 'submission' AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE "
+        "q.record_id = r.record_id AND q.released_at_ms IS NULL) "
+        "ORDER BY r.received_at_ms DESC, r.record_id LIMIT 200");
     subs.BindText(1, station_code);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, subs.Step());
@@ -428,10 +428,10 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
     }
   }
   {
-    Statement cases(reader.get(),
-                    "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0) "
-                    "FROM cases c LEFT JOIN case_status s ON s.case_id = c.case_id "
-                    "WHERE c.station_code = ? ORDER BY c.first_occurred_at_ms, c.case_id");
+    sql::Statement cases(reader,
+                         "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0) "
+                         "FROM cases c LEFT JOIN case_status s ON s.case_id = c.case_id "
+                         "WHERE c.station_code = ? ORDER BY c.first_occurred_at_ms, c.case_id");
     cases.BindText(1, station_code);
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, cases.Step());
@@ -439,9 +439,9 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
       VIGIL_RETURN_IF_ERROR(ReadCase(cases, 0, *detail.add_cases()));
     }
   }
-  Statement observers(reader.get(),
-                      "SELECT observer_id FROM assignments WHERE station_code = ? "
-                      "ORDER BY observer_id");
+  sql::Statement observers(reader,
+                           "SELECT observer_id FROM assignments WHERE station_code = ? "
+                           "ORDER BY observer_id");
   observers.BindText(1, station_code);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, observers.Step());
@@ -452,13 +452,14 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
 
 Result<v1::CasePage> SqliteStore::CasePage(const CaseQuery& query) {
   const PageRequest page = Clamp(query.page);
-  DASHBOARD_READER(reader);
-  Statement stmt(reader.get(),
-                 "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0), "
-                 "coalesce(st.name, ''), coalesce(st.province, ''), coalesce(st.district, ''), "
-                 "coalesce(st.commune, '') FROM cases c "
-                 "LEFT JOIN case_status s ON s.case_id = c.case_id "
-                 "LEFT JOIN stations st ON st.code = c.station_code");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(
+      reader,
+      "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0), "
+      "coalesce(st.name, ''), coalesce(st.province, ''), coalesce(st.district, ''), "
+      "coalesce(st.commune, '') FROM cases c "
+      "LEFT JOIN case_status s ON s.case_id = c.case_id "
+      "LEFT JOIN stations st ON st.code = c.station_code");
   std::vector<v1::CaseRow> rows;
   std::set<std::string> categories, provinces;
   while (true) {
@@ -504,15 +505,16 @@ Result<v1::CasePage> SqliteStore::CasePage(const CaseQuery& query) {
 }
 
 Result<v1::CaseDetail> SqliteStore::CaseDetail(const std::string& case_id) {
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::CaseDetail detail;
   {
-    Statement stmt(reader.get(),
-                   "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0), "
-                   "coalesce(st.name, ''), coalesce(st.province, ''), coalesce(st.district, ''), "
-                   "coalesce(st.commune, '') FROM cases c "
-                   "LEFT JOIN case_status s ON s.case_id = c.case_id "
-                   "LEFT JOIN stations st ON st.code = c.station_code WHERE c.case_id = ?");
+    sql::Statement stmt(
+        reader,
+        "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0), "
+        "coalesce(st.name, ''), coalesce(st.province, ''), coalesce(st.district, ''), "
+        "coalesce(st.commune, '') FROM cases c "
+        "LEFT JOIN case_status s ON s.case_id = c.case_id "
+        "LEFT JOIN stations st ON st.code = c.station_code WHERE c.case_id = ?");
     stmt.BindText(1, case_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return Status::NotFound("no case " + case_id);
@@ -523,9 +525,10 @@ Result<v1::CaseDetail> SqliteStore::CaseDetail(const std::string& case_id) {
     r->set_district(stmt.Text(5));
     r->set_commune(stmt.Text(6));
   }
-  Statement audit(reader.get(),
-                  "SELECT id, at_ms, actor, action, target, before, after, reason FROM audit_log "
-                  "WHERE target = ? ORDER BY id LIMIT 1000");
+  sql::Statement audit(
+      reader,
+      "SELECT id, at_ms, actor, action, target, before, after, reason FROM audit_log "
+      "WHERE target = ? ORDER BY id LIMIT 1000");
   audit.BindText(1, case_id);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, audit.Step());
@@ -547,7 +550,7 @@ Result<v1::DevicePage> SqliteStore::DevicePage(const DeviceQuery& query) {
     return Status::InvalidArgument("status must be active or revoked");
   }
   const PageRequest page = Clamp(query.page);
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   // ?1 status, ?2 text.
   const std::string where =
       "FROM devices d LEFT JOIN observers o ON o.observer_id = d.observer_id "
@@ -559,13 +562,13 @@ Result<v1::DevicePage> SqliteStore::DevicePage(const DeviceQuery& query) {
   out.set_page(page.page);
   out.set_page_size(page.page_size);
   {
-    Statement count(reader.get(), "SELECT count(*) " + where);
+    sql::Statement count(reader, "SELECT count(*) " + where);
     count.BindText(1, query.status).BindText(2, query.text);
     VIGIL_ASSIGN_OR_RETURN(bool row, count.Step());
     if (row) out.set_total(static_cast<uint32_t>(count.Int(0)));
   }
-  Statement stmt(reader.get(), std::string("SELECT ") + kDeviceColumns + " " + where +
-                                   " ORDER BY d.last_seen_ms, d.device_id LIMIT ?3 OFFSET ?4");
+  sql::Statement stmt(reader, std::string("SELECT ") + kDeviceColumns + " " + where +
+                                  " ORDER BY d.last_seen_ms, d.device_id LIMIT ?3 OFFSET ?4");
   stmt.BindText(1, query.status).BindText(2, query.text);
   stmt.Bind(3, page.page_size).Bind(4, Offset(page));
   while (true) {
@@ -576,10 +579,10 @@ Result<v1::DevicePage> SqliteStore::DevicePage(const DeviceQuery& query) {
 }
 
 Result<v1::DeviceRow> SqliteStore::DeviceRow(const std::string& device_id) {
-  DASHBOARD_READER(reader);
-  Statement stmt(reader.get(), std::string("SELECT ") + kDeviceColumns +
-                                   " FROM devices d LEFT JOIN observers o ON "
-                                   "o.observer_id = d.observer_id WHERE d.device_id = ?");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader, std::string("SELECT ") + kDeviceColumns +
+                                  " FROM devices d LEFT JOIN observers o ON "
+                                  "o.observer_id = d.observer_id WHERE d.device_id = ?");
   stmt.BindText(1, device_id);
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return Status::NotFound("no device " + device_id);
@@ -590,19 +593,20 @@ Result<v1::DeviceRow> SqliteStore::DeviceRow(const std::string& device_id) {
 
 Result<v1::AlertPage> SqliteStore::AlertPage(const std::string& kind, PageRequest page_request) {
   const PageRequest page = Clamp(page_request);
-  DASHBOARD_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::AlertPage out;
   out.set_page(page.page);
   out.set_page_size(page.page_size);
   {
-    Statement count(reader.get(), "SELECT count(*) FROM alerts WHERE ?1 = '' OR kind = ?1");
+    sql::Statement count(reader, "SELECT count(*) FROM alerts WHERE ?1 = '' OR kind = ?1");
     count.BindText(1, kind);
     VIGIL_ASSIGN_OR_RETURN(bool row, count.Step());
     if (row) out.set_total(static_cast<uint32_t>(count.Int(0)));
   }
-  Statement stmt(reader.get(),
-                 "SELECT id, kind, device_id, detail, first_at_ms, last_at_ms, count FROM alerts "
-                 "WHERE ?1 = '' OR kind = ?1 ORDER BY last_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3");
+  sql::Statement stmt(
+      reader,
+      "SELECT id, kind, device_id, detail, first_at_ms, last_at_ms, count FROM alerts "
+      "WHERE ?1 = '' OR kind = ?1 ORDER BY last_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3");
   stmt.BindText(1, kind).Bind(2, page.page_size).Bind(3, Offset(page));
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());

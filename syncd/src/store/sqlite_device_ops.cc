@@ -37,17 +37,18 @@
 namespace vigil::syncd {
 namespace {
 
-Result<v1::Assignment> LoadAssignment(Db& db, const std::string& observer_id) {
+Result<v1::Assignment> LoadAssignment(sql::Connection& db, const std::string& observer_id) {
   v1::Assignment assignment;
   assignment.set_observer_id(observer_id);
-  Statement name(db.get(), "SELECT name FROM observers WHERE observer_id = ?");
+  sql::Statement name(db, "SELECT name FROM observers WHERE observer_id = ?");
   name.BindText(1, observer_id);
   VIGIL_ASSIGN_OR_RETURN(bool found, name.Step());
   if (found) assignment.set_observer_name(name.Text(0));
-  Statement stmt(db.get(),
-                 "SELECT s.code, s.name, s.province, s.district, s.commune, s.registered_voters, "
-                 "s.lat, s.lon FROM assignments a JOIN stations s ON s.code = a.station_code "
-                 "WHERE a.observer_id = ? ORDER BY s.code LIMIT 1000");
+  sql::Statement stmt(
+      db,
+      "SELECT s.code, s.name, s.province, s.district, s.commune, s.registered_voters, "
+      "s.lat, s.lon FROM assignments a JOIN stations s ON s.code = a.station_code "
+      "WHERE a.observer_id = ? ORDER BY s.code LIMIT 1000");
   stmt.BindText(1, observer_id);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -69,11 +70,11 @@ Result<v1::Assignment> LoadAssignment(Db& db, const std::string& observer_id) {
 
 }  // namespace
 
-Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
+Status SqliteStore::AppendInTransaction(sql::Connection& db, const VerifiedBatch& batch,
                                         const ReceiptSigner& signer, AppendOutcome& outcome) {
-  Statement device(db.get(),
-                   "SELECT status, last_seq, last_hash, observer_id FROM devices "
-                   "WHERE device_id = ?");
+  sql::Statement device(db,
+                        "SELECT status, last_seq, last_hash, observer_id FROM devices "
+                        "WHERE device_id = ?");
   device.BindText(1, batch.device_id);
   VIGIL_ASSIGN_OR_RETURN(bool found, device.Step());
   if (!found) return Status::NotFound("unknown device " + batch.device_id);
@@ -86,8 +87,7 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
 
   std::string stored_hash;
   if (batch.seq <= last_seq) {
-    Statement stored(db.get(),
-                     "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
+    sql::Statement stored(db, "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
     stored.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
     VIGIL_ASSIGN_OR_RETURN(bool row, stored.Step());
     if (!row) {
@@ -110,17 +110,18 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
       return Status::Ok();
     case protocol::SequenceVerdict::kEquivocation: {
       outcome.response_bytes.clear();
-      Statement keep(db.get(),
-                     "INSERT OR IGNORE INTO equivocations(device_id, seq, hash, bytes, signature, "
-                     "received_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+      sql::Statement keep(
+          db,
+          "INSERT OR IGNORE INTO equivocations(device_id, seq, hash, bytes, signature, "
+          "received_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
       keep.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
       keep.BindBlob(3, batch.batch_hash).BindBlob(4, batch.batch_bytes);
       keep.BindBlob(5, batch.signature).Bind(6, now);
       VIGIL_RETURN_IF_ERROR(keep.Run());
-      if (sqlite3_changes(db.get()) == 0) return Status::Ok();  // This fork is known already.
-      Statement alert(db.get(),
-                      "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, "
-                      "count) VALUES ('EQUIVOCATION', ?, ?, ?, ?, 1)");
+      if (db.Changes() == 0) return Status::Ok();  // This fork is known already.
+      sql::Statement alert(db,
+                           "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, "
+                           "count) VALUES ('EQUIVOCATION', ?, ?, ?, ?, 1)");
       alert.BindText(1, batch.device_id)
           .BindText(2, "batch " + std::to_string(batch.seq) + " sent twice with different bytes")
           .Bind(3, now)
@@ -144,7 +145,7 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
   VIGIL_RETURN_IF_ERROR(StoreBatchRecords(db, batch, observer_id, response, outcome));
   if (!outcome.payload_status.ok()) return Status::Ok();  // Over its forms' size: not stored.
 
-  Statement next_index(db.get(), "SELECT coalesce(max(log_index), 0) + 1 FROM batches");
+  sql::Statement next_index(db, "SELECT coalesce(max(log_index), 0) + 1 FROM batches");
   VIGIL_ASSIGN_OR_RETURN(bool row, next_index.Step());
   if (!row) return Status::Internal("no log index");
   v1::Receipt receipt;
@@ -158,10 +159,10 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
   *response.mutable_receipt() = signed_receipt;
   outcome.response_bytes = response.SerializeAsString();
 
-  Statement insert_batch(db.get(),
-                         "INSERT INTO batches(device_id, seq, hash, bytes, signature, "
-                         "received_at_ms, log_index, record_count, receipt, response) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  sql::Statement insert_batch(db,
+                              "INSERT INTO batches(device_id, seq, hash, bytes, signature, "
+                              "received_at_ms, log_index, record_count, receipt, response) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert_batch.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
   insert_batch.BindBlob(3, batch.batch_hash).BindBlob(4, batch.batch_bytes);
   insert_batch.BindBlob(5, batch.signature).Bind(6, now);
@@ -169,21 +170,21 @@ Status SqliteStore::AppendInTransaction(Db& db, const VerifiedBatch& batch,
   insert_batch.Bind(8, receipt.record_count());
   insert_batch.BindBlob(9, signed_receipt.SerializeAsString()).BindBlob(10, outcome.response_bytes);
   VIGIL_RETURN_IF_ERROR(insert_batch.Run());
-  Statement advance(db.get(),
-                    "UPDATE devices SET last_seq = ?, last_hash = ?, last_seen_ms = ? "
-                    "WHERE device_id = ?");
+  sql::Statement advance(db,
+                         "UPDATE devices SET last_seq = ?, last_hash = ?, last_seen_ms = ? "
+                         "WHERE device_id = ?");
   advance.Bind(1, static_cast<int64_t>(batch.seq)).BindBlob(2, batch.batch_hash);
   advance.Bind(3, now).BindText(4, batch.device_id);
   return advance.Run();
 }
 
-Status SqliteStore::EnrollInTransaction(Db& db, const EnrollParams& params,
+Status SqliteStore::EnrollInTransaction(sql::Connection& db, const EnrollParams& params,
                                         v1::EnrollResponse& response) {
   const std::string code_hash = protocol::Sha256(params.code);
   const int64_t now = NowMs();
-  Statement code(db.get(),
-                 "SELECT code_hash, observer_id, expires_at_ms, spent_at_ms, device_id "
-                 "FROM enrollment_codes WHERE code_hash = ?");
+  sql::Statement code(db,
+                      "SELECT code_hash, observer_id, expires_at_ms, spent_at_ms, device_id "
+                      "FROM enrollment_codes WHERE code_hash = ?");
   code.BindBlob(1, code_hash);
   VIGIL_ASSIGN_OR_RETURN(bool found, code.Step());
   if (!found || !protocol::ConstantTimeEquals(code.Blob(0), code_hash)) {
@@ -199,7 +200,7 @@ Status SqliteStore::EnrollInTransaction(Db& db, const EnrollParams& params,
     if (code.Text(4) != device_id) {
       return Status::PermissionDenied("enrollment code was already used");
     }
-    Statement same(db.get(), "SELECT 1 FROM devices WHERE device_id = ? AND public_key = ?");
+    sql::Statement same(db, "SELECT 1 FROM devices WHERE device_id = ? AND public_key = ?");
     same.BindText(1, device_id).BindBlob(2, params.public_key);
     VIGIL_ASSIGN_OR_RETURN(bool enrolled, same.Step());
     if (!enrolled) return Status::PermissionDenied("enrollment code was already used");
@@ -207,21 +208,21 @@ Status SqliteStore::EnrollInTransaction(Db& db, const EnrollParams& params,
   }
   if (code.Int(2) <= now) return Status::PermissionDenied("enrollment code has expired");
 
-  Statement key(db.get(), "SELECT 1 FROM devices WHERE public_key = ? OR device_id = ?");
+  sql::Statement key(db, "SELECT 1 FROM devices WHERE public_key = ? OR device_id = ?");
   key.BindBlob(1, params.public_key).BindText(2, device_id);
   VIGIL_ASSIGN_OR_RETURN(bool key_used, key.Step());
   if (key_used) return Status::InvalidArgument("this public key is already enrolled");
 
-  Statement spend(db.get(),
-                  "UPDATE enrollment_codes SET spent_at_ms = ?, device_id = ? "
-                  "WHERE code_hash = ? AND spent_at_ms IS NULL");
+  sql::Statement spend(db,
+                       "UPDATE enrollment_codes SET spent_at_ms = ?, device_id = ? "
+                       "WHERE code_hash = ? AND spent_at_ms IS NULL");
   spend.Bind(1, now).BindText(2, device_id).BindBlob(3, code_hash);
   VIGIL_RETURN_IF_ERROR(spend.Run());
-  if (sqlite3_changes(db.get()) != 1) {
+  if (db.Changes() != 1) {
     return Status::PermissionDenied("enrollment code was already used");
   }
-  Statement insert(
-      db.get(),
+  sql::Statement insert(
+      db,
       "INSERT INTO devices(device_id, public_key, observer_id, status, "
       "enrolled_at_ms, device_info, last_seen_ms) VALUES (?, ?, ?, 'active', ?, ?, ?)");
   insert.BindText(1, device_id).BindBlob(2, params.public_key).BindText(3, observer_id);
@@ -230,14 +231,14 @@ Status SqliteStore::EnrollInTransaction(Db& db, const EnrollParams& params,
   return FillEnrollResponse(db, params, device_id, observer_id, response);
 }
 
-Status SqliteStore::FillEnrollResponse(Db& db, const EnrollParams& params,
+Status SqliteStore::FillEnrollResponse(sql::Connection& db, const EnrollParams& params,
                                        const std::string& device_id, const std::string& observer_id,
                                        v1::EnrollResponse& response) {
   response.set_device_id(device_id);
   response.set_server_id(params.server_id);
   response.set_receipt_public_key(params.receipt_public_key);
   VIGIL_ASSIGN_OR_RETURN(*response.mutable_assignment(), LoadAssignment(db, observer_id));
-  Statement forms(db.get(), "SELECT definition FROM forms ORDER BY publish_seq LIMIT 1000");
+  sql::Statement forms(db, "SELECT definition FROM forms ORDER BY publish_seq LIMIT 1000");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, forms.Step());
     if (!row) break;
@@ -248,12 +249,12 @@ Status SqliteStore::FillEnrollResponse(Db& db, const EnrollParams& params,
   return Status::Ok();
 }
 
-Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
+Status SqliteStore::PullInTransaction(sql::Connection& db, const PullParams& params,
                                       v1::PullResponse& response) {
   const int64_t now = NowMs();
-  Statement device(db.get(),
-                   "SELECT status, observer_id, last_seq, last_hash FROM devices "
-                   "WHERE device_id = ?");
+  sql::Statement device(db,
+                        "SELECT status, observer_id, last_seq, last_hash FROM devices "
+                        "WHERE device_id = ?");
   device.BindText(1, params.device_id);
   VIGIL_ASSIGN_OR_RETURN(bool found, device.Step());
   if (!found) return Status::NotFound("unknown device " + params.device_id);
@@ -263,16 +264,17 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
   const std::string observer_id = device.Text(1);
   ChainHead head{static_cast<uint64_t>(device.Int(2)), device.Blob(3)};
 
-  Statement nonce(db.get(), "INSERT INTO pull_nonces(device_id, nonce, at_ms) VALUES (?, ?, ?)");
+  sql::Statement nonce(db, "INSERT INTO pull_nonces(device_id, nonce, at_ms) VALUES (?, ?, ?)");
   nonce.BindText(1, params.device_id).BindBlob(2, params.pull.nonce()).Bind(3, now);
   Status fresh = nonce.Run();
   if (fresh.code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists("pull nonce was seen before");
   }
   VIGIL_RETURN_IF_ERROR(fresh);
-  Statement seen(db.get(),
-                 "UPDATE devices SET last_seen_ms = ?, clock_offset_ms = ?, pending_records = ? "
-                 "WHERE device_id = ?");
+  sql::Statement seen(
+      db,
+      "UPDATE devices SET last_seen_ms = ?, clock_offset_ms = ?, pending_records = ? "
+      "WHERE device_id = ?");
   seen.Bind(1, now).Bind(2, params.pull.device_time_ms() - now);
   seen.Bind(3, params.pull.pending_records()).BindText(4, params.device_id);
   VIGIL_RETURN_IF_ERROR(seen.Run());
@@ -282,10 +284,10 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
   response.set_last_accepted_hash(head.last_hash);
 
   const int64_t cursor = static_cast<int64_t>(std::min<uint64_t>(params.pull.cursor(), INT64_MAX));
-  Statement changes(db.get(),
-                    "SELECT publish_seq, 'f', definition FROM forms WHERE publish_seq > ?1 "
-                    "UNION ALL SELECT publish_seq, 'b', message FROM broadcasts "
-                    "WHERE publish_seq > ?1 ORDER BY 1 LIMIT 200");
+  sql::Statement changes(db,
+                         "SELECT publish_seq, 'f', definition FROM forms WHERE publish_seq > ?1 "
+                         "UNION ALL SELECT publish_seq, 'b', message FROM broadcasts "
+                         "WHERE publish_seq > ?1 ORDER BY 1 LIMIT 200");
   changes.Bind(1, cursor);
   uint64_t next_cursor = params.pull.cursor();
   while (true) {
@@ -301,7 +303,7 @@ Status SqliteStore::PullInTransaction(Db& db, const PullParams& params,
   VIGIL_RETURN_IF_ERROR(AddIncidentStatuses(db, params.device_id, response));
   VIGIL_RETURN_IF_ERROR(AddHeldRecords(db, params.device_id, response));
   if (last_seq > 0) {
-    Statement receipt(db.get(), "SELECT receipt FROM batches WHERE device_id = ? AND seq = ?");
+    sql::Statement receipt(db, "SELECT receipt FROM batches WHERE device_id = ? AND seq = ?");
     receipt.BindText(1, params.device_id).Bind(2, static_cast<int64_t>(last_seq));
     VIGIL_ASSIGN_OR_RETURN(bool row, receipt.Step());
     if (row && !response.mutable_last_receipt()->ParseFromString(receipt.Blob(0))) {

@@ -12,14 +12,13 @@
 //     WriterLoop). Nothing was acknowledged, so nothing accepted is lost: devices get 503
 //     UNAVAILABLE (retryable) and send the same bytes again later.
 //  3. Raising the limit (or freeing disk space) needs no restart: the next group commits.
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
@@ -28,11 +27,8 @@ namespace {
 // SQLite's own default max_page_count (its compile-time ceiling), read from a scratch
 // in-memory connection so that "no limit" restores exactly what SQLite would use.
 Result<int64_t> DefaultMaxPageCount() {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, nullptr);
-  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close_v2);
-  if (rc != SQLITE_OK) return SqliteStatus(rc, raw, "cannot open a scratch connection");
-  Statement query(db.get(), "PRAGMA max_page_count");
+  VIGIL_ASSIGN_OR_RETURN(auto scratch, SqliteConnection::Open(":memory:", true, 0));
+  sql::Statement query(*scratch, "PRAGMA max_page_count");
   VIGIL_ASSIGN_OR_RETURN(bool row, query.Step());
   if (!row) return Status::Internal("PRAGMA max_page_count returned nothing");
   return query.Int(0);
@@ -43,13 +39,13 @@ Result<int64_t> DefaultMaxPageCount() {
 Result<int64_t> SqliteStore::SetMaxDbBytes(int64_t bytes) {
   VIGIL_ASSIGN_OR_RETURN(int64_t no_limit, DefaultMaxPageCount());
   int64_t in_force = 0;
-  VIGIL_RETURN_IF_ERROR(RunSync([&](Db& db) -> Status {
-    Statement size(db.get(), "PRAGMA page_size");
+  VIGIL_RETURN_IF_ERROR(RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement size(db, "PRAGMA page_size");
     VIGIL_ASSIGN_OR_RETURN(bool row, size.Step());
     const int64_t page_size = row ? size.Int(0) : 0;
     if (page_size <= 0) return Status::Internal("PRAGMA page_size returned nothing");
     int64_t pages = bytes <= 0 ? no_limit : std::min(no_limit, (bytes + page_size - 1) / page_size);
-    Statement set(db.get(), "PRAGMA max_page_count = " + std::to_string(pages));
+    sql::Statement set(db, "PRAGMA max_page_count = " + std::to_string(pages));
     VIGIL_ASSIGN_OR_RETURN(bool set_row, set.Step());
     if (!set_row) return Status::Internal("PRAGMA max_page_count returned nothing");
     in_force = set.Int(0) * page_size;
@@ -59,13 +55,13 @@ Result<int64_t> SqliteStore::SetMaxDbBytes(int64_t bytes) {
 }
 
 Status SqliteStore::RebuildMerge() {
-  return RunSync([this](Db& db) -> Status {
+  return RunSync([this](sql::Connection& db) -> Status {
     VIGIL_RETURN_IF_ERROR(
         db.Exec("DELETE FROM merge_latest; DELETE FROM masters; DELETE FROM conflicts; "
                 "DELETE FROM qa_flags; DELETE FROM case_members; DELETE FROM cases;"));
     VIGIL_RETURN_IF_ERROR(ReplayMerge(db));
     // A master may hold only coordinators' overrides, with no submission to replay.
-    Statement overridden(db.get(), "SELECT DISTINCT station_code, form_id FROM overrides");
+    sql::Statement overridden(db, "SELECT DISTINCT station_code, form_id FROM overrides");
     std::vector<std::pair<std::string, std::string>> pairs;
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, overridden.Step());

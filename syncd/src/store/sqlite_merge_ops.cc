@@ -55,19 +55,21 @@ std::string StatusName(v1::CaseStatus status) { return v1::CaseStatus_Name(statu
 
 }  // namespace
 
-Statement& SqliteStore::Cached(Db& db, const char* sql) {
-  std::unique_ptr<Statement>& slot = writer_statements_[sql];
-  if (slot == nullptr) slot = std::make_unique<Statement>(db.get(), sql);
+sql::Statement& SqliteStore::Cached(sql::Connection& db, const char* sql) {
+  std::unique_ptr<sql::Statement>& slot = writer_statements_[sql];
+  if (slot == nullptr) slot = std::make_unique<sql::Statement>(db, sql);
   slot->Reset();
   return *slot;
 }
 
-Result<const protocol::Form*> SqliteStore::CompiledForm(Db& db, const std::string& form_id,
+Result<const protocol::Form*> SqliteStore::CompiledForm(sql::Connection& db,
+                                                        const std::string& form_id,
                                                         uint32_t version) {
   auto key = std::make_pair(form_id, version);
   auto it = forms_.find(key);
   if (it != forms_.end()) return static_cast<const protocol::Form*>(it->second.get());
-  Statement& get = Cached(db, "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
+  sql::Statement& get =
+      Cached(db, "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
   get.BindText(1, form_id).Bind(2, version);
   VIGIL_ASSIGN_OR_RETURN(bool row, get.Step());
   if (!row) return static_cast<const protocol::Form*>(nullptr);
@@ -83,16 +85,17 @@ Result<const protocol::Form*> SqliteStore::CompiledForm(Db& db, const std::strin
   return static_cast<const protocol::Form*>(slot.get());
 }
 
-Status SqliteStore::MergeSubmission(Db& db, const v1::Submission& submission,
+Status SqliteStore::MergeSubmission(sql::Connection& db, const v1::Submission& submission,
                                     const std::string& device_id, const std::string& observer_id,
                                     DirtyMasters& dirty) {
   VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
                          CompiledForm(db, submission.form_id(), submission.form_version()));
   if (form != nullptr && form->definition().kind() != v1::CHECKLIST) return Status::Ok();
   if (form != nullptr && !form->definition().qa_checks().empty()) {
-    Statement& flag = Cached(db,
-                             "INSERT INTO qa_flags(station_code, form_id, submission_id, check_id, "
-                             "flag) VALUES (?, ?, ?, ?, ?)");
+    sql::Statement& flag =
+        Cached(db,
+               "INSERT INTO qa_flags(station_code, form_id, submission_id, check_id, "
+               "flag) VALUES (?, ?, ?, ?, ?)");
     for (const v1::QaFlag& f : merge::SubmissionQaFlags(submission, *form)) {
       flag.Reset();
       flag.BindText(1, f.station_code()).BindText(2, f.form_id()).BindText(3, f.submission_id());
@@ -100,9 +103,9 @@ Status SqliteStore::MergeSubmission(Db& db, const v1::Submission& submission,
       VIGIL_RETURN_IF_ERROR(flag.Run());
     }
   }
-  Statement& latest = Cached(db,
-                             "SELECT submission_id, finalized_at_ms FROM merge_latest WHERE "
-                             "station_code = ? AND form_id = ? AND observer_id = ?");
+  sql::Statement& latest = Cached(db,
+                                  "SELECT submission_id, finalized_at_ms FROM merge_latest WHERE "
+                                  "station_code = ? AND form_id = ? AND observer_id = ?");
   latest.BindText(1, submission.station_code()).BindText(2, submission.form_id());
   latest.BindText(3, observer_id);
   VIGIL_ASSIGN_OR_RETURN(bool found, latest.Step());
@@ -113,9 +116,10 @@ Status SqliteStore::MergeSubmission(Db& db, const v1::Submission& submission,
     if (!merge::Supersedes(submission, current)) return Status::Ok();
   }
   latest.Reset();
-  Statement& put = Cached(db,
-                          "INSERT OR REPLACE INTO merge_latest(station_code, form_id, observer_id, "
-                          "submission_id, device_id, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+  sql::Statement& put =
+      Cached(db,
+             "INSERT OR REPLACE INTO merge_latest(station_code, form_id, observer_id, "
+             "submission_id, device_id, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
   put.BindText(1, submission.station_code()).BindText(2, submission.form_id());
   put.BindText(3, observer_id).BindText(4, submission.submission_id()).BindText(5, device_id);
   put.Bind(6, submission.finalized_at_ms());
@@ -124,13 +128,14 @@ Status SqliteStore::MergeSubmission(Db& db, const v1::Submission& submission,
   return Status::Ok();
 }
 
-Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string& station_code,
+Result<v1::MasterRecord> SqliteStore::RecomputeMaster(sql::Connection& db,
+                                                      const std::string& station_code,
                                                       const std::string& form_id) {
   std::vector<merge::SubmissionInput> inputs;
-  Statement& latest = Cached(db,
-                             "SELECT r.bytes, m.observer_id, m.device_id FROM merge_latest m "
-                             "JOIN records r ON r.record_id = m.submission_id "
-                             "WHERE m.station_code = ? AND m.form_id = ?");
+  sql::Statement& latest = Cached(db,
+                                  "SELECT r.bytes, m.observer_id, m.device_id FROM merge_latest m "
+                                  "JOIN records r ON r.record_id = m.submission_id "
+                                  "WHERE m.station_code = ? AND m.form_id = ?");
   latest.BindText(1, station_code).BindText(2, form_id);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, latest.Step());
@@ -140,7 +145,7 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string&
     inputs.push_back({std::move(*record.mutable_submission()), latest.Text(1), latest.Text(2)});
   }
   std::vector<v1::Override> overrides;
-  Statement& over =
+  sql::Statement& over =
       Cached(db, "SELECT override FROM overrides WHERE station_code = ? AND form_id = ?");
   over.BindText(1, station_code).BindText(2, form_id);
   while (true) {
@@ -152,7 +157,7 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string&
   }
   uint32_t default_version = 0;
   if (inputs.empty()) {
-    Statement& newest = Cached(db, "SELECT max(version) FROM forms WHERE form_id = ?");
+    sql::Statement& newest = Cached(db, "SELECT max(version) FROM forms WHERE form_id = ?");
     newest.BindText(1, form_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, newest.Step());
     if (row && !newest.IsNull(0)) default_version = static_cast<uint32_t>(newest.Int(0));
@@ -172,7 +177,7 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string&
   VIGIL_RETURN_IF_ERROR(lookup_failure);
   std::string bytes = DeterministicBytes(master);
 
-  Statement& stored =
+  sql::Statement& stored =
       Cached(db, "SELECT master FROM masters WHERE station_code = ? AND form_id = ?");
   stored.BindText(1, station_code).BindText(2, form_id);
   VIGIL_ASSIGN_OR_RETURN(bool had, stored.Step());
@@ -180,26 +185,27 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string&
   stored.Reset();
 
   if (master.status() == v1::COVERAGE_MISSING) {
-    Statement& drop = Cached(db, "DELETE FROM masters WHERE station_code = ? AND form_id = ?");
+    sql::Statement& drop = Cached(db, "DELETE FROM masters WHERE station_code = ? AND form_id = ?");
     drop.BindText(1, station_code).BindText(2, form_id);
     VIGIL_RETURN_IF_ERROR(drop.Run());
   } else {
-    Statement& put = Cached(db,
-                            "INSERT OR REPLACE INTO masters(station_code, form_id, form_version, "
-                            "status, master, updated_at_ms, province, district, commune) "
-                            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.province, s.district, s.commune "
-                            "FROM (SELECT 1) LEFT JOIN stations s ON s.code = ?1");
+    sql::Statement& put =
+        Cached(db,
+               "INSERT OR REPLACE INTO masters(station_code, form_id, form_version, "
+               "status, master, updated_at_ms, province, district, commune) "
+               "SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.province, s.district, s.commune "
+               "FROM (SELECT 1) LEFT JOIN stations s ON s.code = ?1");
     put.BindText(1, station_code).BindText(2, form_id).Bind(3, master.form_version());
     put.Bind(4, master.status()).BindBlob(5, bytes).Bind(6, NowMs());
     VIGIL_RETURN_IF_ERROR(put.Run());
   }
-  Statement& clear_conflicts =
+  sql::Statement& clear_conflicts =
       Cached(db, "DELETE FROM conflicts WHERE station_code = ? AND form_id = ?");
   clear_conflicts.BindText(1, station_code).BindText(2, form_id);
   VIGIL_RETURN_IF_ERROR(clear_conflicts.Run());
-  Statement& conflict = Cached(db,
-                               "INSERT INTO conflicts(station_code, form_id, question_id, "
-                               "conflict) VALUES (?, ?, ?, ?)");
+  sql::Statement& conflict = Cached(db,
+                                    "INSERT INTO conflicts(station_code, form_id, question_id, "
+                                    "conflict) VALUES (?, ?, ?, ?)");
   for (const v1::FieldConflict& c : master.conflicts()) {
     if (c.overridden()) continue;
     conflict.Reset();
@@ -210,10 +216,11 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(Db& db, const std::string&
   return master;
 }
 
-Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
+Status SqliteStore::RecomputeCases(sql::Connection& db, const std::string& station_code) {
   int64_t window_ms = merge::kDefaultIncidentWindowMs;
   {
-    Statement& setting = Cached(db, "SELECT value FROM settings WHERE key = 'incident_window_ms'");
+    sql::Statement& setting =
+        Cached(db, "SELECT value FROM settings WHERE key = 'incident_window_ms'");
     VIGIL_ASSIGN_OR_RETURN(bool row, setting.Step());
     if (row) {
       try {
@@ -225,12 +232,12 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
     setting.Reset();
   }
   std::vector<merge::IncidentInput> inputs;
-  Statement& load = Cached(db,
-                           "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
-                           "JOIN devices d ON d.device_id = r.device_id "
-                           "WHERE r.station_code = ? AND r.kind = 'incident' AND "
-                           "NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.record_id = "
-                           "r.record_id AND q.released_at_ms IS NULL)");
+  sql::Statement& load = Cached(db,
+                                "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
+                                "JOIN devices d ON d.device_id = r.device_id "
+                                "WHERE r.station_code = ? AND r.kind = 'incident' AND "
+                                "NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.record_id = "
+                                "r.record_id AND q.released_at_ms IS NULL)");
   load.BindText(1, station_code);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, load.Step());
@@ -242,7 +249,7 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
   std::vector<v1::Case> cases = merge::ClusterIncidents(inputs, window_ms);
 
   std::map<std::string, std::string> old_case_of;  // incident id -> case id before
-  Statement& members =
+  sql::Statement& members =
       Cached(db, "SELECT incident_id, case_id FROM case_members WHERE station_code = ?");
   members.BindText(1, station_code);
   while (true) {
@@ -250,7 +257,7 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
     if (!row) break;
     old_case_of[members.Text(0)] = members.Text(1);
   }
-  Statement& status_of = Cached(db, "SELECT status FROM case_status WHERE case_id = ?");
+  sql::Statement& status_of = Cached(db, "SELECT status FROM case_status WHERE case_id = ?");
   auto current_status = [&](const std::string& case_id) -> Result<std::optional<v1::CaseStatus>> {
     status_of.Reset();
     status_of.BindText(1, case_id);
@@ -280,9 +287,10 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
     }
     if (!any_set) continue;  // Only coordinators' statuses need carrying over.
     if (winner != own.value_or(v1::CASE_NEW) || !own.has_value()) {
-      Statement& put = Cached(db,
-                              "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
-                              "changed_by) VALUES (?, ?, ?, 'merge')");
+      sql::Statement& put =
+          Cached(db,
+                 "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
+                 "changed_by) VALUES (?, ?, ?, 'merge')");
       put.BindText(1, c.case_id()).Bind(2, winner).Bind(3, NowMs());
       VIGIL_RETURN_IF_ERROR(put.Run());
     }
@@ -290,18 +298,20 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
                                            StatusName(winner), "reports joined one case"));
   }
 
-  Statement& clear_members = Cached(db, "DELETE FROM case_members WHERE station_code = ?");
+  sql::Statement& clear_members = Cached(db, "DELETE FROM case_members WHERE station_code = ?");
   clear_members.BindText(1, station_code);
   VIGIL_RETURN_IF_ERROR(clear_members.Run());
-  Statement& clear_cases = Cached(db, "DELETE FROM cases WHERE station_code = ?");
+  sql::Statement& clear_cases = Cached(db, "DELETE FROM cases WHERE station_code = ?");
   clear_cases.BindText(1, station_code);
   VIGIL_RETURN_IF_ERROR(clear_cases.Run());
-  Statement& put_case = Cached(db,
-                               "INSERT INTO cases(case_id, station_code, first_occurred_at_ms, "
-                               "body) VALUES (?, ?, ?, ?)");
-  Statement& put_member = Cached(db,
-                                 "INSERT INTO case_members(incident_id, case_id, station_code, "
-                                 "device_id) VALUES (?, ?, ?, ?)");
+  sql::Statement& put_case =
+      Cached(db,
+             "INSERT INTO cases(case_id, station_code, first_occurred_at_ms, "
+             "body) VALUES (?, ?, ?, ?)");
+  sql::Statement& put_member =
+      Cached(db,
+             "INSERT INTO case_members(incident_id, case_id, station_code, "
+             "device_id) VALUES (?, ?, ?, ?)");
   for (const v1::Case& c : cases) {
     put_case.Reset();
     put_case.BindText(1, c.case_id()).BindText(2, station_code);
@@ -317,13 +327,13 @@ Status SqliteStore::RecomputeCases(Db& db, const std::string& station_code) {
   return Status::Ok();
 }
 
-Status SqliteStore::AddIncidentStatuses(Db& db, const std::string& device_id,
+Status SqliteStore::AddIncidentStatuses(sql::Connection& db, const std::string& device_id,
                                         v1::PullResponse& response) {
-  Statement& stmt = Cached(db,
-                           "SELECT m.incident_id, m.case_id, coalesce(s.status, 1), "
-                           "coalesce(s.changed_at_ms, 0) FROM case_members m "
-                           "LEFT JOIN case_status s ON s.case_id = m.case_id "
-                           "WHERE m.device_id = ? ORDER BY m.incident_id LIMIT 1000");
+  sql::Statement& stmt = Cached(db,
+                                "SELECT m.incident_id, m.case_id, coalesce(s.status, 1), "
+                                "coalesce(s.changed_at_ms, 0) FROM case_members m "
+                                "LEFT JOIN case_status s ON s.case_id = m.case_id "
+                                "WHERE m.device_id = ? ORDER BY m.incident_id LIMIT 1000");
   stmt.BindText(1, device_id);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -335,15 +345,15 @@ Status SqliteStore::AddIncidentStatuses(Db& db, const std::string& device_id,
     s->set_changed_at_ms(stmt.Int(3));
   }
 }
-Status SqliteStore::ReplayMerge(Db& db) {
+Status SqliteStore::ReplayMerge(sql::Connection& db) {
   // The rules depend only on the set of records, so replaying them in any order gives what
   // merging them on arrival would have given.
   std::set<std::string> incident_stations;
   DirtyMasters dirty;
-  Statement all(db.get(),
-                "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
-                "JOIN devices d ON d.device_id = r.device_id WHERE NOT EXISTS (SELECT 1 FROM "
-                "quarantine q WHERE q.record_id = r.record_id AND q.released_at_ms IS NULL)");
+  sql::Statement all(db,
+                     "SELECT r.bytes, r.device_id, d.observer_id FROM records r "
+                     "JOIN devices d ON d.device_id = r.device_id WHERE NOT EXISTS (SELECT 1 FROM "
+                     "quarantine q WHERE q.record_id = r.record_id AND q.released_at_ms IS NULL)");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, all.Step());
     if (!row) break;

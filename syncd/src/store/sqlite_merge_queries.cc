@@ -13,10 +13,6 @@
 namespace vigil::syncd {
 namespace {
 
-#define MERGE_READER(name)                                                \
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> name##_db, AcquireReader()); \
-  Reader name(*this, std::move(name##_db))
-
 Status CheckActor(const std::string& by, const std::string& reason) {
   if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
   if (reason.empty()) return Status::InvalidArgument("give a reason (--reason TEXT)");
@@ -28,12 +24,12 @@ Status CheckActor(const std::string& by, const std::string& reason) {
 Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request) {
   VIGIL_RETURN_IF_ERROR(CheckActor(request.by, request.reason));
   v1::MasterRecord master;
-  Status done = RunSync([&](Db& db) -> Status {
-    Statement station(db.get(), "SELECT 1 FROM stations WHERE code = ?");
+  Status done = RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement station(db, "SELECT 1 FROM stations WHERE code = ?");
     station.BindText(1, request.station_code);
     VIGIL_ASSIGN_OR_RETURN(bool known, station.Step());
     if (!known) return Status::NotFound("no station with code " + request.station_code);
-    Statement newest(db.get(), "SELECT max(version) FROM forms WHERE form_id = ?");
+    sql::Statement newest(db, "SELECT max(version) FROM forms WHERE form_id = ?");
     newest.BindText(1, request.form_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, newest.Step());
     if (!row || newest.IsNull(0)) return Status::NotFound("no form " + request.form_id);
@@ -50,9 +46,9 @@ Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request
     }
     const std::string target =
         request.station_code + "/" + request.form_id + "/" + request.question_id;
-    Statement old(db.get(),
-                  "SELECT override FROM overrides WHERE station_code = ? AND form_id = ? AND "
-                  "question_id = ?");
+    sql::Statement old(db,
+                       "SELECT override FROM overrides WHERE station_code = ? AND form_id = ? AND "
+                       "question_id = ?");
     old.BindText(1, request.station_code).BindText(2, request.form_id);
     old.BindText(3, request.question_id);
     VIGIL_ASSIGN_OR_RETURN(bool had, old.Step());
@@ -73,9 +69,9 @@ Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request
       o.set_by(request.by);
       o.set_reason(request.reason);
       o.set_at_ms(NowMs());
-      Statement put(db.get(),
-                    "INSERT OR REPLACE INTO overrides(station_code, form_id, question_id, "
-                    "override) VALUES (?, ?, ?, ?)");
+      sql::Statement put(db,
+                         "INSERT OR REPLACE INTO overrides(station_code, form_id, question_id, "
+                         "override) VALUES (?, ?, ?, ?)");
       put.BindText(1, request.station_code).BindText(2, request.form_id);
       put.BindText(3, request.question_id).BindBlob(4, DeterministicBytes(o));
       VIGIL_RETURN_IF_ERROR(put.Run());
@@ -83,9 +79,9 @@ Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request
                                              o.text(), request.reason));
     } else {
       if (!had) return Status::NotFound("no override on " + target);
-      Statement drop(db.get(),
-                     "DELETE FROM overrides WHERE station_code = ? AND form_id = ? AND "
-                     "question_id = ?");
+      sql::Statement drop(db,
+                          "DELETE FROM overrides WHERE station_code = ? AND form_id = ? AND "
+                          "question_id = ?");
       drop.BindText(1, request.station_code).BindText(2, request.form_id);
       drop.BindText(3, request.question_id);
       VIGIL_RETURN_IF_ERROR(drop.Run());
@@ -103,13 +99,13 @@ Result<v1::Case> SqliteStore::SetCaseStatus(const std::string& case_id, v1::Case
                                             const std::string& by, const std::string& reason) {
   VIGIL_RETURN_IF_ERROR(CheckActor(by, reason));
   v1::Case result;
-  Status done = RunSync([&](Db& db) -> Status {
-    Statement body(db.get(), "SELECT body FROM cases WHERE case_id = ?");
+  Status done = RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement body(db, "SELECT body FROM cases WHERE case_id = ?");
     body.BindText(1, case_id);
     VIGIL_ASSIGN_OR_RETURN(bool found, body.Step());
     if (!found) return Status::NotFound("no case " + case_id);
     if (!result.ParseFromString(body.Blob(0))) return Status::DataLoss("case unreadable");
-    Statement current(db.get(), "SELECT status FROM case_status WHERE case_id = ?");
+    sql::Statement current(db, "SELECT status FROM case_status WHERE case_id = ?");
     current.BindText(1, case_id);
     VIGIL_ASSIGN_OR_RETURN(bool has_status, current.Step());
     auto from = has_status ? static_cast<v1::CaseStatus>(current.Int(0)) : v1::CASE_NEW;
@@ -121,9 +117,9 @@ Result<v1::Case> SqliteStore::SetCaseStatus(const std::string& case_id, v1::Case
           "ESCALATED)");
     }
     const int64_t now = NowMs();
-    Statement put(db.get(),
-                  "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
-                  "changed_by) VALUES (?, ?, ?, ?)");
+    sql::Statement put(db,
+                       "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
+                       "changed_by) VALUES (?, ?, ?, ?)");
     put.BindText(1, case_id).Bind(2, status).Bind(3, now).BindText(4, by);
     VIGIL_RETURN_IF_ERROR(put.Run());
     result.set_status(status);
@@ -140,13 +136,13 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
   if (std::find(std::begin(kLevels), std::end(kLevels), query.level) == std::end(kLevels)) {
     return Status::InvalidArgument("--by takes province, district or commune, not " + query.level);
   }
-  MERGE_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   std::vector<std::string> forms;
   if (!query.form_id.empty()) {
     forms.push_back(query.form_id);
   } else {
-    Statement list(reader.get(),
-                   "SELECT DISTINCT form_id FROM forms WHERE kind = 1 ORDER BY form_id");
+    sql::Statement list(reader,
+                        "SELECT DISTINCT form_id FROM forms WHERE kind = 1 ORDER BY form_id");
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, list.Step());
       if (!row) break;
@@ -163,7 +159,7 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
                     : query.level == "province" ? 1
                     : query.level == "district" ? 2
                                                 : 3;
-  auto area_of = [&](const Statement& stmt) {
+  auto area_of = [&](const sql::Statement& stmt) {
     std::string area;
     for (int i = 0; i < depth; ++i) area += (i ? " / " : "") + stmt.Text(i);
     return area;
@@ -172,19 +168,19 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
   // level asked for here.
   std::map<std::string, uint64_t> stations;  // area -> stations
   {
-    Statement count(reader.get(),
-                    "SELECT province, district, commune, count(*) FROM stations "
-                    "GROUP BY province, district, commune");
+    sql::Statement count(reader,
+                         "SELECT province, district, commune, count(*) FROM stations "
+                         "GROUP BY province, district, commune");
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, count.Step());
       if (!row) break;
       stations[area_of(count)] += static_cast<uint64_t>(count.Int(3));
     }
   }
-  Statement statuses(reader.get(),
-                     "SELECT province, district, commune, status, count(*) FROM masters "
-                     "WHERE form_id = ? AND province IS NOT NULL "
-                     "GROUP BY province, district, commune, status");
+  sql::Statement statuses(reader,
+                          "SELECT province, district, commune, status, count(*) FROM masters "
+                          "WHERE form_id = ? AND province IS NOT NULL "
+                          "GROUP BY province, district, commune, status");
   for (const std::string& form_id : forms) {
     std::map<std::string, v1::CoverageRow> rows;
     for (const auto& [area, n] : stations) {
@@ -236,12 +232,13 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
     }
   }
   if (!query.list_silent) return report;
-  Statement silent(reader.get(),
-                   "SELECT a.observer_id, coalesce(d.device_id, ''), a.station_code, "
-                   "coalesce(d.last_seen_ms, 0) FROM assignments a "
-                   "LEFT JOIN devices d ON d.observer_id = a.observer_id AND d.status = 'active' "
-                   "WHERE coalesce(d.last_seen_ms, 0) < ? "
-                   "ORDER BY a.station_code, a.observer_id, d.device_id LIMIT 100000");
+  sql::Statement silent(
+      reader,
+      "SELECT a.observer_id, coalesce(d.device_id, ''), a.station_code, "
+      "coalesce(d.last_seen_ms, 0) FROM assignments a "
+      "LEFT JOIN devices d ON d.observer_id = a.observer_id AND d.status = 'active' "
+      "WHERE coalesce(d.last_seen_ms, 0) < ? "
+      "ORDER BY a.station_code, a.observer_id, d.device_id LIMIT 100000");
   silent.Bind(1, NowMs() - query.silent_after_ms);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, silent.Step());
@@ -256,10 +253,10 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
 }
 
 Result<v1::ConflictList> SqliteStore::Conflicts() {
-  MERGE_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::ConflictList list;
-  Statement stmt(reader.get(),
-                 "SELECT conflict FROM conflicts ORDER BY station_code, form_id, question_id");
+  sql::Statement stmt(reader,
+                      "SELECT conflict FROM conflicts ORDER BY station_code, form_id, question_id");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return list;
@@ -270,13 +267,14 @@ Result<v1::ConflictList> SqliteStore::Conflicts() {
 }
 
 Result<v1::CaseList> SqliteStore::Cases(v1::CaseStatus status) {
-  MERGE_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::CaseList list;
-  Statement stmt(reader.get(),
-                 "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0) FROM cases c "
-                 "LEFT JOIN case_status s ON s.case_id = c.case_id "
-                 "WHERE ?1 = 0 OR coalesce(s.status, 1) = ?1 "
-                 "ORDER BY c.station_code, c.first_occurred_at_ms, c.case_id");
+  sql::Statement stmt(
+      reader,
+      "SELECT c.body, coalesce(s.status, 1), coalesce(s.changed_at_ms, 0) FROM cases c "
+      "LEFT JOIN case_status s ON s.case_id = c.case_id "
+      "WHERE ?1 = 0 OR coalesce(s.status, 1) = ?1 "
+      "ORDER BY c.station_code, c.first_occurred_at_ms, c.case_id");
   stmt.Bind(1, status);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -289,11 +287,12 @@ Result<v1::CaseList> SqliteStore::Cases(v1::CaseStatus status) {
 }
 
 Result<v1::AuditLog> SqliteStore::Audit() {
-  MERGE_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::AuditLog log;
-  Statement stmt(reader.get(),
-                 "SELECT id, at_ms, actor, action, target, before, after, reason FROM audit_log "
-                 "ORDER BY id");
+  sql::Statement stmt(
+      reader,
+      "SELECT id, at_ms, actor, action, target, before, after, reason FROM audit_log "
+      "ORDER BY id");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return log;
@@ -310,8 +309,8 @@ Result<v1::AuditLog> SqliteStore::Audit() {
 }
 
 Status SqliteStore::ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) {
-  MERGE_READER(reader);
-  Statement stmt(reader.get(), "SELECT master FROM masters ORDER BY station_code, form_id");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader, "SELECT master FROM masters ORDER BY station_code, form_id");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool more, stmt.Step());
     if (!more) return Status::Ok();

@@ -21,7 +21,7 @@ constexpr const char* kQuarantineColumns =
     "coalesce(q.released_at_ms, 0)";
 constexpr const char* kQuarantineFrom = " FROM quarantine q JOIN records r USING (record_id)";
 
-v1::QuarantinedRecord QuarantinedRecordFrom(Statement& row) {
+v1::QuarantinedRecord QuarantinedRecordFrom(sql::Statement& row) {
   v1::QuarantinedRecord out;
   out.set_record_id(row.Text(0));
   out.set_kind(row.Text(1));
@@ -45,21 +45,20 @@ v1::QuarantinedRecord QuarantinedRecordFrom(Statement& row) {
 Result<v1::QuarantinePage> SqliteStore::QuarantinePage(bool released, PageRequest page) {
   page.page = std::max<uint32_t>(page.page, 1);
   page.page_size = std::clamp<uint32_t>(page.page_size, 1, kMaxPageSize);
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, AcquireReader());
-  Reader reader(*this, std::move(db));
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::QuarantinePage out;
   out.set_page(page.page);
   out.set_page_size(page.page_size);
   const char* which = released ? "q.released_at_ms IS NOT NULL" : "q.released_at_ms IS NULL";
   {
-    Statement count(reader.get(), std::string("SELECT count(*) FROM quarantine q WHERE ") + which);
+    sql::Statement count(reader, std::string("SELECT count(*) FROM quarantine q WHERE ") + which);
     VIGIL_ASSIGN_OR_RETURN(bool row, count.Step());
     if (row) out.set_total(static_cast<uint32_t>(count.Int(0)));
   }
-  Statement rows(reader.get(), std::string("SELECT ") + kQuarantineColumns + kQuarantineFrom +
-                                   " WHERE " + which +
-                                   " ORDER BY q.quarantined_at_ms DESC, q.record_id LIMIT ? "
-                                   "OFFSET ?");
+  sql::Statement rows(reader, std::string("SELECT ") + kQuarantineColumns + kQuarantineFrom +
+                                  " WHERE " + which +
+                                  " ORDER BY q.quarantined_at_ms DESC, q.record_id LIMIT ? "
+                                  "OFFSET ?");
   rows.Bind(1, page.page_size).Bind(2, static_cast<int64_t>(page.page - 1) * page.page_size);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, rows.Step());
@@ -74,9 +73,9 @@ Result<v1::QuarantinedRecord> SqliteStore::ReleaseQuarantine(const std::string& 
   if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
   if (reason.empty()) return Status::InvalidArgument("give a reason (--reason TEXT)");
   v1::QuarantinedRecord result;
-  Status done = RunSync([&](Db& db) -> Status {
-    Statement held(db.get(), std::string("SELECT ") + kQuarantineColumns + ", r.bytes" +
-                                 kQuarantineFrom + " WHERE q.record_id = ?");
+  Status done = RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement held(db, std::string("SELECT ") + kQuarantineColumns + ", r.bytes" +
+                                kQuarantineFrom + " WHERE q.record_id = ?");
     held.BindText(1, record_id);
     VIGIL_ASSIGN_OR_RETURN(bool found, held.Step());
     if (!found) return Status::NotFound("record " + record_id + " is not in quarantine");
@@ -108,12 +107,12 @@ Result<v1::QuarantinedRecord> SqliteStore::ReleaseQuarantine(const std::string& 
       return Status::FailedPrecondition("record " + record_id + " still fails: " + *still);
     }
     const int64_t now = NowMs();
-    Statement release(db.get(),
-                      "UPDATE quarantine SET released_at_ms = ?, released_by = ?, "
-                      "release_reason = ? WHERE record_id = ? AND released_at_ms IS NULL");
+    sql::Statement release(db,
+                           "UPDATE quarantine SET released_at_ms = ?, released_by = ?, "
+                           "release_reason = ? WHERE record_id = ? AND released_at_ms IS NULL");
     release.Bind(1, now).BindText(2, by).BindText(3, reason).BindText(4, record_id);
     VIGIL_RETURN_IF_ERROR(release.Run());
-    if (sqlite3_changes(db.get()) != 1) return Status::Aborted("quarantine row changed meanwhile");
+    if (db.Changes() != 1) return Status::Aborted("quarantine row changed meanwhile");
     VIGIL_RETURN_IF_ERROR(AppendAuditEntry(db, by, "quarantine.release", record_id,
                                            "held: " + result.reason(), "released", reason, now));
     BatchMergeState merge;
@@ -129,12 +128,13 @@ Result<v1::QuarantinedRecord> SqliteStore::ReleaseQuarantine(const std::string& 
   return result;
 }
 
-Status SqliteStore::AddHeldRecords(Db& db, const std::string& device_id,
+Status SqliteStore::AddHeldRecords(sql::Connection& db, const std::string& device_id,
                                    v1::PullResponse& response) {
-  Statement& held = Cached(db,
-                           "SELECT q.record_id, q.reason FROM quarantine q JOIN records r "
-                           "USING (record_id) WHERE r.device_id = ? AND q.released_at_ms IS NULL "
-                           "ORDER BY q.quarantined_at_ms, q.record_id LIMIT ?");
+  sql::Statement& held =
+      Cached(db,
+             "SELECT q.record_id, q.reason FROM quarantine q JOIN records r "
+             "USING (record_id) WHERE r.device_id = ? AND q.released_at_ms IS NULL "
+             "ORDER BY q.quarantined_at_ms, q.record_id LIMIT ?");
   held.BindText(1, device_id).Bind(2, kMaxHeldPerPull);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, held.Step());

@@ -52,12 +52,13 @@ const std::string& ClaimedObserverOf(const v1::Record& r) {
 
 }  // namespace
 
-Result<SenderFacts> SqliteStore::LoadSenderFacts(Db& db, const std::string& observer_id,
+Result<SenderFacts> SqliteStore::LoadSenderFacts(sql::Connection& db,
+                                                 const std::string& observer_id,
                                                  const std::string& station_code) {
-  Statement& facts = Cached(db,
-                            "SELECT EXISTS(SELECT 1 FROM stations WHERE code = ?1), "
-                            "EXISTS(SELECT 1 FROM assignments WHERE observer_id = ?2 AND "
-                            "station_code = ?1)");
+  sql::Statement& facts = Cached(db,
+                                 "SELECT EXISTS(SELECT 1 FROM stations WHERE code = ?1), "
+                                 "EXISTS(SELECT 1 FROM assignments WHERE observer_id = ?2 AND "
+                                 "station_code = ?1)");
   facts.BindText(1, station_code).BindText(2, observer_id);
   VIGIL_ASSIGN_OR_RETURN(bool row, facts.Step());
   if (!row) return Status::Internal("station lookup returned nothing");
@@ -74,7 +75,7 @@ size_t SqliteStore::AllowanceOf(const protocol::Form& form) {
   return it->second;
 }
 
-Status SqliteStore::RaiseCriticalAlerts(Db& db, const v1::Record& record,
+Status SqliteStore::RaiseCriticalAlerts(sql::Connection& db, const v1::Record& record,
                                         const protocol::Form& form, const std::string& device_id,
                                         const std::string& observer_id, int64_t now) {
   if (!form.HasCriticalConditions()) return Status::Ok();
@@ -96,17 +97,18 @@ Status SqliteStore::RaiseCriticalAlerts(Db& db, const v1::Record& record,
   return Status::Ok();
 }
 
-Result<std::optional<std::string>> SqliteStore::HeldReason(Db& db, const std::string& record_id) {
-  Statement& held = Cached(db,
-                           "SELECT reason FROM quarantine WHERE record_id = ? AND "
-                           "released_at_ms IS NULL");
+Result<std::optional<std::string>> SqliteStore::HeldReason(sql::Connection& db,
+                                                           const std::string& record_id) {
+  sql::Statement& held = Cached(db,
+                                "SELECT reason FROM quarantine WHERE record_id = ? AND "
+                                "released_at_ms IS NULL");
   held.BindText(1, record_id);
   VIGIL_ASSIGN_OR_RETURN(bool row, held.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(held.Text(0));
 }
 
-Result<bool> SqliteStore::BatchWithinAllowance(Db& db, const VerifiedBatch& batch,
+Result<bool> SqliteStore::BatchWithinAllowance(sql::Connection& db, const VerifiedBatch& batch,
                                                AppendOutcome& outcome) {
   size_t allowance = 0;
   for (const v1::Record& record : batch.records.records()) {
@@ -126,7 +128,8 @@ Result<bool> SqliteStore::BatchWithinAllowance(Db& db, const VerifiedBatch& batc
   return false;
 }
 
-Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Record& record,
+Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(sql::Connection& db,
+                                                            const v1::Record& record,
                                                             const VerifiedBatch& batch,
                                                             const std::string& observer_id,
                                                             int64_t now, BatchMergeState& merge) {
@@ -140,7 +143,7 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
     return verdict;
   }
   verdict.content_hash = facts->content_hash;
-  Statement& stored = Cached(db, "SELECT content_hash FROM records WHERE record_id = ?");
+  sql::Statement& stored = Cached(db, "SELECT content_hash FROM records WHERE record_id = ?");
   stored.BindText(1, facts->record_id);
   VIGIL_ASSIGN_OR_RETURN(bool exists, stored.Step());
   std::optional<std::string> previous;
@@ -152,7 +155,7 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
   if (!form_known) {
     // Published but not compilable here (published before syncd checked forms): known, so
     // the record is kept, but it cannot be checked, so it is held.
-    Statement& known = Cached(db, "SELECT 1 FROM forms WHERE form_id = ? AND version = ?");
+    sql::Statement& known = Cached(db, "SELECT 1 FROM forms WHERE form_id = ? AND version = ?");
     known.BindText(1, facts->form_id).Bind(2, facts->form_version);
     VIGIL_ASSIGN_OR_RETURN(form_known, known.Step());
   }
@@ -185,7 +188,7 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
     keep_bytes = facts->bytes.size() <= allowance;
   }
 
-  Statement& insert =
+  sql::Statement& insert =
       Cached(db,
              "INSERT INTO records(record_id, kind, device_id, batch_seq, "
              "content_hash, bytes, station_code, form_id, form_version, "
@@ -200,9 +203,9 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
   ++merge.records_stored;
 
   if (reason) {
-    Statement& hold = Cached(db,
-                             "INSERT INTO quarantine(record_id, reason, claimed_observer_id, "
-                             "quarantined_at_ms) VALUES (?, ?, ?, ?)");
+    sql::Statement& hold = Cached(db,
+                                  "INSERT INTO quarantine(record_id, reason, claimed_observer_id, "
+                                  "quarantined_at_ms) VALUES (?, ?, ?, ?)");
     hold.BindText(1, facts->record_id).BindText(2, *reason);
     hold.BindText(3, ClaimedObserverOf(record).substr(0, 64)).Bind(4, now);
     VIGIL_RETURN_IF_ERROR(hold.Run());
@@ -217,9 +220,10 @@ Result<SqliteStore::RecordVerdict> SqliteStore::StoreRecord(Db& db, const v1::Re
   return verdict;
 }
 
-Status SqliteStore::MergeTrustedRecord(Db& db, const v1::Record& record, const protocol::Form* form,
-                                       const std::string& device_id, const std::string& observer_id,
-                                       int64_t now, BatchMergeState& merge) {
+Status SqliteStore::MergeTrustedRecord(sql::Connection& db, const v1::Record& record,
+                                       const protocol::Form* form, const std::string& device_id,
+                                       const std::string& observer_id, int64_t now,
+                                       BatchMergeState& merge) {
   ++(record.has_incident() ? merge.incidents_stored : merge.submissions_stored);
   if (form != nullptr) {
     VIGIL_RETURN_IF_ERROR(RaiseCriticalAlerts(db, record, *form, device_id, observer_id, now));
@@ -232,11 +236,13 @@ Status SqliteStore::MergeTrustedRecord(Db& db, const v1::Record& record, const p
   return Status::Ok();
 }
 
-Status SqliteStore::FinishBatchMerge(Db& db, const BatchMergeState& merge, int64_t now) {
-  Statement& per_minute = Cached(db,
-                                 "INSERT INTO minute_counts(minute, kind, count) VALUES (?, ?, ?) "
-                                 "ON CONFLICT(minute, kind) DO UPDATE SET count = count + "
-                                 "excluded.count");
+Status SqliteStore::FinishBatchMerge(sql::Connection& db, const BatchMergeState& merge,
+                                     int64_t now) {
+  sql::Statement& per_minute =
+      Cached(db,
+             "INSERT INTO minute_counts(minute, kind, count) VALUES (?, ?, ?) "
+             "ON CONFLICT(minute, kind) DO UPDATE SET count = count + "
+             "excluded.count");
   for (const auto& [kind, n] :
        {std::pair<const char*, int64_t>{"submission", merge.submissions_stored},
         {"incident", merge.incidents_stored}}) {
@@ -254,7 +260,7 @@ Status SqliteStore::FinishBatchMerge(Db& db, const BatchMergeState& merge, int64
   return Status::Ok();
 }
 
-Status SqliteStore::StoreBatchRecords(Db& db, const VerifiedBatch& batch,
+Status SqliteStore::StoreBatchRecords(sql::Connection& db, const VerifiedBatch& batch,
                                       const std::string& observer_id, v1::PushResponse& response,
                                       AppendOutcome& outcome) {
   if (options_.validate) {
@@ -262,9 +268,10 @@ Status SqliteStore::StoreBatchRecords(Db& db, const VerifiedBatch& batch,
     if (!within) return Status::Ok();
   }
   const int64_t now = NowMs();
-  Statement& reject = Cached(db,
-                             "INSERT INTO record_rejections(record_id, device_id, batch_seq, "
-                             "reason, content_hash, received_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+  sql::Statement& reject =
+      Cached(db,
+             "INSERT INTO record_rejections(record_id, device_id, batch_seq, "
+             "reason, content_hash, received_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
   BatchMergeState merge;
   for (const v1::Record& record : batch.records.records()) {
     VIGIL_ASSIGN_OR_RETURN(RecordVerdict verdict,

@@ -19,40 +19,41 @@ double Percent(uint64_t part, uint64_t whole) {
 
 // Counts one more of the alert (kind, device, detail) into its row from the last hour;
 // false when there is no such row.
-Result<bool> BumpAlert(Db& db, const std::string& kind, const std::string& device,
+Result<bool> BumpAlert(sql::Connection& db, const std::string& kind, const std::string& device,
                        const std::string& detail, int64_t now_ms) {
-  Statement bump(db.get(),
-                 "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id FROM "
-                 "alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND last_at_ms >= ?5 "
-                 "ORDER BY last_at_ms DESC LIMIT 1)");
+  sql::Statement bump(
+      db,
+      "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id FROM "
+      "alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND last_at_ms >= ?5 "
+      "ORDER BY last_at_ms DESC LIMIT 1)");
   bump.Bind(1, now_ms).BindText(2, kind).BindText(3, device).BindText(4, detail);
   bump.Bind(5, now_ms - kAlertWindowMs);
   VIGIL_RETURN_IF_ERROR(bump.Run());
-  return sqlite3_changes(db.get()) > 0;
+  return db.Changes() > 0;
 }
 
 }  // namespace
 
-Status AppendAuditEntry(Db& db, const std::string& actor, const std::string& action,
+Status AppendAuditEntry(sql::Connection& db, const std::string& actor, const std::string& action,
                         const std::string& target, const std::string& before,
                         const std::string& after, const std::string& reason, int64_t at_ms) {
-  Statement put(db.get(),
-                "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  sql::Statement put(db,
+                     "INSERT INTO audit_log(at_ms, actor, action, target, before, after, reason) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)");
   put.Bind(1, at_ms != 0 ? at_ms : NowMs()).BindText(2, actor).BindText(3, action);
   put.BindText(4, target).BindText(5, before).BindText(6, after).BindText(7, reason);
   return put.Run();
 }
 
-Status RaiseAlert(Db& db, const std::string& kind, const std::string& device_id,
+Status RaiseAlert(sql::Connection& db, const std::string& kind, const std::string& device_id,
                   const std::string& detail, int64_t now_ms) {
   const std::string device = InertText(device_id, kMaxAlertDeviceId);
   std::string text = InertText(detail, kMaxAlertDetail);
   VIGIL_ASSIGN_OR_RETURN(bool counted, BumpAlert(db, kind, device, text, now_ms));
   if (counted) return Status::Ok();
-  Statement distinct(db.get(),
-                     "SELECT count(*) FROM alerts WHERE kind = ?1 AND device_id = ?2 AND "
-                     "last_at_ms >= ?3");
+  sql::Statement distinct(db,
+                          "SELECT count(*) FROM alerts WHERE kind = ?1 AND device_id = ?2 AND "
+                          "last_at_ms >= ?3");
   distinct.BindText(1, kind).BindText(2, device).Bind(3, now_ms - kAlertWindowMs);
   VIGIL_ASSIGN_OR_RETURN(bool row, distinct.Step());
   if (row && distinct.Int(0) >= kMaxAlertDetailsPerHour) {
@@ -60,9 +61,9 @@ Status RaiseAlert(Db& db, const std::string& kind, const std::string& device_id,
     VIGIL_ASSIGN_OR_RETURN(counted, BumpAlert(db, kind, device, text, now_ms));
     if (counted) return Status::Ok();
   }
-  Statement put(db.get(),
-                "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count) "
-                "VALUES (?, ?, ?, ?, ?, 1)");
+  sql::Statement put(db,
+                     "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count) "
+                     "VALUES (?, ?, ?, ?, ?, 1)");
   put.BindText(1, kind).BindText(2, device).BindText(3, text).Bind(4, now_ms).Bind(5, now_ms);
   return put.Run();
 }

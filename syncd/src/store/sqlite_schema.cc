@@ -5,6 +5,7 @@
 // append-only, enforced by triggers that refuse UPDATE and DELETE.
 #include <string>
 
+#include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::syncd {
@@ -209,15 +210,15 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
 
 }  // namespace
 
-Result<int> SchemaVersion(Db& db) {
-  Statement stmt(db.get(), "PRAGMA user_version");
+Result<int> SchemaVersion(sql::Connection& db) {
+  sql::Statement stmt(db, "PRAGMA user_version");
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return Status::Internal("PRAGMA user_version returned nothing");
   return static_cast<int>(stmt.Int(0));
 }
 
-Status MigrateSchema(Db& db) {
-  Transaction txn(db);
+Status MigrateSchema(sql::Connection& db) {
+  sql::Transaction txn(db);
   VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(db));
   if (version > kSchemaVersion) {
@@ -232,6 +233,16 @@ Status MigrateSchema(Db& db) {
     VIGIL_RETURN_IF_ERROR(db.Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
   }
   return txn.Commit();
+}
+
+Result<int> SchemaVersion(Db& db) {
+  SqliteConnection conn(&db);
+  return SchemaVersion(static_cast<sql::Connection&>(conn));
+}
+
+Status MigrateSchema(Db& db) {
+  SqliteConnection conn(&db);
+  return MigrateSchema(static_cast<sql::Connection&>(conn));
 }
 
 }  // namespace vigil::syncd

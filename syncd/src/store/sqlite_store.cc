@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ingest/record_rules.h"
+#include "store/sqlite_connection.h"
 #include "store/sqlite_rows.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
@@ -19,12 +20,17 @@ int64_t NowMs() {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool create,
                                                        SqliteStoreOptions options) {
-  VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path, create, options.busy_timeout_ms));
-  VIGIL_ASSIGN_OR_RETURN(int before, SchemaVersion(db));
+  ConnectionFactory connect =
+      [path, timeout = options.busy_timeout_ms]() -> Result<std::unique_ptr<sql::Connection>> {
+    VIGIL_ASSIGN_OR_RETURN(auto conn, SqliteConnection::Open(path, false, timeout));
+    return std::unique_ptr<sql::Connection>(std::move(conn));
+  };
+  VIGIL_ASSIGN_OR_RETURN(auto db, SqliteConnection::Open(path, create, options.busy_timeout_ms));
+  VIGIL_ASSIGN_OR_RETURN(int before, SchemaVersion(*db));
   if (create) {
-    VIGIL_RETURN_IF_ERROR(MigrateSchema(db));
+    VIGIL_RETURN_IF_ERROR(MigrateSchema(*db));
   } else {
-    VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(db));
+    VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(*db));
     if (version > kSchemaVersion) {
       return Status::Unimplemented("the store has schema version " + std::to_string(version) +
                                    "; this syncd knows up to " + std::to_string(kSchemaVersion));
@@ -32,13 +38,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     if (version == 0) {
       return Status::FailedPrecondition(path + " is not an initialized store; run `syncd init`");
     }
-    if (version < kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigrateSchema(db));
+    if (version < kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigrateSchema(*db));
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(db), options));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(connect), std::move(db), options));
   // Records stored before merge existed (schema 1) are merged once, on the upgrade.
   if (before == 1 && options.merge) {
     VIGIL_RETURN_IF_ERROR(
-        store->RunSync([&store](Db& writer) { return store->ReplayMerge(writer); })
+        store->RunSync([&store](sql::Connection& writer) { return store->ReplayMerge(writer); })
             .WithContext("merging the records stored before schema 2"));
   }
   if (options.max_db_bytes > 0) {
@@ -47,8 +53,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   return store;
 }
 
-SqliteStore::SqliteStore(std::string path, Db writer_db, SqliteStoreOptions options)
-    : path_(std::move(path)), options_(options), writer_db_(std::move(writer_db)) {
+SqliteStore::SqliteStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
+                         SqliteStoreOptions options)
+    : connect_(std::move(connect)), options_(options), writer_db_(std::move(writer)) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -80,7 +87,7 @@ Status SqliteStore::Submit(Job job, bool droppable) {
   return Status::Ok();
 }
 
-Status SqliteStore::RunSync(std::function<Status(Db&)> run) {
+Status SqliteStore::RunSync(std::function<Status(sql::Connection&)> run) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   VIGIL_RETURN_IF_ERROR(
@@ -103,29 +110,29 @@ void SqliteStore::WriterLoop() {
     std::vector<Status> statuses(group.size());
     Status commit;
     {
-      Transaction txn(writer_db_);
+      sql::Transaction txn(*writer_db_);
       commit = txn.status();
       if (commit.ok()) {
         for (size_t i = 0; i < group.size(); ++i) {
-          Status savepoint = writer_db_.Exec("SAVEPOINT job");
+          Status savepoint = writer_db_->Exec("SAVEPOINT job");
           if (!savepoint.ok()) {
             statuses[i] = savepoint;
             continue;
           }
           try {
-            statuses[i] = group[i].run(writer_db_);
+            statuses[i] = group[i].run(*writer_db_);
           } catch (const std::exception& e) {
             statuses[i] = Status::Internal(std::string("write job threw: ") + e.what());
           }
           if (statuses[i].ok()) {
-            statuses[i] = writer_db_.Exec("RELEASE job");
+            statuses[i] = writer_db_->Exec("RELEASE job");
           } else {
-            (void)writer_db_.Exec("ROLLBACK TO job; RELEASE job");
+            (void)writer_db_->Exec("ROLLBACK TO job; RELEASE job");
           }
           // SQLITE_FULL, IOERR and NOMEM may roll back the whole transaction, not just the
           // statement: the jobs before this one are gone too, and the next would run (and
           // commit) on its own. The whole group fails with this job's error (note 2).
-          if (sqlite3_get_autocommit(writer_db_.get()) != 0) {
+          if (!writer_db_->InTransaction()) {
             commit =
                 statuses[i].ok() ? Status::Internal("the transaction ended early") : statuses[i];
             break;
@@ -143,31 +150,27 @@ void SqliteStore::WriterLoop() {
   }
 }
 
-Result<std::unique_ptr<Db>> SqliteStore::AcquireReader() {
+Result<SqliteStore::Reader> SqliteStore::Read() {
   {
     std::lock_guard lock(readers_mu_);
     if (!idle_readers_.empty()) {
-      std::unique_ptr<Db> db = std::move(idle_readers_.back());
+      std::unique_ptr<sql::Connection> conn = std::move(idle_readers_.back());
       idle_readers_.pop_back();
-      return db;
+      return Reader(*this, std::move(conn));
     }
   }
-  VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path_, false, options_.busy_timeout_ms));
-  return std::make_unique<Db>(std::move(db));
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> conn, connect_());
+  return Reader(*this, std::move(conn));
 }
 
-void SqliteStore::ReleaseReader(std::unique_ptr<Db> db) {
+void SqliteStore::ReleaseReader(std::unique_ptr<sql::Connection> db) {
   std::lock_guard lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
 }
 
-#define VIGIL_READER(name)                                                \
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<Db> name##_db, AcquireReader()); \
-  Reader name(*this, std::move(name##_db))
-
 Result<std::string> SqliteStore::GetSetting(const std::string& key) {
-  VIGIL_READER(reader);
-  Statement stmt(reader.get(), "SELECT value FROM settings WHERE key = ?");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader, "SELECT value FROM settings WHERE key = ?");
   stmt.BindText(1, key);
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return Status::NotFound("setting " + key + " is not set");
@@ -175,26 +178,27 @@ Result<std::string> SqliteStore::GetSetting(const std::string& key) {
 }
 
 Status SqliteStore::InitSetting(const std::string& key, const std::string& value) {
-  return RunSync([&](Db& db) -> Status {
-    Statement get(db.get(), "SELECT value FROM settings WHERE key = ?");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement get(db, "SELECT value FROM settings WHERE key = ?");
     get.BindText(1, key);
     VIGIL_ASSIGN_OR_RETURN(bool row, get.Step());
     if (row) {
       if (get.Blob(0) == value) return Status::Ok();
       return Status::AlreadyExists("setting " + key + " is already set to another value");
     }
-    Statement put(db.get(), "INSERT INTO settings(key, value) VALUES (?, ?)");
+    sql::Statement put(db, "INSERT INTO settings(key, value) VALUES (?, ?)");
     put.BindText(1, key).BindBlob(2, value);
     return put.Run();
   });
 }
 
 Result<std::optional<DeviceRecord>> SqliteStore::FindDevice(const std::string& device_id) {
-  VIGIL_READER(reader);
-  Statement stmt(reader.get(),
-                 "SELECT device_id, public_key, observer_id, status, revoked_reason, last_seq, "
-                 "last_hash, last_seen_ms, clock_offset_ms, pending_records, enrolled_at_ms "
-                 "FROM devices WHERE device_id = ?");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(
+      reader,
+      "SELECT device_id, public_key, observer_id, status, revoked_reason, last_seq, "
+      "last_hash, last_seen_ms, clock_offset_ms, pending_records, enrolled_at_ms "
+      "FROM devices WHERE device_id = ?");
   stmt.BindText(1, device_id);
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<DeviceRecord>();
@@ -216,9 +220,8 @@ Result<std::optional<DeviceRecord>> SqliteStore::FindDevice(const std::string& d
 Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::FindBatchResponse(
     const std::string& device_id, uint64_t seq) {
   using Found = std::optional<std::pair<std::string, std::string>>;
-  VIGIL_READER(reader);
-  Statement stmt(reader.get(),
-                 "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader, "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
   stmt.BindText(1, device_id).Bind(2, static_cast<int64_t>(seq));
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return Found();
@@ -230,7 +233,7 @@ void SqliteStore::AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
   auto in = std::make_shared<VerifiedBatch>(std::move(batch));
   auto outcome = std::make_shared<AppendOutcome>();
   auto shared_done = std::make_shared<std::function<void(Result<AppendOutcome>)>>(std::move(done));
-  Status queued = Submit(Job{[this, in, outcome, signer = std::move(signer)](Db& db) {
+  Status queued = Submit(Job{[this, in, outcome, signer = std::move(signer)](sql::Connection& db) {
                                return AppendInTransaction(db, *in, signer, *outcome);
                              },
                              [outcome, shared_done](const Status& status) {
@@ -249,15 +252,15 @@ void SqliteStore::Enroll(EnrollParams params,
   auto response = std::make_shared<v1::EnrollResponse>();
   auto shared_done =
       std::make_shared<std::function<void(Result<v1::EnrollResponse>)>>(std::move(done));
-  Status queued =
-      Submit(Job{[this, in, response](Db& db) { return EnrollInTransaction(db, *in, *response); },
-                 [response, shared_done](const Status& status) {
-                   if (status.ok()) {
-                     (*shared_done)(std::move(*response));
-                   } else {
-                     (*shared_done)(status);
-                   }
-                 }});
+  Status queued = Submit(Job{
+      [this, in, response](sql::Connection& db) { return EnrollInTransaction(db, *in, *response); },
+      [response, shared_done](const Status& status) {
+        if (status.ok()) {
+          (*shared_done)(std::move(*response));
+        } else {
+          (*shared_done)(status);
+        }
+      }});
   if (!queued.ok()) (*shared_done)(queued);
 }
 
@@ -266,24 +269,24 @@ void SqliteStore::Pull(PullParams params, std::function<void(Result<v1::PullResp
   auto response = std::make_shared<v1::PullResponse>();
   auto shared_done =
       std::make_shared<std::function<void(Result<v1::PullResponse>)>>(std::move(done));
-  Status queued =
-      Submit(Job{[this, in, response](Db& db) { return PullInTransaction(db, *in, *response); },
-                 [response, shared_done](const Status& status) {
-                   if (status.ok()) {
-                     (*shared_done)(std::move(*response));
-                   } else {
-                     (*shared_done)(status);
-                   }
-                 }});
+  Status queued = Submit(Job{
+      [this, in, response](sql::Connection& db) { return PullInTransaction(db, *in, *response); },
+      [response, shared_done](const Status& status) {
+        if (status.ok()) {
+          (*shared_done)(std::move(*response));
+        } else {
+          (*shared_done)(status);
+        }
+      }});
   if (!queued.ok()) (*shared_done)(queued);
 }
 
 void SqliteStore::CountRejection(const std::string& reason) {
-  (void)Submit(Job{[reason](Db& db) {
-                     Statement stmt(db.get(),
-                                    "INSERT INTO rejections(reason, count, last_at_ms) "
-                                    "VALUES (?, 1, ?) ON CONFLICT(reason) DO UPDATE SET "
-                                    "count = count + 1, last_at_ms = excluded.last_at_ms");
+  (void)Submit(Job{[reason](sql::Connection& db) {
+                     sql::Statement stmt(db,
+                                         "INSERT INTO rejections(reason, count, last_at_ms) "
+                                         "VALUES (?, 1, ?) ON CONFLICT(reason) DO UPDATE SET "
+                                         "count = count + 1, last_at_ms = excluded.last_at_ms");
                      stmt.BindText(1, reason).Bind(2, NowMs());
                      return stmt.Run();
                    },
@@ -292,18 +295,19 @@ void SqliteStore::CountRejection(const std::string& reason) {
 }
 
 Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
-  return RunSync([&](Db& db) -> Status {
-    Statement stmt(db.get(),
-                   "INSERT INTO stations(code, name, province, district, commune, "
-                   "registered_voters, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                   "ON CONFLICT(code) DO UPDATE SET name = excluded.name, province = "
-                   "excluded.province, district = excluded.district, commune = excluded.commune, "
-                   "registered_voters = excluded.registered_voters, lat = excluded.lat, "
-                   "lon = excluded.lon");
-    Statement area(db.get(),
-                   "UPDATE masters SET province = ?2, district = ?3, commune = ?4 "
-                   "WHERE station_code = ?1 AND (province IS NOT ?2 OR district IS NOT ?3 OR "
-                   "commune IS NOT ?4)");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement stmt(
+        db,
+        "INSERT INTO stations(code, name, province, district, commune, "
+        "registered_voters, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(code) DO UPDATE SET name = excluded.name, province = "
+        "excluded.province, district = excluded.district, commune = excluded.commune, "
+        "registered_voters = excluded.registered_voters, lat = excluded.lat, "
+        "lon = excluded.lon");
+    sql::Statement area(db,
+                        "UPDATE masters SET province = ?2, district = ?3, commune = ?4 "
+                        "WHERE station_code = ?1 AND (province IS NOT ?2 OR district IS NOT ?3 OR "
+                        "commune IS NOT ?4)");
     for (const v1::Station& s : stations) {
       stmt.Reset();
       stmt.BindText(1, s.code()).BindText(2, s.name()).BindText(3, s.province());
@@ -326,8 +330,8 @@ Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
   // Devices import published forms with these rules; refuse here what they would refuse.
   VIGIL_RETURN_IF_ERROR(protocol::Form::Compile(form).status());
   std::string bytes = DeterministicBytes(form);
-  return RunSync([&](Db& db) -> Status {
-    Statement get(db.get(), "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement get(db, "SELECT definition FROM forms WHERE form_id = ? AND version = ?");
     get.BindText(1, form.form_id()).Bind(2, form.version());
     VIGIL_ASSIGN_OR_RETURN(bool row, get.Step());
     if (row) {
@@ -340,11 +344,12 @@ Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
                                    " is already published with other content; publish a new "
                                    "version instead");
     }
-    Statement put(db.get(),
-                  "INSERT INTO forms(form_id, version, kind, definition, definition_hash, "
-                  "publish_seq, published_at_ms) VALUES (?, ?, ?, ?, ?, (SELECT 1 + max(coalesce("
-                  "(SELECT max(publish_seq) FROM forms), 0), coalesce((SELECT max(publish_seq) "
-                  "FROM broadcasts), 0))), ?)");
+    sql::Statement put(
+        db,
+        "INSERT INTO forms(form_id, version, kind, definition, definition_hash, "
+        "publish_seq, published_at_ms) VALUES (?, ?, ?, ?, ?, (SELECT 1 + max(coalesce("
+        "(SELECT max(publish_seq) FROM forms), 0), coalesce((SELECT max(publish_seq) "
+        "FROM broadcasts), 0))), ?)");
     put.BindText(1, form.form_id()).Bind(2, form.version()).Bind(3, form.kind());
     put.BindBlob(4, bytes).BindBlob(5, protocol::Sha256(bytes)).Bind(6, NowMs());
     return put.Run();
@@ -352,13 +357,13 @@ Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
 }
 
 Status SqliteStore::AddObservers(const std::vector<ObserverEntry>& observers) {
-  return RunSync([&](Db& db) -> Status {
-    Statement put(db.get(),
-                  "INSERT INTO observers(observer_id, name, phone, created_at_ms) "
-                  "VALUES (?, ?, ?, ?)");
-    Statement station(db.get(), "SELECT 1 FROM stations WHERE code = ?");
-    Statement assign(db.get(),
-                     "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement put(db,
+                       "INSERT INTO observers(observer_id, name, phone, created_at_ms) "
+                       "VALUES (?, ?, ?, ?)");
+    sql::Statement station(db, "SELECT 1 FROM stations WHERE code = ?");
+    sql::Statement assign(
+        db, "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
     for (const ObserverEntry& o : observers) {
       if (o.id.empty() || o.id.size() > 64) {
         return Status::InvalidArgument("an observer id has 1-64 characters");
@@ -388,14 +393,14 @@ Status SqliteStore::AssignStations(const std::string& observer_id,
                                    const std::vector<std::string>& station_codes,
                                    const std::string& by) {
   if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
-  return RunSync([&](Db& db) -> Status {
-    Statement observer(db.get(), "SELECT 1 FROM observers WHERE observer_id = ?");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement observer(db, "SELECT 1 FROM observers WHERE observer_id = ?");
     observer.BindText(1, observer_id);
     VIGIL_ASSIGN_OR_RETURN(bool known, observer.Step());
     if (!known) return Status::NotFound("no observer " + observer_id);
-    Statement station(db.get(), "SELECT 1 FROM stations WHERE code = ?");
-    Statement assign(db.get(),
-                     "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
+    sql::Statement station(db, "SELECT 1 FROM stations WHERE code = ?");
+    sql::Statement assign(
+        db, "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
     for (const std::string& code : station_codes) {
       station.Reset();
       station.BindText(1, code);
@@ -404,7 +409,7 @@ Status SqliteStore::AssignStations(const std::string& observer_id,
       assign.Reset();
       assign.BindText(1, observer_id).BindText(2, code);
       VIGIL_RETURN_IF_ERROR(assign.Run());
-      if (sqlite3_changes(db.get()) == 0) continue;
+      if (db.Changes() == 0) continue;
       VIGIL_RETURN_IF_ERROR(
           AppendAuditEntry(db, by, "observer.assign", observer_id, "", code, "station assigned"));
     }
@@ -413,11 +418,11 @@ Status SqliteStore::AssignStations(const std::string& observer_id,
 }
 
 Result<std::vector<ObserverEntry>> SqliteStore::ListObservers() {
-  VIGIL_READER(reader);
-  Statement stmt(reader.get(),
-                 "SELECT o.observer_id, o.name, o.phone, a.station_code FROM observers o "
-                 "LEFT JOIN assignments a ON a.observer_id = o.observer_id "
-                 "ORDER BY o.observer_id, a.station_code");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader,
+                      "SELECT o.observer_id, o.name, o.phone, a.station_code FROM observers o "
+                      "LEFT JOIN assignments a ON a.observer_id = o.observer_id "
+                      "ORDER BY o.observer_id, a.station_code");
   std::vector<ObserverEntry> out;
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -430,11 +435,11 @@ Result<std::vector<ObserverEntry>> SqliteStore::ListObservers() {
 }
 
 Status SqliteStore::AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) {
-  return RunSync([&](Db& db) -> Status {
-    Statement observer(db.get(), "SELECT 1 FROM observers WHERE observer_id = ?");
-    Statement put(db.get(),
-                  "INSERT INTO enrollment_codes(code_hash, observer_id, created_at_ms, "
-                  "expires_at_ms) VALUES (?, ?, ?, ?)");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement observer(db, "SELECT 1 FROM observers WHERE observer_id = ?");
+    sql::Statement put(db,
+                       "INSERT INTO enrollment_codes(code_hash, observer_id, created_at_ms, "
+                       "expires_at_ms) VALUES (?, ?, ?, ?)");
     for (const EnrollmentCodeEntry& c : codes) {
       observer.Reset();
       observer.BindText(1, c.observer_id);
@@ -459,11 +464,12 @@ Result<v1::Broadcast> SqliteStore::AddBroadcast(v1::Broadcast broadcast) {
   if (broadcast.ByteSizeLong() > 64 * 1024) {
     return Status::InvalidArgument("a broadcast is at most 64 KiB");
   }
-  VIGIL_RETURN_IF_ERROR(RunSync([&](Db& db) -> Status {
-    Statement put(db.get(),
-                  "INSERT INTO broadcasts(broadcast_id, message, publish_seq, sent_at_ms) "
-                  "VALUES (?, ?, (SELECT 1 + max(coalesce((SELECT max(publish_seq) FROM forms), "
-                  "0), coalesce((SELECT max(publish_seq) FROM broadcasts), 0))), ?)");
+  VIGIL_RETURN_IF_ERROR(RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement put(
+        db,
+        "INSERT INTO broadcasts(broadcast_id, message, publish_seq, sent_at_ms) "
+        "VALUES (?, ?, (SELECT 1 + max(coalesce((SELECT max(publish_seq) FROM forms), "
+        "0), coalesce((SELECT max(publish_seq) FROM broadcasts), 0))), ?)");
     put.BindText(1, broadcast.broadcast_id()).BindBlob(2, broadcast.SerializeAsString());
     put.Bind(3, broadcast.sent_at_ms());
     return put.Run();
@@ -472,8 +478,8 @@ Result<v1::Broadcast> SqliteStore::AddBroadcast(v1::Broadcast broadcast) {
 }
 
 Result<std::vector<DeviceRecord>> SqliteStore::ListDevices() {
-  VIGIL_READER(reader);
-  Statement stmt(reader.get(), "SELECT device_id FROM devices ORDER BY enrolled_at_ms, device_id");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader, "SELECT device_id FROM devices ORDER BY enrolled_at_ms, device_id");
   std::vector<std::string> ids;
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -492,8 +498,8 @@ Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string
                                  const std::string& by) {
   if (by.empty()) return Status::InvalidArgument("say who revokes the device");
   if (reason.empty()) return Status::InvalidArgument("give a reason for revoking the device");
-  return RunSync([&](Db& db) -> Status {
-    Statement find(db.get(), "SELECT status FROM devices WHERE device_id = ?");
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement find(db, "SELECT status FROM devices WHERE device_id = ?");
     find.BindText(1, device_id);
     VIGIL_ASSIGN_OR_RETURN(bool known, find.Step());
     if (!known) return Status::NotFound("no device " + device_id);
@@ -501,9 +507,10 @@ Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string
       return Status::FailedPrecondition("device " + device_id + " is revoked already");
     }
     const int64_t now = NowMs();
-    Statement stmt(db.get(),
-                   "UPDATE devices SET status = 'revoked', revoked_reason = ?, revoked_at_ms = ? "
-                   "WHERE device_id = ?");
+    sql::Statement stmt(
+        db,
+        "UPDATE devices SET status = 'revoked', revoked_reason = ?, revoked_at_ms = ? "
+        "WHERE device_id = ?");
     stmt.BindText(1, reason).Bind(2, now).BindText(3, device_id);
     VIGIL_RETURN_IF_ERROR(stmt.Run());
     return AppendAuditEntry(db, by, "device.revoke", device_id, "active", "revoked", reason, now);
@@ -511,15 +518,15 @@ Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string
 }
 
 Result<v1::ServerStats> SqliteStore::Stats() {
-  VIGIL_READER(reader);
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::ServerStats stats;
   auto count = [&](const char* sql) -> Result<uint64_t> {
-    Statement stmt(reader.get(), sql);
+    sql::Statement stmt(reader, sql);
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     return row ? static_cast<uint64_t>(stmt.Int(0)) : 0;
   };
   {
-    Statement stmt(reader.get(), "SELECT value FROM settings WHERE key = 'server_id'");
+    sql::Statement stmt(reader, "SELECT value FROM settings WHERE key = 'server_id'");
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) stats.set_server_id(stmt.Blob(0));
   }
@@ -554,10 +561,11 @@ Result<v1::ServerStats> SqliteStore::Stats() {
   stats.set_incidents(records - submissions);
   stats.set_equivocations(equivocations);
   stats.set_quarantined(held);
-  Statement reasons(reader.get(),
-                    "SELECT reason, sum(n) FROM (SELECT reason, count AS n FROM rejections "
-                    "UNION ALL SELECT reason, count(*) FROM record_rejections GROUP BY reason) "
-                    "GROUP BY reason ORDER BY reason");
+  sql::Statement reasons(
+      reader,
+      "SELECT reason, sum(n) FROM (SELECT reason, count AS n FROM rejections "
+      "UNION ALL SELECT reason, count(*) FROM record_rejections GROUP BY reason) "
+      "GROUP BY reason ORDER BY reason");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, reasons.Step());
     if (!row) break;
@@ -569,14 +577,14 @@ Result<v1::ServerStats> SqliteStore::Stats() {
 }
 
 Status SqliteStore::ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) {
-  VIGIL_READER(reader);
-  Statement stmt(reader.get(),
-                 "SELECT r.bytes, r.device_id, r.batch_seq, r.received_at_ms, d.observer_id "
-                 "FROM records r JOIN batches b ON b.device_id = r.device_id AND "
-                 "b.seq = r.batch_seq JOIN devices d ON d.device_id = r.device_id "
-                 "WHERE r.kind = 'submission' AND NOT EXISTS (SELECT 1 FROM quarantine q "
-                 "WHERE q.record_id = r.record_id AND q.released_at_ms IS NULL) "
-                 "ORDER BY b.log_index, r.rowid");
+  VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
+  sql::Statement stmt(reader,
+                      "SELECT r.bytes, r.device_id, r.batch_seq, r.received_at_ms, d.observer_id "
+                      "FROM records r JOIN batches b ON b.device_id = r.device_id AND "
+                      "b.seq = r.batch_seq JOIN devices d ON d.device_id = r.device_id "
+                      "WHERE r.kind = 'submission' AND NOT EXISTS (SELECT 1 FROM quarantine q "
+                      "WHERE q.record_id = r.record_id AND q.released_at_ms IS NULL) "
+                      "ORDER BY b.log_index, r.rowid");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool more, stmt.Step());
     if (!more) return Status::Ok();

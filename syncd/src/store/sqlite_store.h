@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "ingest/record_checks.h"
-#include "store/sqlite_db.h"
+#include "store/sql.h"
 #include "store/store.h"
 #include "vigil/protocol/form_rules.h"
 
@@ -59,6 +59,9 @@ struct SqliteStoreOptions {
   // disk (`syncd serve --max-db-mb`). Never below the file's current size.
   int64_t max_db_bytes = 0;
 };
+
+// Opens a new connection to the store's database (a reader, or the writer).
+using ConnectionFactory = std::function<Result<std::unique_ptr<sql::Connection>>()>;
 
 class SqliteStore final : public Store {
  public:
@@ -139,37 +142,49 @@ class SqliteStore final : public Store {
   // One unit of work for the writer. `run` executes inside the group's transaction (in its
   // own savepoint); `finish` gets run's status, or the COMMIT's failure, after the COMMIT.
   struct Job {
-    std::function<Status(Db&)> run;
+    std::function<Status(sql::Connection&)> run;
     std::function<void(Status)> finish;
   };
-  // A reader connection borrowed from the pool; returned when destroyed.
+  // A reader connection borrowed from the pool; returned to it when destroyed.
   class Reader {
    public:
-    Reader(SqliteStore& store, std::unique_ptr<Db> db) : store_(store), db_(std::move(db)) {}
-    ~Reader() { store_.ReleaseReader(std::move(db_)); }
-    sqlite3* get() const { return db_->get(); }
+    Reader(SqliteStore& store, std::unique_ptr<sql::Connection> conn)
+        : store_(&store), conn_(std::move(conn)) {}
+    Reader(Reader&& other) noexcept = default;
+    Reader& operator=(Reader&&) = delete;
+    Reader(const Reader&) = delete;
+    ~Reader() {
+      if (conn_) store_->ReleaseReader(std::move(conn_));
+    }
+    sql::Connection& get() const { return *conn_; }
+    operator sql::Connection&() const { return *conn_; }  // NOLINT(google-explicit-constructor)
 
    private:
-    SqliteStore& store_;
-    std::unique_ptr<Db> db_;
+    SqliteStore* store_;
+    std::unique_ptr<sql::Connection> conn_;
   };
 
-  SqliteStore(std::string path, Db writer_db, SqliteStoreOptions options);
+  SqliteStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
+              SqliteStoreOptions options);
   // Queues a job; false (and `finish` is not called) when closed or full.
   Status Submit(Job job, bool droppable = false);
   // Queues `run` and waits for its commit.
-  Status RunSync(std::function<Status(Db&)> run);
+  Status RunSync(std::function<Status(sql::Connection&)> run);
   void WriterLoop();
-  Result<std::unique_ptr<Db>> AcquireReader();
-  void ReleaseReader(std::unique_ptr<Db> db);
+  // A reader connection from the pool, or a new one.
+  Result<Reader> Read();
+  void ReleaseReader(std::unique_ptr<sql::Connection> db);
 
   // Bodies of the device-facing jobs (sqlite_device_ops.cc).
-  Status AppendInTransaction(Db& db, const VerifiedBatch& batch, const ReceiptSigner& signer,
-                             AppendOutcome& outcome);
-  Status EnrollInTransaction(Db& db, const EnrollParams& params, v1::EnrollResponse& response);
-  Status FillEnrollResponse(Db& db, const EnrollParams& params, const std::string& device_id,
-                            const std::string& observer_id, v1::EnrollResponse& response);
-  Status PullInTransaction(Db& db, const PullParams& params, v1::PullResponse& response);
+  Status AppendInTransaction(sql::Connection& db, const VerifiedBatch& batch,
+                             const ReceiptSigner& signer, AppendOutcome& outcome);
+  Status EnrollInTransaction(sql::Connection& db, const EnrollParams& params,
+                             v1::EnrollResponse& response);
+  Status FillEnrollResponse(sql::Connection& db, const EnrollParams& params,
+                            const std::string& device_id, const std::string& observer_id,
+                            v1::EnrollResponse& response);
+  Status PullInTransaction(sql::Connection& db, const PullParams& params,
+                           v1::PullResponse& response);
 
   // The records of an accepted batch (sqlite_record_ops.cc); writer thread, inside its
   // transaction.
@@ -186,59 +201,65 @@ class SqliteStore final : public Store {
     v1::RecordStatus status;
     std::string content_hash;  // "" when the record could not be described.
   };
-  Status StoreBatchRecords(Db& db, const VerifiedBatch& batch, const std::string& observer_id,
-                           v1::PushResponse& response, AppendOutcome& outcome);
+  Status StoreBatchRecords(sql::Connection& db, const VerifiedBatch& batch,
+                           const std::string& observer_id, v1::PushResponse& response,
+                           AppendOutcome& outcome);
   // False (and outcome.payload_status set) when the batch decodes to more than its records'
   // forms allow together.
-  Result<bool> BatchWithinAllowance(Db& db, const VerifiedBatch& batch, AppendOutcome& outcome);
-  Result<RecordVerdict> StoreRecord(Db& db, const v1::Record& record, const VerifiedBatch& batch,
-                                    const std::string& observer_id, int64_t now,
-                                    BatchMergeState& merge);
+  Result<bool> BatchWithinAllowance(sql::Connection& db, const VerifiedBatch& batch,
+                                    AppendOutcome& outcome);
+  Result<RecordVerdict> StoreRecord(sql::Connection& db, const v1::Record& record,
+                                    const VerifiedBatch& batch, const std::string& observer_id,
+                                    int64_t now, BatchMergeState& merge);
   // A stored record that passed its checks (or was released): counted, critical answers
   // raised, merged (or queued for the batch's end).
-  Status MergeTrustedRecord(Db& db, const v1::Record& record, const protocol::Form* form,
-                            const std::string& device_id, const std::string& observer_id,
-                            int64_t now, BatchMergeState& merge);
+  Status MergeTrustedRecord(sql::Connection& db, const v1::Record& record,
+                            const protocol::Form* form, const std::string& device_id,
+                            const std::string& observer_id, int64_t now, BatchMergeState& merge);
   // Per-minute counts, then the masters and cases the batch touched.
-  Status FinishBatchMerge(Db& db, const BatchMergeState& merge, int64_t now);
-  Result<SenderFacts> LoadSenderFacts(Db& db, const std::string& observer_id,
+  Status FinishBatchMerge(sql::Connection& db, const BatchMergeState& merge, int64_t now);
+  Result<SenderFacts> LoadSenderFacts(sql::Connection& db, const std::string& observer_id,
                                       const std::string& station_code);
   // RecordAllowanceBytes of a compiled form, computed once. Writer thread only.
   size_t AllowanceOf(const protocol::Form& form);
-  Status RaiseCriticalAlerts(Db& db, const v1::Record& record, const protocol::Form& form,
-                             const std::string& device_id, const std::string& observer_id,
-                             int64_t now);
+  Status RaiseCriticalAlerts(sql::Connection& db, const v1::Record& record,
+                             const protocol::Form& form, const std::string& device_id,
+                             const std::string& observer_id, int64_t now);
   // The quarantine reason of a record still held, nullopt otherwise.
-  Result<std::optional<std::string>> HeldReason(Db& db, const std::string& record_id);
+  Result<std::optional<std::string>> HeldReason(sql::Connection& db, const std::string& record_id);
   // The device's held records with their reasons, for its pull (sqlite_quarantine.cc).
-  Status AddHeldRecords(Db& db, const std::string& device_id, v1::PullResponse& response);
+  Status AddHeldRecords(sql::Connection& db, const std::string& device_id,
+                        v1::PullResponse& response);
 
   // Writer-side merge (sqlite_merge_ops.cc); each runs inside the writer's transaction.
   // (station, form) pairs whose master is to be recomputed.
   using DirtyMasters = std::set<std::pair<std::string, std::string>>;
   // A stored submission: its QA flags and the observer's latest; adds the (station, form) to
   // `dirty` when that changed.
-  Status MergeSubmission(Db& db, const v1::Submission& submission, const std::string& device_id,
-                         const std::string& observer_id, DirtyMasters& dirty);
+  Status MergeSubmission(sql::Connection& db, const v1::Submission& submission,
+                         const std::string& device_id, const std::string& observer_id,
+                         DirtyMasters& dirty);
   // Recomputes and stores the master of (station, form) from merge_latest and overrides.
-  Result<v1::MasterRecord> RecomputeMaster(Db& db, const std::string& station_code,
+  Result<v1::MasterRecord> RecomputeMaster(sql::Connection& db, const std::string& station_code,
                                            const std::string& form_id);
   // Re-clusters every incident at a station, keeping case statuses by case id.
-  Status RecomputeCases(Db& db, const std::string& station_code);
+  Status RecomputeCases(sql::Connection& db, const std::string& station_code);
   // Merges every stored record (after migrating a store from before merge existed).
-  Status ReplayMerge(Db& db);
+  Status ReplayMerge(sql::Connection& db);
   // Incident statuses of the reports of a device, for its pull.
-  Status AddIncidentStatuses(Db& db, const std::string& device_id, v1::PullResponse& response);
+  Status AddIncidentStatuses(sql::Connection& db, const std::string& device_id,
+                             v1::PullResponse& response);
   // The compiled form (form_id, version), nullptr when not published. Writer thread only.
-  Result<const protocol::Form*> CompiledForm(Db& db, const std::string& form_id, uint32_t version);
+  Result<const protocol::Form*> CompiledForm(sql::Connection& db, const std::string& form_id,
+                                             uint32_t version);
   // A statement on the writer connection, prepared once and reset. Writer thread only.
-  Statement& Cached(Db& db, const char* sql);
+  sql::Statement& Cached(sql::Connection& db, const char* sql);
 
-  const std::string path_;
+  const ConnectionFactory connect_;
   const SqliteStoreOptions options_;
-  Db writer_db_;  // Used only by the writer thread.
+  std::unique_ptr<sql::Connection> writer_db_;  // Used only by the writer thread.
   // Writer thread only; declared after writer_db_ so they are destroyed before it closes.
-  std::map<const char*, std::unique_ptr<Statement>> writer_statements_;
+  std::map<const char*, std::unique_ptr<sql::Statement>> writer_statements_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<protocol::Form>> forms_;
   std::map<const protocol::Form*, size_t> allowances_;  // Keyed by forms_' entries.
   std::thread writer_;
@@ -250,16 +271,16 @@ class SqliteStore final : public Store {
   bool closing_ = false;   // GUARDED_BY(mu_)
 
   std::mutex readers_mu_;
-  std::vector<std::unique_ptr<Db>> idle_readers_;  // GUARDED_BY(readers_mu_)
+  std::vector<std::unique_ptr<sql::Connection>> idle_readers_;  // GUARDED_BY(readers_mu_)
 };
 
 // Milliseconds since the Unix epoch.
 int64_t NowMs();
 
 // Migrates `db` to kSchemaVersion inside one transaction (sqlite_schema.cc).
-Status MigrateSchema(Db& db);
+Status MigrateSchema(sql::Connection& db);
 
 // The schema version stored in `db` (PRAGMA user_version).
-Result<int> SchemaVersion(Db& db);
+Result<int> SchemaVersion(sql::Connection& db);
 
 }  // namespace vigil::syncd
