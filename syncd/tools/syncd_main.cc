@@ -22,6 +22,7 @@
 #include "dashboard/password.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "ingest/ingest_service.h"
 #include "metrics/metrics.h"
 #include "tls/cert.h"
 #include "vigil/protocol/crypto.h"
@@ -689,7 +690,7 @@ int Main(int argc, char** argv) {
     }
     if (*audit) return Print(store.Audit(), json, AuditText);
     if (*quarantine_release) {
-      Result<vigil::v1::QuarantinedRecord> freed = store.ReleaseQuarantine(record_id, by, why);
+      Result<vigil::v1::QuarantinedRecord> freed = ReleaseQuarantine(store, record_id, by, why);
       if (!freed.ok()) return Report(freed.status());
       std::cout << "released record " << record_id << " and merged it\n";
       return 0;

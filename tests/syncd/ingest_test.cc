@@ -7,7 +7,7 @@
 
 #include "ingest/checks.h"
 #include "ingest/rate_limiter.h"
-#include "ingest/record_rules.h"
+#include "records/record_rules.h"
 #include "test_util.h"
 
 namespace vigil::syncd {

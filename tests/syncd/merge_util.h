@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "ingest/record_rules.h"
 #include "merge/cases.h"
 #include "merge/master.h"
+#include "records/record_rules.h"
 #include "test_util.h"
 
 namespace vigil::syncd::testing {

@@ -5,8 +5,9 @@
 
 #include <filesystem>
 
-#include "ingest/record_checks.h"
+#include "ingest/ingest_service.h"
 #include "merge_util.h"
+#include "records/record_checks.h"
 #include "test_util.h"
 
 namespace vigil::syncd {
@@ -329,21 +330,21 @@ TEST_CASE("quarantine: release re-checks against today's assignments and merges 
   REQUIRE(f.HeldFor(record).find("not assigned") != std::string::npos);
   SqliteStore& store = f.server.store();
 
-  CHECK(store.ReleaseQuarantine("moved", "", "why").status().code() ==
+  CHECK(ReleaseQuarantine(store, "moved", "", "why").status().code() ==
         StatusCode::kInvalidArgument);
-  CHECK(store.ReleaseQuarantine("nope", "ana", "why").status().code() == StatusCode::kNotFound);
-  Result<v1::QuarantinedRecord> early = store.ReleaseQuarantine("moved", "ana", "moved there");
+  CHECK(ReleaseQuarantine(store, "nope", "ana", "why").status().code() == StatusCode::kNotFound);
+  Result<v1::QuarantinedRecord> early = ReleaseQuarantine(store, "moved", "ana", "moved there");
   CHECK(early.status().code() == StatusCode::kFailedPrecondition);
   CHECK(early.status().message().find("still fails") != std::string::npos);
   CHECK(store.StationDetail(kOther).value().masters_size() == 0);
 
   REQUIRE(store.AssignStations("obs1", {kOther}, "ana").ok());
   Result<v1::QuarantinedRecord> released =
-      store.ReleaseQuarantine("moved", "ana", "obs1 was moved to the pagoda");
+      ReleaseQuarantine(store, "moved", "ana", "obs1 was moved to the pagoda");
   REQUIRE(released.ok());
   CHECK(released->released_by() == "ana");
   CHECK(store.StationDetail(kOther).value().masters_size() == 1);
-  CHECK(store.ReleaseQuarantine("moved", "ana", "again").status().code() ==
+  CHECK(ReleaseQuarantine(store, "moved", "ana", "again").status().code() ==
         StatusCode::kFailedPrecondition);
   CHECK(f.Held().total() == 0);
   CHECK(store.QuarantinePage(true, {}).value().total() == 1);
@@ -426,7 +427,7 @@ TEST_CASE("quarantine: an 8 MB answer compressed into a small batch grows the st
   CHECK(push.statuses(0).reason().find("kept only in its batch") != std::string::npos);
   for (int i = 1; i <= 200; ++i) CHECK(push.statuses(i).outcome() == v1::RECORD_OK);
   CHECK(file_size() - middle < allowance + 200 * 4096);
-  CHECK(store.ReleaseQuarantine("huge", "ana", "try").status().code() ==
+  CHECK(ReleaseQuarantine(store, "huge", "ana", "try").status().code() ==
         StatusCode::kFailedPrecondition);
 }
 

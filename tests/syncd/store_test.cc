@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "http/router.h"
+#include "ingest/ingest_service.h"
 #include "test_util.h"
 
 namespace vigil::syncd {
@@ -148,10 +149,15 @@ TEST_CASE("the writer answers a replay with the stored response") {
   batch.prev_hash = protocol::GenesisHash();
   batch.batch_bytes = signed_batch.batch_bytes();
   batch.batch_hash = protocol::Sha256(batch.batch_bytes);
+  Result<protocol::Ed25519PrivateKey> other_key = protocol::Ed25519PrivateKey::Generate();
+  REQUIRE(other_key.ok());
+  IngestService ingest(server.store(),
+                       ReceiptIssuer(std::make_shared<const protocol::Ed25519PrivateKey>(
+                                         std::move(other_key).value()),
+                                     "another-server"));
   std::promise<Result<AppendOutcome>> promise;
-  server.store().AppendBatch(
-      batch, [](const v1::Receipt&) -> Result<v1::SignedReceipt> { return v1::SignedReceipt(); },
-      [&](Result<AppendOutcome> outcome) { promise.set_value(std::move(outcome)); });
+  ingest.AppendBatch(batch,
+                     [&](Result<AppendOutcome> outcome) { promise.set_value(std::move(outcome)); });
   Result<AppendOutcome> outcome = promise.get_future().get();
   REQUIRE(outcome.ok());
   CHECK(outcome->verdict == protocol::SequenceVerdict::kReplay);

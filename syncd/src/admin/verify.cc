@@ -11,7 +11,7 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "ingest/record_rules.h"
+#include "records/record_rules.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/batch_codec.h"

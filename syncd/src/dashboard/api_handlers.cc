@@ -7,6 +7,7 @@
 #include "admin/admin.h"
 #include "admin/merge_admin.h"
 #include "dashboard/api_internal.h"
+#include "ingest/ingest_service.h"
 #include "store/sqlite_store.h"
 #include "vigil/protocol/form_rules.h"
 
@@ -236,7 +237,7 @@ HttpResponse Dashboard::ReleaseQuarantine(Call& call) {
   }
   if (Status reason = CheckReason(input.reason()); !reason.ok()) return StoreError(reason);
   Result<v1::QuarantinedRecord> released =
-      store_.ReleaseQuarantine(input.record_id(), call.session->name, input.reason());
+      syncd::ReleaseQuarantine(store_, input.record_id(), call.session->name, input.reason());
   if (!released.ok()) return StoreError(released.status());
   HttpResponse response = JsonAnswer(*released);
   response.note = "quarantine release by " + call.session->name;

@@ -4,7 +4,6 @@
 #include <optional>
 
 #include "dashboard/api.h"
-#include "store/sqlite_store.h"
 #include "vigil/protocol/signing.h"
 
 namespace vigil::syncd {
@@ -57,18 +56,6 @@ std::optional<Refusal> RouteRefusal(const std::string& method, const std::string
 
 }  // namespace
 
-Result<v1::SignedReceipt> SignReceipt(const protocol::Ed25519PrivateKey& key,
-                                      const std::string& server_id, v1::Receipt receipt) {
-  receipt.set_server_id(server_id);
-  v1::SignedReceipt signed_receipt;
-  signed_receipt.set_receipt_bytes(receipt.SerializeAsString());
-  VIGIL_ASSIGN_OR_RETURN(std::string signature,
-                         key.Sign(protocol::SignatureInput(protocol::kReceiptLabel, server_id,
-                                                           signed_receipt.receipt_bytes())));
-  signed_receipt.set_signature(std::move(signature));
-  return signed_receipt;
-}
-
 Router::Router(Store& store, Metrics& metrics,
                std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key,
                RouterOptions options)
@@ -76,6 +63,7 @@ Router::Router(Store& store, Metrics& metrics,
       metrics_(metrics),
       receipt_key_(std::move(receipt_key)),
       options_(std::move(options)),
+      ingest_(store, ReceiptIssuer(receipt_key_, options_.server_id)),
       rate_limiter_(options_.rate_per_device_per_s, options_.rate_burst),
       byte_budget_(options_.device_bytes_per_minute, options_.device_bytes_per_day),
       address_limiter_(options_.rate_per_address_per_s, options_.address_burst, 1 << 16),
@@ -224,14 +212,9 @@ void Router::Push(const HttpRequest& request, std::function<void(HttpResponse)> 
       return done(std::move(response));
     }
   }
-  ReceiptSigner signer = [key = receipt_key_,
-                          server_id = options_.server_id](const v1::Receipt& receipt) {
-    return SignReceipt(*key, server_id, receipt);
-  };
-  store_.AppendBatch(
-      std::move(check.batch), std::move(signer),
-      [this, start, device_id = check.device.device_id,
-       done = std::move(done)](Result<AppendOutcome> result) {
+  ingest_.AppendBatch(
+      std::move(check.batch), [this, start, device_id = check.device.device_id,
+                               done = std::move(done)](Result<AppendOutcome> result) {
         HttpResponse response;
         if (!result.ok()) {
           response =

@@ -17,6 +17,7 @@
 #include "http/http_types.h"
 #include "ingest/checks.h"
 #include "ingest/failure_limiter.h"
+#include "ingest/ingest_service.h"
 #include "ingest/rate_limiter.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -93,6 +94,7 @@ class Router {
   Metrics& metrics_;
   std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key_;
   const RouterOptions options_;
+  IngestService ingest_;
   RateLimiter rate_limiter_;
   ByteBudget byte_budget_;
   RateLimiter address_limiter_;
@@ -100,9 +102,5 @@ class Router {
   std::atomic<bool> draining_{false};
   dashboard::Dashboard* dashboard_ = nullptr;
 };
-
-// Signs `receipt` (with server_id set) as SignatureInput(kReceiptLabel, server_id, bytes).
-Result<v1::SignedReceipt> SignReceipt(const protocol::Ed25519PrivateKey& key,
-                                      const std::string& server_id, v1::Receipt receipt);
 
 }  // namespace vigil::syncd

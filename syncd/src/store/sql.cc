@@ -17,7 +17,7 @@ Statement::Statement(Connection& conn, std::string_view sql) : sql_head_(sql.sub
   }
 }
 
-void Statement::Keep(Status status) {
+void Statement::Keep(const Status& status) {
   if (status_.ok() && !status.ok()) {
     status_ = Status(status.code(), status.message() + " (in: " + sql_head_ + "…)");
   }

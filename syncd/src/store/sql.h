@@ -97,7 +97,7 @@ class Statement {
   bool IsNull(int column) const { return cursor_->IsNull(column); }
 
  private:
-  void Keep(Status status);
+  void Keep(const Status& status);
 
   std::unique_ptr<Cursor> cursor_;
   std::string sql_head_;  // The statement's start, to name it in errors.

@@ -25,10 +25,10 @@
 #include <algorithm>
 #include <set>
 
-#include "ingest/record_rules.h"
 #include "merge/cases.h"
 #include "merge/master.h"
 #include "merge/value_text.h"
+#include "records/record_rules.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <map>
 
-#include "ingest/record_rules.h"
 #include "merge/cases.h"
 #include "merge/value_text.h"
+#include "records/record_rules.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 

@@ -1,8 +1,7 @@
-// Quarantined records (docs/protocol.md §8.5, ingest/record_checks.h Q1-Q4): the listing
+// Quarantined records (docs/protocol.md §8.5, records/record_checks.h Q1-Q4): the listing
 // coordinators read, the release they may make, and what a device's pull says of its own.
 #include <algorithm>
 
-#include "ingest/record_checks.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 
@@ -67,65 +66,13 @@ Result<v1::QuarantinePage> SqliteStore::QuarantinePage(bool released, PageReques
   }
 }
 
-Result<v1::QuarantinedRecord> SqliteStore::ReleaseQuarantine(const std::string& record_id,
-                                                             const std::string& by,
-                                                             const std::string& reason) {
-  if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
-  if (reason.empty()) return Status::InvalidArgument("give a reason (--reason TEXT)");
-  v1::QuarantinedRecord result;
-  Status done = RunSync([&](sql::Connection& db) -> Status {
-    sql::Statement held(db, std::string("SELECT ") + kQuarantineColumns + ", r.bytes" +
-                                kQuarantineFrom + " WHERE q.record_id = ?");
-    held.BindText(1, record_id);
-    VIGIL_ASSIGN_OR_RETURN(bool found, held.Step());
-    if (!found) return Status::NotFound("record " + record_id + " is not in quarantine");
-    result = QuarantinedRecordFrom(held);
-    if (result.released_at_ms() != 0) {
-      return Status::FailedPrecondition("record " + record_id + " was released by " +
-                                        result.released_by() + " already");
-    }
-    const std::string bytes = held.Blob(14);
-    if (bytes.empty()) {
-      return Status::FailedPrecondition("record " + record_id +
-                                        " is larger than its form allows and is kept only in "
-                                        "its batch; it cannot be released");
-    }
-    v1::Record record;
-    if (!record.ParseFromString(bytes)) return Status::DataLoss("stored record unreadable");
-    VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
-                           CompiledForm(db, result.form_id(), result.form_version()));
-    if (form == nullptr) {
-      return Status::FailedPrecondition("form " + result.form_id() + " v" +
-                                        std::to_string(result.form_version()) +
-                                        " cannot be checked by this server");
-    }
-    // Q4: the checks again, with the stations and assignments of now.
-    VIGIL_ASSIGN_OR_RETURN(SenderFacts sender,
-                           LoadSenderFacts(db, result.observer_id(), result.station_code()));
-    if (std::optional<std::string> still =
-            QuarantineReason(record, bytes.size(), AllowanceOf(*form), *form, sender)) {
-      return Status::FailedPrecondition("record " + record_id + " still fails: " + *still);
-    }
-    const int64_t now = NowMs();
-    sql::Statement release(db,
-                           "UPDATE quarantine SET released_at_ms = ?, released_by = ?, "
-                           "release_reason = ? WHERE record_id = ? AND released_at_ms IS NULL");
-    release.Bind(1, now).BindText(2, by).BindText(3, reason).BindText(4, record_id);
-    VIGIL_RETURN_IF_ERROR(release.Run());
-    if (db.Changes() != 1) return Status::Aborted("quarantine row changed meanwhile");
-    VIGIL_RETURN_IF_ERROR(AppendAuditEntry(db, by, "quarantine.release", record_id,
-                                           "held: " + result.reason(), "released", reason, now));
-    BatchMergeState merge;
-    VIGIL_RETURN_IF_ERROR(
-        MergeTrustedRecord(db, record, form, result.device_id(), result.observer_id(), now, merge));
-    VIGIL_RETURN_IF_ERROR(FinishBatchMerge(db, merge, now));
-    result.set_released_by(by);
-    result.set_release_reason(reason);
-    result.set_released_at_ms(now);
-    return Status::Ok();
-  });
-  if (!done.ok()) return done;
-  return result;
+Result<HeldRecord> SqliteStore::LoadHeld(sql::Connection& db, const std::string& record_id) {
+  sql::Statement held(db, std::string("SELECT ") + kQuarantineColumns + ", r.bytes" +
+                              kQuarantineFrom + " WHERE q.record_id = ?");
+  held.BindText(1, record_id);
+  VIGIL_ASSIGN_OR_RETURN(bool found, held.Step());
+  if (!found) return Status::NotFound("record " + record_id + " is not in quarantine");
+  return HeldRecord{QuarantinedRecordFrom(held), held.Blob(14)};
 }
 
 Status SqliteStore::AddHeldRecords(sql::Connection& db, const std::string& device_id,

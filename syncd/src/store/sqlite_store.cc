@@ -4,7 +4,7 @@
 #include <future>
 #include <set>
 
-#include "ingest/record_rules.h"
+#include "records/record_rules.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_rows.h"
 #include "vigil/protocol/crypto.h"
@@ -226,24 +226,6 @@ Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::FindBatc
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return Found();
   return Found(std::make_pair(stmt.Blob(0), stmt.Blob(1)));
-}
-
-void SqliteStore::AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
-                              std::function<void(Result<AppendOutcome>)> done) {
-  auto in = std::make_shared<VerifiedBatch>(std::move(batch));
-  auto outcome = std::make_shared<AppendOutcome>();
-  auto shared_done = std::make_shared<std::function<void(Result<AppendOutcome>)>>(std::move(done));
-  Status queued = Submit(Job{[this, in, outcome, signer = std::move(signer)](sql::Connection& db) {
-                               return AppendInTransaction(db, *in, signer, *outcome);
-                             },
-                             [outcome, shared_done](const Status& status) {
-                               if (status.ok()) {
-                                 (*shared_done)(std::move(*outcome));
-                               } else {
-                                 (*shared_done)(status);
-                               }
-                             }});
-  if (!queued.ok()) (*shared_done)(queued);
 }
 
 void SqliteStore::Enroll(EnrollParams params,

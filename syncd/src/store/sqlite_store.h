@@ -31,7 +31,8 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/record_checks.h"
+#include "records/record_checks.h"
+#include "store/ledger_tx.h"
 #include "store/sql.h"
 #include "store/store.h"
 #include "vigil/protocol/form_rules.h"
@@ -76,8 +77,9 @@ class SqliteStore final : public Store {
   Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override;
   Result<std::optional<std::pair<std::string, std::string>>> FindBatchResponse(
       const std::string& device_id, uint64_t seq) override;
-  void AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
-                   std::function<void(Result<AppendOutcome>)> done) override;
+  void WriteLedger(std::function<Status(LedgerTx&)> run,
+                   std::function<void(Status)> finish) override;
+  Status RunLedger(std::function<Status(LedgerTx&)> run) override;
   void Enroll(EnrollParams params, std::function<void(Result<v1::EnrollResponse>)> done) override;
   void Pull(PullParams params, std::function<void(Result<v1::PullResponse>)> done) override;
   void CountRejection(const std::string& reason) override;
@@ -120,9 +122,6 @@ class SqliteStore final : public Store {
   Result<v1::DeviceRow> DeviceRow(const std::string& device_id) override;
   Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) override;
   Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) override;
-  Result<v1::QuarantinedRecord> ReleaseQuarantine(const std::string& record_id,
-                                                  const std::string& by,
-                                                  const std::string& reason) override;
   uint64_t ChangeCounter() const override { return transactions_.load(); }
   size_t WriterQueueDepth() const override;
   void Close() override;
@@ -176,8 +175,6 @@ class SqliteStore final : public Store {
   void ReleaseReader(std::unique_ptr<sql::Connection> db);
 
   // Bodies of the device-facing jobs (sqlite_device_ops.cc).
-  Status AppendInTransaction(sql::Connection& db, const VerifiedBatch& batch,
-                             const ReceiptSigner& signer, AppendOutcome& outcome);
   Status EnrollInTransaction(sql::Connection& db, const EnrollParams& params,
                              v1::EnrollResponse& response);
   Status FillEnrollResponse(sql::Connection& db, const EnrollParams& params,
@@ -186,54 +183,23 @@ class SqliteStore final : public Store {
   Status PullInTransaction(sql::Connection& db, const PullParams& params,
                            v1::PullResponse& response);
 
-  // The records of an accepted batch (sqlite_record_ops.cc); writer thread, inside its
-  // transaction.
-  struct BatchMergeState {
-    std::set<std::pair<std::string, std::string>> dirty;  // (station, form) masters to redo.
-    std::set<std::string> incident_stations;              // Stations whose cases to redo.
-    int64_t submissions_stored = 0;                       // Trusted, for minute_counts.
-    int64_t incidents_stored = 0;
-    uint32_t records_stored = 0;  // Newly stored, held or not.
-    uint32_t records_quarantined = 0;
-    std::map<std::string, SenderFacts> senders;  // By station: what the batch looked up.
-  };
-  struct RecordVerdict {
-    v1::RecordStatus status;
-    std::string content_hash;  // "" when the record could not be described.
-  };
-  Status StoreBatchRecords(sql::Connection& db, const VerifiedBatch& batch,
-                           const std::string& observer_id, v1::PushResponse& response,
-                           AppendOutcome& outcome);
-  // False (and outcome.payload_status set) when the batch decodes to more than its records'
-  // forms allow together.
-  Result<bool> BatchWithinAllowance(sql::Connection& db, const VerifiedBatch& batch,
-                                    AppendOutcome& outcome);
-  Result<RecordVerdict> StoreRecord(sql::Connection& db, const v1::Record& record,
-                                    const VerifiedBatch& batch, const std::string& observer_id,
-                                    int64_t now, BatchMergeState& merge);
-  // A stored record that passed its checks (or was released): counted, critical answers
-  // raised, merged (or queued for the batch's end).
-  Status MergeTrustedRecord(sql::Connection& db, const v1::Record& record,
-                            const protocol::Form* form, const std::string& device_id,
-                            const std::string& observer_id, int64_t now, BatchMergeState& merge);
-  // Per-minute counts, then the masters and cases the batch touched.
-  Status FinishBatchMerge(sql::Connection& db, const BatchMergeState& merge, int64_t now);
+  // The repository ingest works through (store/ledger_tx.h, sql_ledger_tx.cc).
+  class LedgerTxImpl;
+  friend class LedgerTxImpl;
+  // Lookups for it (sqlite_record_ops.cc, sqlite_quarantine.cc); writer thread only.
   Result<SenderFacts> LoadSenderFacts(sql::Connection& db, const std::string& observer_id,
                                       const std::string& station_code);
   // RecordAllowanceBytes of a compiled form, computed once. Writer thread only.
   size_t AllowanceOf(const protocol::Form& form);
-  Status RaiseCriticalAlerts(sql::Connection& db, const v1::Record& record,
-                             const protocol::Form& form, const std::string& device_id,
-                             const std::string& observer_id, int64_t now);
   // The quarantine reason of a record still held, nullopt otherwise.
   Result<std::optional<std::string>> HeldReason(sql::Connection& db, const std::string& record_id);
+  // A quarantined record with its bytes; NotFound when never quarantined.
+  Result<HeldRecord> LoadHeld(sql::Connection& db, const std::string& record_id);
   // The device's held records with their reasons, for its pull (sqlite_quarantine.cc).
   Status AddHeldRecords(sql::Connection& db, const std::string& device_id,
                         v1::PullResponse& response);
 
   // Writer-side merge (sqlite_merge_ops.cc); each runs inside the writer's transaction.
-  // (station, form) pairs whose master is to be recomputed.
-  using DirtyMasters = std::set<std::pair<std::string, std::string>>;
   // A stored submission: its QA flags and the observer's latest; adds the (station, form) to
   // `dirty` when that changed.
   Status MergeSubmission(sql::Connection& db, const v1::Submission& submission,
@@ -273,9 +239,6 @@ class SqliteStore final : public Store {
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sql::Connection>> idle_readers_;  // GUARDED_BY(readers_mu_)
 };
-
-// Milliseconds since the Unix epoch.
-int64_t NowMs();
 
 // Migrates `db` to kSchemaVersion inside one transaction (sqlite_schema.cc).
 Status MigrateSchema(sql::Connection& db);

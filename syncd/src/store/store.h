@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "store/ledger_tx.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/status.h"
 #include "vigil/v1/admin.pb.h"
@@ -67,9 +68,6 @@ struct AppendOutcome {
   uint32_t records_quarantined = 0;  // kAccept: of those, held in quarantine.
   std::vector<std::string> record_rejections;  // kAccept: reasons of rejected records.
 };
-
-// Signs a receipt with the server's key; called inside the writer's transaction.
-using ReceiptSigner = std::function<Result<v1::SignedReceipt>(const v1::Receipt&)>;
 
 // A checked enrollment request.
 struct EnrollParams {
@@ -166,6 +164,9 @@ struct CoverageQuery {
   bool list_silent = true;  // false: leave silent_observers empty (the dashboard counts them).
 };
 
+// Milliseconds since the Unix epoch.
+int64_t NowMs();
+
 // Everything syncd keeps. Every method is thread-safe.
 class Store {
  public:
@@ -184,10 +185,13 @@ class Store {
   // Lets an I/O thread answer a replay without queuing it to the writer.
   virtual Result<std::optional<std::pair<std::string, std::string>>> FindBatchResponse(
       const std::string& device_id, uint64_t seq) = 0;
-  // Applies the sequence rules authoritatively and, when accepted, stores the batch, its
-  // records and the signed receipt. Equivocating batches are stored as evidence.
-  virtual void AppendBatch(VerifiedBatch batch, ReceiptSigner signer,
-                           std::function<void(Result<AppendOutcome>)> done) = 0;
+  // Runs `run` inside the writer's transaction with the device ledger's repository (what
+  // ingest, ingest/ingest_service.h, decides through); `finish` gets its status, or the
+  // commit's failure, only after the commit.
+  virtual void WriteLedger(std::function<Status(LedgerTx&)> run,
+                           std::function<void(Status)> finish) = 0;
+  // The same, waiting for the commit.
+  virtual Status RunLedger(std::function<Status(LedgerTx&)> run) = 0;
   // Spends an enrollment code and creates a device whose id is
   // protocol::DeviceIdFromPublicKey(public_key). The same key repeating its own enrollment
   // gets the answer again. PermissionDenied for an unknown, spent or expired code.
@@ -295,14 +299,6 @@ class Store {
   // Quarantined records, newest first: those still held, or with `released` those a
   // coordinator released.
   virtual Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) = 0;
-  // Releases a held record: re-checks it against the current stations, assignments and forms
-  // (it may still fail: FailedPrecondition naming why), then merges it exactly once and logs
-  // the release in the audit log as done by `by`, in one transaction. NotFound for a record
-  // not in quarantine; FailedPrecondition when already released; InvalidArgument without `by`
-  // or `reason`.
-  virtual Result<v1::QuarantinedRecord> ReleaseQuarantine(const std::string& record_id,
-                                                          const std::string& by,
-                                                          const std::string& reason) = 0;
 
   // Grows with every committed write of this process: the dashboard recomputes its overview
   // when it changed.

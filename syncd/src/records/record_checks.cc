@@ -1,4 +1,4 @@
-#include "ingest/record_checks.h"
+#include "records/record_checks.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "ingest/record_rules.h"
+#include "records/record_rules.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
