@@ -322,7 +322,7 @@ std::string CsvCell(const std::string& value) {
   return out;
 }
 
-Status WriteSubmissionsCsv(Store& store, std::ostream& out) {
+Status WriteSubmissionsCsv(AdminStore& store, std::ostream& out) {
   out << "submission_id,form_id,form_version,station_code,observer_id,device_id,batch_seq,"
          "received_at_ms,answers\n";
   return store.ForEachSubmission([&](const SubmissionRow& row) {

@@ -1,6 +1,6 @@
 // The pure parts of `syncd admin`: parsing station CSV and form JSON, durations, the
 // enrollment payload, and formatting stats and exports. No store access except where a
-// Store is passed in.
+// store part is passed in.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/store.h"
+#include "store/admin_store.h"
 #include "vigil/status.h"
 #include "vigil/v1/forms.pb.h"
 #include "vigil/v1/sync.pb.h"
@@ -44,7 +44,7 @@ std::string MakeEnrollmentPayload(const std::string& server_url, const std::stri
 
 // One line per stored submission: submission_id, form_id, form_version, station_code,
 // observer_id, device_id, batch_seq, received_at_ms, answers (question=value;…).
-Status WriteSubmissionsCsv(Store& store, std::ostream& out);
+Status WriteSubmissionsCsv(AdminStore& store, std::ostream& out);
 
 // One CSV cell: quoted when it holds a comma, quote or line break, and made inert in
 // spreadsheets: a value starting with = + - @ tab or CR gets a leading ' (no formula runs).

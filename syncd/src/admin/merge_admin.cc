@@ -124,7 +124,7 @@ std::string AuditText(const v1::AuditLog& log) {
   return out;
 }
 
-Status WriteMastersCsv(Store& store, std::ostream& out) {
+Status WriteMastersCsv(MergeStore& store, std::ostream& out) {
   out << "station_code,form_id,form_version,status,answers,conflicts,qa_flags,overrides,"
          "observers\n";
   return store.ForEachMaster([&](const v1::MasterRecord& m) {

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-#include "store/store.h"
+#include "store/merge_store.h"
 #include "vigil/status.h"
 #include "vigil/v1/merge.pb.h"
 
@@ -36,6 +36,6 @@ std::string AuditText(const v1::AuditLog& log);
 // CSV, one line per master: station_code, form_id, form_version, status, answers
 // (question=value;…), conflicts (question ids;…), qa_flags (check ids;…), overrides
 // (question ids;…), observers (count).
-Status WriteMastersCsv(Store& store, std::ostream& out);
+Status WriteMastersCsv(MergeStore& store, std::ostream& out);
 
 }  // namespace vigil::syncd

@@ -56,14 +56,14 @@ std::optional<Refusal> RouteRefusal(const std::string& method, const std::string
 
 }  // namespace
 
-Router::Router(Store& store, Metrics& metrics,
+Router::Router(DeviceLedger& ledger, Metrics& metrics,
                std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key,
                RouterOptions options)
-    : store_(store),
+    : ledger_(ledger),
       metrics_(metrics),
       receipt_key_(std::move(receipt_key)),
       options_(std::move(options)),
-      ingest_(store, ReceiptIssuer(receipt_key_, options_.server_id)),
+      ingest_(ledger, ReceiptIssuer(receipt_key_, options_.server_id)),
       rate_limiter_(options_.rate_per_device_per_s, options_.rate_burst),
       byte_budget_(options_.device_bytes_per_minute, options_.device_bytes_per_day),
       address_limiter_(options_.rate_per_address_per_s, options_.address_burst, 1 << 16),
@@ -102,11 +102,11 @@ void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> 
     if (request.target == "/v1/pull" && post) return Pull(request, std::move(counted));
     if (request.target == "/healthz" && request.method == "GET") {
       if (draining_) return counted(Text(503, "shutting down\n"));
-      if (!store_.GetSetting("server_id").ok()) return counted(Text(503, "store unavailable\n"));
+      if (!ledger_.GetSetting("server_id").ok()) return counted(Text(503, "store unavailable\n"));
       return counted(Text(200, "ok\n"));
     }
     if (request.target == "/metrics" && request.method == "GET") {
-      HttpResponse response = Text(200, metrics_.Render(store_.WriterQueueDepth()));
+      HttpResponse response = Text(200, metrics_.Render(ledger_.WriterQueueDepth()));
       response.content_type = "text/plain; version=0.0.4";
       return counted(std::move(response));
     }
@@ -130,7 +130,7 @@ CheckContext Router::MakeContext() {
   CheckContext context;
   context.server_id = options_.server_id;
   context.max_body_bytes = options_.max_body_bytes;
-  context.find_device = [this](const std::string& id) { return store_.FindDevice(id); };
+  context.find_device = [this](const std::string& id) { return ledger_.FindDevice(id); };
   context.rate_limiter = &rate_limiter_;
   context.byte_budget = &byte_budget_;
   context.now_ms = NowMs();
@@ -150,7 +150,7 @@ HttpResponse Router::Refuse(const Refusal& refusal, bool persist, const std::str
     response.headers.emplace_back("Retry-After", std::to_string(refusal.retry_after_s));
   }
   metrics_.CountRejection(response.note);
-  if (persist && refusal.error.code() != v1::UNAVAILABLE) store_.CountRejection(response.note);
+  if (persist && refusal.error.code() != v1::UNAVAILABLE) ledger_.CountRejection(response.note);
   switch (refusal.error.code()) {
     case v1::BAD_SIGNATURE:
     case v1::DEVICE_REVOKED:
@@ -158,12 +158,12 @@ HttpResponse Router::Refuse(const Refusal& refusal, bool persist, const std::str
     case v1::RATE_LIMITED:
       // An equivocation is raised by the writer with the evidence; the others here.
       if (persist && refusal.error.code() != v1::EQUIVOCATION) {
-        store_.RecordAlert(response.note, device_id, refusal.error.message());
+        ledger_.RecordAlert(response.note, device_id, refusal.error.message());
       }
       break;
     case v1::UNKNOWN_DEVICE:
       // The claimed id is the sender's choice: one alert row for all of them.
-      if (persist) store_.RecordAlert(response.note, "", refusal.error.message());
+      if (persist) ledger_.RecordAlert(response.note, "", refusal.error.message());
       break;
     default:
       break;
@@ -202,7 +202,7 @@ void Router::Push(const HttpRequest& request, std::function<void(HttpResponse)> 
   // batch never changes, so this needs no lock. Anything else below last_seq (an
   // equivocation) goes to the writer, which re-checks and records it.
   if (check.batch.seq <= check.device.last_seq) {
-    auto stored = store_.FindBatchResponse(check.batch.device_id, check.batch.seq);
+    auto stored = ledger_.FindBatchResponse(check.batch.device_id, check.batch.seq);
     if (stored.ok() && stored->has_value() &&
         protocol::ConstantTimeEquals((*stored)->first, check.batch.batch_hash)) {
       HttpResponse response = Ok(std::move((*stored)->second));
@@ -251,8 +251,8 @@ void Router::Enroll(const HttpRequest& request, std::function<void(HttpResponse)
   EnrollCheck check = CheckEnroll(request.body, MakeContext());
   if (check.refusal) return done(Refuse(*check.refusal));
   check.params.receipt_public_key = receipt_key_->public_key().raw();
-  store_.Enroll(std::move(check.params), [this, address, done = std::move(done)](
-                                             Result<v1::EnrollResponse> result) {
+  ledger_.Enroll(std::move(check.params), [this, address, done = std::move(done)](
+                                              Result<v1::EnrollResponse> result) {
     if (!result.ok()) {
       if (result.status().code() == StatusCode::kPermissionDenied && !address.empty()) {
         enroll_failures_.Fail(address, NowMs());
@@ -268,13 +268,13 @@ void Router::Enroll(const HttpRequest& request, std::function<void(HttpResponse)
 void Router::Pull(const HttpRequest& request, std::function<void(HttpResponse)> done) {
   PullCheck check = CheckPull(request.body, MakeContext());
   if (check.refusal) return done(Refuse(*check.refusal, true, check.params.device_id));
-  store_.Pull(std::move(check.params),
-              [this, done = std::move(done)](Result<v1::PullResponse> result) {
-                if (!result.ok()) {
-                  return done(Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED)));
-                }
-                done(Ok(result->SerializeAsString()));
-              });
+  ledger_.Pull(std::move(check.params),
+               [this, done = std::move(done)](Result<v1::PullResponse> result) {
+                 if (!result.ok()) {
+                   return done(Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED)));
+                 }
+                 done(Ok(result->SerializeAsString()));
+               });
 }
 
 }  // namespace vigil::syncd

@@ -20,7 +20,7 @@
 #include "ingest/ingest_service.h"
 #include "ingest/rate_limiter.h"
 #include "metrics/metrics.h"
-#include "store/store.h"
+#include "store/device_ledger.h"
 #include "vigil/protocol/crypto.h"
 
 namespace vigil::syncd {
@@ -51,8 +51,8 @@ struct RouterOptions {
 
 class Router {
  public:
-  // `store` and `metrics` must outlive the router. `receipt_key` signs every receipt.
-  Router(Store& store, Metrics& metrics,
+  // `ledger` and `metrics` must outlive the router. `receipt_key` signs every receipt.
+  Router(DeviceLedger& ledger, Metrics& metrics,
          std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key, RouterOptions options);
 
   // Handles `request` and calls `done` exactly once, possibly on another thread (the store's
@@ -90,7 +90,7 @@ class Router {
   // Maps a store failure to a refusal.
   Refusal RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code);
 
-  Store& store_;
+  DeviceLedger& ledger_;
   Metrics& metrics_;
   std::shared_ptr<const protocol::Ed25519PrivateKey> receipt_key_;
   const RouterOptions options_;

@@ -13,14 +13,14 @@ void IngestService::AppendBatch(VerifiedBatch batch,
   auto in = std::make_shared<VerifiedBatch>(std::move(batch));
   auto outcome = std::make_shared<AppendOutcome>();
   auto shared_done = std::make_shared<std::function<void(Result<AppendOutcome>)>>(std::move(done));
-  store_.WriteLedger([this, in, outcome](LedgerTx& tx) { return Append(tx, *in, *outcome); },
-                     [outcome, shared_done](const Status& status) {
-                       if (status.ok()) {
-                         (*shared_done)(std::move(*outcome));
-                       } else {
-                         (*shared_done)(status);
-                       }
-                     });
+  ledger_.WriteLedger([this, in, outcome](LedgerTx& tx) { return Append(tx, *in, *outcome); },
+                      [outcome, shared_done](const Status& status) {
+                        if (status.ok()) {
+                          (*shared_done)(std::move(*outcome));
+                        } else {
+                          (*shared_done)(status);
+                        }
+                      });
 }
 
 Status IngestService::Append(LedgerTx& tx, const VerifiedBatch& batch,
@@ -104,12 +104,12 @@ Status IngestService::Append(LedgerTx& tx, const VerifiedBatch& batch,
   return tx.AdvanceHead(batch.device_id, batch.seq, batch.batch_hash, now);
 }
 
-Result<v1::QuarantinedRecord> ReleaseQuarantine(Store& store, const std::string& record_id,
+Result<v1::QuarantinedRecord> ReleaseQuarantine(DeviceLedger& ledger, const std::string& record_id,
                                                 const std::string& by, const std::string& reason) {
   if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
   if (reason.empty()) return Status::InvalidArgument("give a reason (--reason TEXT)");
   v1::QuarantinedRecord result;
-  Status done = store.RunLedger([&](LedgerTx& tx) -> Status {
+  Status done = ledger.RunLedger([&](LedgerTx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(HeldRecord held, tx.LoadHeld(record_id));
     result = held.row;
     if (result.released_at_ms() != 0) {

@@ -33,17 +33,17 @@
 #include <string>
 
 #include "ingest/receipts.h"
+#include "store/device_ledger.h"
 #include "store/ledger_tx.h"
-#include "store/store.h"
 
 namespace vigil::syncd {
 
 // Accepts pushed batches into a store. Thread-safe: every write runs on the store's writer.
 class IngestService {
  public:
-  // `store` must outlive the service.
-  IngestService(Store& store, ReceiptIssuer receipts)
-      : store_(store), receipts_(std::move(receipts)) {}
+  // `ledger` must outlive the service.
+  IngestService(DeviceLedger& ledger, ReceiptIssuer receipts)
+      : ledger_(ledger), receipts_(std::move(receipts)) {}
 
   // Applies the sequence rules authoritatively and, when accepted, stores the batch, its
   // records and the signed receipt (notes 1-7). `done` runs after the commit, on the writer.
@@ -53,7 +53,7 @@ class IngestService {
   Status Append(LedgerTx& tx, const VerifiedBatch& batch, AppendOutcome& outcome) const;
 
  private:
-  Store& store_;
+  DeviceLedger& ledger_;
   const ReceiptIssuer receipts_;
 };
 
@@ -62,7 +62,7 @@ class IngestService {
 // merges it exactly once and logs the release in the audit log as done by `by`, in one
 // transaction. NotFound for a record not in quarantine; FailedPrecondition when already
 // released; InvalidArgument without `by` or `reason`.
-Result<v1::QuarantinedRecord> ReleaseQuarantine(Store& store, const std::string& record_id,
+Result<v1::QuarantinedRecord> ReleaseQuarantine(DeviceLedger& ledger, const std::string& record_id,
                                                 const std::string& by, const std::string& reason);
 
 }  // namespace vigil::syncd
