@@ -12,7 +12,7 @@
 #include "dashboard/api_internal.h"
 #include "dashboard/assets.h"
 #include "dashboard/request_origin.h"
-#include "store/sqlite_store.h"
+#include "store/store.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
 

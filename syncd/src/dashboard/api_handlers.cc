@@ -8,7 +8,7 @@
 #include "admin/merge_admin.h"
 #include "dashboard/api_internal.h"
 #include "ingest/ingest_service.h"
-#include "store/sqlite_store.h"
+#include "store/store.h"
 #include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd::dashboard {

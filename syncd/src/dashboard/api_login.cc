@@ -6,7 +6,7 @@
 #include "dashboard/api_internal.h"
 #include "dashboard/password.h"
 #include "dashboard/request_origin.h"
-#include "store/sqlite_store.h"
+#include "store/store.h"
 
 namespace vigil::syncd::dashboard {
 namespace {

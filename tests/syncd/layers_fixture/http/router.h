@@ -1,0 +1,2 @@
+// The router.
+#pragma once
