@@ -35,10 +35,10 @@
 #include <optional>
 
 #include "client_state.h"
-#include "store/sqlite.h"
 #include "sync/holds.h"
 #include "sync/wire.h"
 #include "vigil/protocol/signing.h"
+#include "vigil/sqlite/db.h"
 
 namespace vigil::client {
 
@@ -95,15 +95,15 @@ Result<std::vector<OutgoingBatch>> LoadBatches(Client::State& state, uint64_t fr
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     OutgoingBatch b;
-    b.seq = static_cast<uint64_t>(st.ColumnInt(0));
-    std::string sealed = st.ColumnBlob(1);
+    b.seq = static_cast<uint64_t>(st.Int(0));
+    std::string sealed = st.Blob(1);
     if (sealed.empty()) {
       return Status::FailedPrecondition("batch " + std::to_string(b.seq) +
                                         " was purged from this device and cannot be resent");
     }
     VIGIL_ASSIGN_OR_RETURN(b.wire, state.Open(sealed, BatchAad(b.seq)));
-    b.hash = st.ColumnBlob(2);
-    b.record_count = static_cast<uint32_t>(st.ColumnInt(3));
+    b.hash = st.Blob(2);
+    b.record_count = static_cast<uint32_t>(st.Int(3));
     out.push_back(std::move(b));
   }
   return out;
@@ -130,7 +130,8 @@ Status CheckReceipt(const v1::SignedReceipt& signed_receipt, const protocol::Ed2
 }
 
 Status MarkAcknowledged(Client::State& state, uint64_t seq, const std::string& receipt_bytes) {
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state.db));
+  sqlite::Transaction txn(*state.db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(auto put, state.db->Prepare("INSERT OR REPLACE INTO receipts(batch_seq, "
                                                      "receipt, received_at) VALUES (?, ?, ?)"));
   put.Bind(1, static_cast<int64_t>(seq)).BindBlob(2, receipt_bytes).Bind(3, NowMs());
@@ -144,12 +145,13 @@ Status MarkAcknowledged(Client::State& state, uint64_t seq, const std::string& r
       state.db->Prepare("UPDATE records SET state = 3 WHERE batch_seq = ? AND state = 2"));
   records.Bind(1, static_cast<int64_t>(seq));
   VIGIL_RETURN_IF_ERROR(records.Run());
-  return txn->Commit();
+  return txn.Commit();
 }
 
 // Marks acknowledged batches from..to (and their records) pending again, for a resend (6).
 Status MarkPendingAgain(Client::State& state, uint64_t from, uint64_t to) {
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state.db));
+  sqlite::Transaction txn(*state.db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(auto batches, state.db->Prepare("UPDATE batches SET state = 0 WHERE "
                                                          "seq >= ? AND seq <= ? AND state = 1"));
   batches.Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(to));
@@ -159,7 +161,7 @@ Status MarkPendingAgain(Client::State& state, uint64_t from, uint64_t to) {
                                            "AND batch_seq <= ? AND state = 3"));
   records.Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(to));
   VIGIL_RETURN_IF_ERROR(records.Run());
-  return txn->Commit();
+  return txn.Commit();
 }
 
 void CountStatuses(const v1::PushResponse& response, SyncReport& report) {
@@ -297,7 +299,8 @@ Result<v1::PullResponse> SendPull(SyncContext& ctx, const LostRun* lost) {
 // view of the chain and its backups) in one transaction.
 Status ApplyPull(SyncContext& ctx, const v1::PullResponse& response) {
   Client::State& state = ctx.state;
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state.db));
+  sqlite::Transaction txn(*state.db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   for (const v1::FormDefinition& form : response.forms()) {
     VIGIL_RETURN_IF_ERROR(
         state.PutForm(form).WithContext("form " + form.form_id() + " from syncd"));
@@ -313,7 +316,7 @@ Status ApplyPull(SyncContext& ctx, const v1::PullResponse& response) {
     VIGIL_ASSIGN_OR_RETURN(std::string sealed,
                            state.Seal(b.SerializeAsString(), "broadcast:" + b.broadcast_id()));
     inbox.Reset();
-    inbox.Bind(1, b.broadcast_id()).Bind(2, NowMs()).BindBlob(3, sealed);
+    inbox.BindText(1, b.broadcast_id()).Bind(2, NowMs()).BindBlob(3, sealed);
     VIGIL_RETURN_IF_ERROR(inbox.Run());
     ++ctx.report.broadcasts_received;
   }
@@ -322,8 +325,8 @@ Status ApplyPull(SyncContext& ctx, const v1::PullResponse& response) {
                                            "case_id, status, changed_at) VALUES (?, ?, ?, ?)"));
   for (const v1::IncidentStatus& s : response.incident_statuses()) {
     status.Reset();
-    status.Bind(1, s.incident_id())
-        .Bind(2, s.case_id())
+    status.BindText(1, s.incident_id())
+        .BindText(2, s.case_id())
         .Bind(3, static_cast<int64_t>(s.status()))
         .Bind(4, s.changed_at_ms());
     VIGIL_RETURN_IF_ERROR(status.Run());
@@ -338,7 +341,7 @@ Status ApplyPull(SyncContext& ctx, const v1::PullResponse& response) {
   VIGIL_RETURN_IF_ERROR(state.PutMeta("last_sync_ms", std::to_string(NowMs())));
   ctx.report.server_last_seq = response.last_accepted_seq();
   ctx.report.backed_up_seq = response.backups_taken() ? response.backed_up_seq() : 0;
-  return txn->Commit();
+  return txn.Commit();
 }
 
 // A run of consecutive batches that are all purged, or all still held.
@@ -358,13 +361,13 @@ Result<std::vector<BatchRun>> LoadRuns(Client::State& state, uint64_t from_seq) 
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    const auto seq = static_cast<uint64_t>(st.ColumnInt(0));
-    const bool purged = st.ColumnInt(1) != 0;
+    const auto seq = static_cast<uint64_t>(st.Int(0));
+    const bool purged = st.Int(1) != 0;
     if (runs.empty() || runs.back().purged != purged || runs.back().to + 1 != seq) {
       runs.push_back(BatchRun{seq, seq, purged, {}});
     }
     runs.back().to = seq;
-    runs.back().last_hash = st.ColumnBlob(2);
+    runs.back().last_hash = st.Blob(2);
   }
   return runs;
 }
@@ -450,7 +453,8 @@ Result<int64_t> Client::PurgeAcknowledged(std::chrono::milliseconds older_than) 
   VIGIL_ASSIGN_OR_RETURN(
       uint64_t limit, MetaUint(*state_, backups_taken != 0 ? "backed_up_seq" : "server_last_seq"));
   const auto max_seq = static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX));
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  sqlite::Transaction txn(*state_->db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(
       auto records,
       state_->db->Prepare("UPDATE records SET sealed = X'' WHERE state = 3 AND "
@@ -458,7 +462,7 @@ Result<int64_t> Client::PurgeAcknowledged(std::chrono::milliseconds older_than) 
                           "batch_seq FROM receipts WHERE received_at <= ?1)"));
   records.Bind(1, cutoff).Bind(2, max_seq);
   VIGIL_RETURN_IF_ERROR(records.Run());
-  int64_t purged = sqlite3_changes(state_->db->handle());
+  int64_t purged = state_->db->Changes();
   VIGIL_ASSIGN_OR_RETURN(
       auto batches,
       state_->db->Prepare("UPDATE batches SET sealed = X'' WHERE state = 1 AND "
@@ -466,7 +470,7 @@ Result<int64_t> Client::PurgeAcknowledged(std::chrono::milliseconds older_than) 
                           "receipts WHERE received_at <= ?1)"));
   batches.Bind(1, cutoff).Bind(2, max_seq);
   VIGIL_RETURN_IF_ERROR(batches.Run());
-  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
   return purged;
 }
 
@@ -483,10 +487,10 @@ Result<ReceiptCheck> Client::VerifyReceipts() {
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    auto seq = static_cast<uint64_t>(st.ColumnInt(0));
+    auto seq = static_cast<uint64_t>(st.Int(0));
     v1::SignedReceipt receipt;
-    Status s = receipt.ParseFromString(st.ColumnBlob(1))
-                   ? CheckReceipt(receipt, key, server_id, state_->device_id, seq, st.ColumnBlob(2))
+    Status s = receipt.ParseFromString(st.Blob(1))
+                   ? CheckReceipt(receipt, key, server_id, state_->device_id, seq, st.Blob(2))
                    : Status::DataLoss("stored receipt does not parse");
     if (s.ok()) {
       ++check.verified;
@@ -504,8 +508,7 @@ Result<std::vector<v1::Broadcast>> Client::Inbox() {
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    VIGIL_ASSIGN_OR_RETURN(std::string plain,
-                           state_->Open(st.ColumnBlob(1), "broadcast:" + st.ColumnText(0)));
+    VIGIL_ASSIGN_OR_RETURN(std::string plain, state_->Open(st.Blob(1), "broadcast:" + st.Text(0)));
     v1::Broadcast b;
     if (!b.ParseFromString(plain)) return Status::DataLoss("a stored broadcast does not parse");
     out.push_back(std::move(b));
@@ -524,8 +527,7 @@ Result<std::vector<v1::Station>> Client::Stations() {
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    VIGIL_ASSIGN_OR_RETURN(std::string plain,
-                           state_->Open(st.ColumnBlob(1), "station:" + st.ColumnText(0)));
+    VIGIL_ASSIGN_OR_RETURN(std::string plain, state_->Open(st.Blob(1), "station:" + st.Text(0)));
     v1::Station s;
     if (!s.ParseFromString(plain)) return Status::DataLoss("a stored station does not parse");
     out.push_back(std::move(s));
@@ -542,10 +544,10 @@ Result<std::vector<v1::IncidentStatus>> Client::IncidentStatuses() {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     v1::IncidentStatus s;
-    s.set_incident_id(st.ColumnText(0));
-    s.set_case_id(st.ColumnText(1));
-    s.set_status(static_cast<v1::CaseStatus>(st.ColumnInt(2)));
-    s.set_changed_at_ms(st.ColumnInt(3));
+    s.set_incident_id(st.Text(0));
+    s.set_case_id(st.Text(1));
+    s.set_status(static_cast<v1::CaseStatus>(st.Int(2)));
+    s.set_changed_at_ms(st.Int(3));
     out.push_back(std::move(s));
   }
   return out;
