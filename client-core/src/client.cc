@@ -56,16 +56,16 @@ Result<std::string> Client::State::Open(std::string_view sealed, std::string_vie
 
 Result<std::optional<std::string>> Client::State::GetMeta(std::string_view key) {
   VIGIL_ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT value FROM meta WHERE key = ?"));
-  st.Bind(1, key);
+  st.BindText(1, key);
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(st.ColumnBlob(0));
+  return std::optional<std::string>(st.Blob(0));
 }
 
 Status Client::State::PutMeta(std::string_view key, std::string_view value) {
   VIGIL_ASSIGN_OR_RETURN(auto st,
                          db->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
-  st.Bind(1, key).BindBlob(2, value);
+  st.BindText(1, key).BindBlob(2, value);
   return st.Run();
 }
 
@@ -80,7 +80,7 @@ Result<const protocol::Form*> Client::State::LoadForm(const std::string& form_id
                                           "ORDER BY version DESC LIMIT 1"
                                         : "SELECT version, definition FROM forms WHERE form_id = "
                                           "? AND version = ?"));
-  st.Bind(1, form_id);
+  st.BindText(1, form_id);
   if (version != 0) st.Bind(2, static_cast<int64_t>(version));
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) {
@@ -88,11 +88,11 @@ Result<const protocol::Form*> Client::State::LoadForm(const std::string& form_id
                                          : "form '" + form_id + "' version " +
                                                std::to_string(version) + " is not on this device");
   }
-  auto found = static_cast<uint32_t>(st.ColumnInt(0));
+  auto found = static_cast<uint32_t>(st.Int(0));
   auto it = form_cache.find({form_id, found});
   if (it != form_cache.end()) return &it->second;
   v1::FormDefinition def;
-  if (!def.ParseFromString(st.ColumnBlob(1))) {
+  if (!def.ParseFromString(st.Blob(1))) {
     return Status::DataLoss("stored form '" + form_id + "' does not parse");
   }
   VIGIL_ASSIGN_OR_RETURN(protocol::Form form, protocol::Form::Compile(std::move(def)));
@@ -120,7 +120,7 @@ Result<std::unique_ptr<Client>> Client::Init(const std::string& home, KeyProtect
   }
   auto state = std::make_unique<State>();
   state->home = home;
-  VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/true, options.durable));
+  VIGIL_ASSIGN_OR_RETURN(state->db, store::OpenStore(path, /*create=*/true, options.durable));
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
       std::filesystem::perm_options::replace, ec);
@@ -134,7 +134,9 @@ Result<std::unique_ptr<Client>> Client::Init(const std::string& home, KeyProtect
   state->device_id = protocol::DeviceIdFromPublicKey(state->public_key);
   state->device_key.emplace(std::move(key));
 
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state->db));
+  sqlite::Transaction txn(*state->db);
+
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_RETURN_IF_ERROR(state->PutMeta("wrapped_data_key", wrapped));
   VIGIL_RETURN_IF_ERROR(state->PutMeta("device_key", sealed_seed));
   VIGIL_RETURN_IF_ERROR(state->PutMeta("public_key", state->public_key));
@@ -144,7 +146,7 @@ Result<std::unique_ptr<Client>> Client::Init(const std::string& home, KeyProtect
   if (!options.server_id.empty()) {
     VIGIL_RETURN_IF_ERROR(state->PutMeta("server_id", options.server_id));
   }
-  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
   return std::unique_ptr<Client>(new Client(std::move(state)));
 }
 
@@ -156,7 +158,7 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtect
   }
   auto state = std::make_unique<State>();
   state->home = home;
-  VIGIL_ASSIGN_OR_RETURN(state->db, store::Database::Open(path, /*create=*/false, options.durable));
+  VIGIL_ASSIGN_OR_RETURN(state->db, store::OpenStore(path, /*create=*/false, options.durable));
   VIGIL_RETURN_IF_ERROR(store::Migrate(*state->db));
   if (options.max_store_bytes > 0) {
     VIGIL_ASSIGN_OR_RETURN(int64_t page_size, state->db->QueryInt("PRAGMA page_size"));
@@ -204,7 +206,8 @@ Status Client::SetServerId(const std::string& server_id) {
   if (server_id.empty() || server_id.size() > 128) {
     return Status::InvalidArgument("a server id has 1-128 characters");
   }
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  sqlite::Transaction txn(*state_->db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(auto current, state_->GetMeta("server_id"));
   if (current && *current != server_id) {
     VIGIL_ASSIGN_OR_RETURN(int64_t batches, state_->db->QueryInt("SELECT count(*) FROM batches"));
@@ -214,7 +217,7 @@ Status Client::SetServerId(const std::string& server_id) {
     }
   }
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("server_id", server_id));
-  return txn->Commit();
+  return txn.Commit();
 }
 
 Status Client::State::PutForm(const v1::FormDefinition& form) {
@@ -223,11 +226,11 @@ Status Client::State::PutForm(const v1::FormDefinition& form) {
   if (!form.SerializeToString(&bytes)) return Status::Internal("cannot serialize the form");
   VIGIL_ASSIGN_OR_RETURN(auto existing,
                          db->Prepare("SELECT definition FROM forms WHERE form_id=? AND version=?"));
-  existing.Bind(1, form.form_id()).Bind(2, static_cast<int64_t>(form.version()));
+  existing.BindText(1, form.form_id()).Bind(2, static_cast<int64_t>(form.version()));
   VIGIL_ASSIGN_OR_RETURN(bool row, existing.Step());
   if (row) {
     v1::FormDefinition stored;
-    if (stored.ParseFromString(existing.ColumnBlob(0)) &&
+    if (stored.ParseFromString(existing.Blob(0)) &&
         google::protobuf::util::MessageDifferencer::Equals(stored, form)) {
       return Status::Ok();
     }
@@ -238,7 +241,7 @@ Status Client::State::PutForm(const v1::FormDefinition& form) {
   }
   VIGIL_ASSIGN_OR_RETURN(auto ins, db->Prepare("INSERT INTO forms(form_id, version, kind, "
                                                "definition, imported_at) VALUES (?, ?, ?, ?, ?)"));
-  ins.Bind(1, form.form_id())
+  ins.BindText(1, form.form_id())
       .Bind(2, static_cast<int64_t>(form.version()))
       .Bind(3, static_cast<int64_t>(form.kind()))
       .BindBlob(4, bytes)
@@ -247,9 +250,10 @@ Status Client::State::PutForm(const v1::FormDefinition& form) {
 }
 
 Status Client::ImportForm(const v1::FormDefinition& form) {
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  sqlite::Transaction txn(*state_->db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_RETURN_IF_ERROR(state_->PutForm(form));
-  return txn->Commit();
+  return txn.Commit();
 }
 
 Status Client::ImportFormJson(std::string_view json) {
@@ -272,7 +276,7 @@ Result<std::vector<FormSummary>> Client::ListForms() {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     v1::FormDefinition def;
-    if (!def.ParseFromString(st.ColumnBlob(0))) return Status::DataLoss("a stored form is corrupt");
+    if (!def.ParseFromString(st.Blob(0))) return Status::DataLoss("a stored form is corrupt");
     FormSummary s;
     s.form_id = def.form_id();
     s.version = def.version();
@@ -327,8 +331,8 @@ Result<DeviceStatus> Client::GetStatus() {
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    int64_t n = st.ColumnInt(1);
-    switch (st.ColumnInt(0)) {
+    int64_t n = st.Int(1);
+    switch (st.Int(0)) {
       case kDraft:
         s.drafts = n;
         break;

@@ -7,9 +7,9 @@
 #include <string>
 #include <utility>
 
-#include "store/sqlite.h"
 #include "vigil/client/client.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/sqlite/db.h"
 
 namespace vigil::client {
 
@@ -20,7 +20,7 @@ enum RecordKind : int { kSubmissionKind = 1, kIncidentKind = 2 };
 
 struct Client::State {
   std::string home;
-  std::unique_ptr<store::Database> db;
+  std::unique_ptr<sqlite::Db> db;
   std::string data_key;  // 32 bytes when unlocked, else empty. Wiped on destruction.
   std::optional<protocol::Ed25519PrivateKey> device_key;
   std::string device_id;

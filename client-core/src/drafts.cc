@@ -7,9 +7,9 @@
 #include <algorithm>
 
 #include "client_state.h"
-#include "store/sqlite.h"
 #include "vigil/client/client.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/sqlite/db.h"
 
 namespace vigil::client {
 namespace {
@@ -26,12 +26,12 @@ Result<StoredRecord> LoadRecord(Client::State& state, const std::string& id) {
   VIGIL_RETURN_IF_ERROR(state.RequireUnlocked());
   VIGIL_ASSIGN_OR_RETURN(
       auto st, state.db->Prepare("SELECT state, sealed FROM records WHERE record_id = ?"));
-  st.Bind(1, id);
+  st.BindText(1, id);
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::NotFound("no draft or record '" + id + "' on this device");
   StoredRecord out;
-  out.state = static_cast<int>(st.ColumnInt(0));
-  std::string sealed = st.ColumnBlob(1);
+  out.state = static_cast<int>(st.Int(0));
+  std::string sealed = st.Blob(1);
   if (sealed.empty()) {
     return Status::NotFound("record '" + id +
                             "' was acknowledged by the server and purged from this device");
@@ -59,9 +59,9 @@ Status StoreDraft(Client::State& state, const std::string& id, const v1::Record&
   VIGIL_ASSIGN_OR_RETURN(
       auto st,
       state.db->Prepare("UPDATE records SET sealed = ? WHERE record_id = ? AND state = 0"));
-  st.BindBlob(1, *sealed).Bind(2, id);
+  st.BindBlob(1, *sealed).BindText(2, id);
   VIGIL_RETURN_IF_ERROR(st.Run());
-  if (sqlite3_changes(state.db->handle()) != 1) {
+  if (state.db->Changes() != 1) {
     return Status::Aborted("draft '" + id + "' was finalized or discarded meanwhile");
   }
   return Status::Ok();
@@ -75,21 +75,22 @@ Status InsertIntoOutbox(Client::State& state, const std::string& id, RecordKind 
   protocol::SecureWipe(plain);
   if (!sealed.ok()) return sealed.status();
   int64_t now = NowMs();
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state.db));
+  sqlite::Transaction txn(*state.db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(
       auto st, state.db->Prepare(
                    "INSERT INTO records(record_id, kind, form_id, form_version, state, created_at, "
                    "finalized_at, outbox_order, sealed) VALUES (?, ?, ?, ?, 1, ?, ?, "
                    "(SELECT IFNULL(MAX(outbox_order), 0) + 1 FROM records), ?)"));
-  st.Bind(1, id)
+  st.BindText(1, id)
       .Bind(2, static_cast<int64_t>(kind))
-      .Bind(3, form_id)
+      .BindText(3, form_id)
       .Bind(4, static_cast<int64_t>(version))
       .Bind(5, now)
       .Bind(6, now)
       .BindBlob(7, *sealed);
   VIGIL_RETURN_IF_ERROR(st.Run());
-  return txn->Commit();
+  return txn.Commit();
 }
 
 }  // namespace
@@ -118,8 +119,8 @@ Result<std::string> Client::StartDraft(const std::string& form_id, const std::st
   VIGIL_ASSIGN_OR_RETURN(
       auto st, state_->db->Prepare("INSERT INTO records(record_id, kind, form_id, form_version, "
                                    "state, created_at, sealed) VALUES (?, 1, ?, ?, 0, ?, ?)"));
-  st.Bind(1, id)
-      .Bind(2, form_id)
+  st.BindText(1, id)
+      .BindText(2, form_id)
       .Bind(3, static_cast<int64_t>(form->definition().version()))
       .Bind(4, s->started_at_ms())
       .BindBlob(5, sealed);
@@ -202,23 +203,25 @@ Result<std::string> Client::Finalize(const std::string& draft_id) {
   protocol::SecureWipe(plain);
   if (!sealed.ok()) return sealed.status();
 
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  sqlite::Transaction txn(*state_->db);
+
+  VIGIL_RETURN_IF_ERROR(txn.status());
   VIGIL_ASSIGN_OR_RETURN(
       auto st, state_->db->Prepare(
                    "UPDATE records SET state = 1, finalized_at = ?, sealed = ?, outbox_order = "
                    "(SELECT IFNULL(MAX(outbox_order), 0) + 1 FROM records) "
                    "WHERE record_id = ? AND state = 0"));
-  st.Bind(1, now).BindBlob(2, *sealed).Bind(3, draft_id);
+  st.Bind(1, now).BindBlob(2, *sealed).BindText(3, draft_id);
   // A full disk (kResourceExhausted) rolls the whole transaction back: the draft stays a
   // draft with its answers, and finalizing it again once there is room works.
   auto kept = [&](const Status& failure) {
     return failure.WithContext("cannot finalize draft '" + draft_id + "'; it is kept as a draft");
   };
   if (Status run = st.Run(); !run.ok()) return kept(run);
-  if (sqlite3_changes(state_->db->handle()) != 1) {
+  if (state_->db->Changes() != 1) {
     return Status::Aborted("draft '" + draft_id + "' was finalized or discarded meanwhile");
   }
-  if (Status committed = txn->Commit(); !committed.ok()) return kept(committed);
+  if (Status committed = txn.Commit(); !committed.ok()) return kept(committed);
   return draft_id;
 }
 
@@ -226,9 +229,9 @@ Status Client::DiscardDraft(const std::string& draft_id) {
   VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
   VIGIL_ASSIGN_OR_RETURN(
       auto st, state_->db->Prepare("DELETE FROM records WHERE record_id = ? AND state = 0"));
-  st.Bind(1, draft_id);
+  st.BindText(1, draft_id);
   VIGIL_RETURN_IF_ERROR(st.Run());
-  if (sqlite3_changes(state_->db->handle()) != 1) {
+  if (state_->db->Changes() != 1) {
     return Status::NotFound("no draft '" + draft_id + "' (finalized records cannot be discarded)");
   }
   return Status::Ok();
@@ -242,7 +245,7 @@ Result<std::vector<std::string>> Client::ListDrafts() {
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    ids.push_back(st.ColumnText(0));
+    ids.push_back(st.Text(0));
   }
   return ids;
 }
@@ -267,9 +270,9 @@ Result<std::string> Client::ReportIncident(const IncidentInput& in) {
   if (!in.parent_id.empty()) {
     VIGIL_ASSIGN_OR_RETURN(auto st,
                            state_->db->Prepare("SELECT kind FROM records WHERE record_id = ?"));
-    st.Bind(1, in.parent_id);
+    st.BindText(1, in.parent_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row || st.ColumnInt(0) != kIncidentKind) {
+    if (!row || st.Int(0) != kIncidentKind) {
       return Status::NotFound("no incident '" + in.parent_id + "' on this device to follow up");
     }
   }

@@ -1,4 +1,4 @@
-// Crash safety of finalization (client-core/src/drafts.cc, store/sqlite.cc): a child
+// Crash safety of finalization (client-core/src/drafts.cc, proto/src/sqlite/db.cc): a child
 // process (crash_child.cc) finalizes in a loop and is killed with SIGKILL at random moments;
 // after every kill the store is intact and every submission the child reported finalized is
 // there exactly once. The moments are chosen by counting reported ids, never by sleeping.

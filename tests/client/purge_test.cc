@@ -1,8 +1,9 @@
-// Client::PurgeAcknowledged (client-core/src/sync/sync_engine.cc, note 7): a batch is erased
-// only when its receipt is older than the wait AND the server confirmed it keeps it: at most
-// backed_up_seq once the server has backups, at most server_last_seq before that, nothing
-// before any pull. The server's answers are set in the store's meta table directly, as
-// ApplyPull leaves them; end to end against a real syncd: tests/integration/backup_test.cc.
+// Client::PurgeAcknowledged (client-core/src/sync/sync_engine.cc, NOTES 7 in
+// sync/sync_context.h): a batch is erased only when its receipt is older than the wait AND
+// the server confirmed it keeps it: at most backed_up_seq once the server has backups, at most
+// server_last_seq before that, nothing before any pull. The server's answers are set in the
+// store's meta table directly, as sync::Apply (sync/apply.cc) leaves them; end to end against
+// a real syncd: tests/integration/backup_test.cc.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 

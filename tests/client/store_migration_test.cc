@@ -8,7 +8,6 @@
 
 #include "client_test_support.h"
 #include "store/schema.h"
-#include "store/sqlite.h"
 
 namespace vigil::client::test {
 namespace {
@@ -82,7 +81,7 @@ TEST_CASE("store migration: a schema 1 store is upgraded on open and its rows ar
   std::filesystem::create_directories(old_home);
   std::string old_path = old_home + "/vigil.db";
   {
-    auto db = store::Database::Open(old_path, /*create=*/true);
+    auto db = store::OpenStore(old_path, /*create=*/true);
     REQUIRE(db.ok());
     REQUIRE(store::Migrate(**db, 1).ok());
     auto v = store::SchemaVersion(**db);
@@ -126,7 +125,7 @@ TEST_CASE("store migration: migrating an up-to-date store changes nothing") {
   auto c = InitClient(dir.Sub("home"));
   REQUIRE(c->ImportForm(SmallChecklist()).ok());
   c.reset();
-  auto db = store::Database::Open(dir.Sub("home/vigil.db"), false);
+  auto db = store::OpenStore(dir.Sub("home/vigil.db"), false);
   REQUIRE(db.ok());
   CHECK(store::Migrate(**db).ok());
   auto v = store::SchemaVersion(**db);

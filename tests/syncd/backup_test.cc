@@ -11,8 +11,8 @@
 #include <fstream>
 
 #include "admin/verify.h"
-#include "store/sqlite_db.h"
 #include "test_util.h"
+#include "vigil/sqlite/db.h"
 
 namespace vigil::syncd::testing {
 namespace {
@@ -56,14 +56,16 @@ TEST_CASE("backup: one 0600 file with the store and keys; restore puts both back
   CHECK(ModeOf(target.tls_key()) == 0600);
   CHECK(ModeOf(target.db()) == 0600);
   {
-    Db db = Db::Open(target.db(), false, 5000).value();
-    Statement keys(db.get(), "SELECT count(*) FROM sqlite_master WHERE name = 'backup_files'");
+    sqlite::Db db =
+        sqlite::Db::Open(target.db(), {.create = false, .busy_timeout_ms = 5000}).value();
+    sqlite::Statement keys(db.get(),
+                           "SELECT count(*) FROM sqlite_master WHERE name = 'backup_files'");
     REQUIRE(keys.Step().value());
     CHECK(keys.Int(0) == 0);  // The keys live as files only.
-    Statement self(db.get(), "SELECT count(*) FROM backups");
+    sqlite::Statement self(db.get(), "SELECT count(*) FROM backups");
     REQUIRE(self.Step().value());
     CHECK(self.Int(0) == 1);  // The restored store knows the backup it came from.
-    Statement audit(db.get(), "SELECT count(*) FROM audit_log WHERE action = 'restore'");
+    sqlite::Statement audit(db.get(), "SELECT count(*) FROM audit_log WHERE action = 'restore'");
     REQUIRE(audit.Step().value());
     CHECK(audit.Int(0) == 1);
   }

@@ -10,8 +10,8 @@
 
 #include "admin/backup.h"
 #include "admin/verify.h"
-#include "store/sqlite_db.h"
 #include "test_util.h"
+#include "vigil/sqlite/db.h"
 
 namespace vigil::syncd::testing {
 namespace {
@@ -43,8 +43,9 @@ v1::PullResponse PullOk(TestServer& server, const std::string& body) {
 }
 
 int64_t CountRows(TestServer& server, const std::string& sql) {
-  Db db = Db::Open(server.db_path(), false, 5000).value();
-  Statement stmt(db.get(), sql);
+  sqlite::Db db =
+      sqlite::Db::Open(server.db_path(), {.create = false, .busy_timeout_ms = 5000}).value();
+  sqlite::Statement stmt(db.get(), sql);
   REQUIRE(stmt.Step().value());
   return stmt.Int(0);
 }

@@ -87,7 +87,8 @@ TEST_CASE("disk full: a full job fails its whole group and a later job of the gr
 
   // Another connection holds the write lock, so the writer stalls on the first push while
   // the next two queue up behind it and then run as one group: the full one first.
-  Result<Db> blocker = Db::Open(server.db_path(), false, 10000);
+  Result<sqlite::Db> blocker =
+      sqlite::Db::Open(server.db_path(), {.create = false, .busy_timeout_ms = 10000});
   REQUIRE(blocker.ok());
   REQUIRE(blocker->Exec("BEGIN IMMEDIATE").ok());
 

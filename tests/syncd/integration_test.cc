@@ -416,7 +416,8 @@ TEST_CASE("admin verify names the first difference and exits 1") {
   std::tie(rc, out) = RunSyncd("admin --data " + deployment.data + " verify");
   CHECK_MESSAGE(rc == 0, out);
   {
-    Result<Db> db = Db::Open(deployment.data + "/syncd.db", false, 10000);
+    Result<sqlite::Db> db = sqlite::Db::Open(deployment.data + "/syncd.db",
+                                             {.create = false, .busy_timeout_ms = 10000});
     REQUIRE(db.ok());
     REQUIRE(db->Exec("INSERT INTO cases VALUES ('ghost', 'x', 0, x'')").ok());
   }

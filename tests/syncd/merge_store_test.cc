@@ -385,7 +385,7 @@ TEST_CASE("merge store: records stored before schema 2 are merged on the upgrade
   }
   {
     // Back to schema 1: the tables of migrations 5, 4, 3 and 2 gone, user_version 1.
-    Db db = Db::Open(path, false, 1000).value();
+    sqlite::Db db = sqlite::Db::Open(path, {.create = false, .busy_timeout_ms = 1000}).value();
     REQUIRE(db.Exec("DROP TABLE coordinators; DROP TABLE alerts; DROP TABLE minute_counts; "
                     "DROP INDEX devices_by_seen; DROP INDEX assignments_by_station; "
                     "DROP TABLE merge_latest; DROP TABLE masters; DROP TABLE conflicts; "

@@ -25,7 +25,7 @@ TEST_CASE("a new store is migrated to the current schema version") {
     Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, true);
     REQUIRE(store.ok());
   }
-  Result<Db> db = Db::Open(path, false, 1000);
+  Result<sqlite::Db> db = sqlite::Db::Open(path, {.create = false, .busy_timeout_ms = 1000});
   REQUIRE(db.ok());
   CHECK(SchemaVersion(*db).value() == kSchemaVersion);
   // Migrating again is a no-op.
@@ -40,7 +40,7 @@ TEST_CASE("a store from a newer syncd is refused") {
     REQUIRE(store.ok());
   }
   {
-    Result<Db> db = Db::Open(path, false, 1000);
+    Result<sqlite::Db> db = sqlite::Db::Open(path, {.create = false, .busy_timeout_ms = 1000});
     REQUIRE(db.ok());
     REQUIRE(db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion + 1)).ok());
   }
@@ -52,7 +52,7 @@ TEST_CASE("a store from a newer syncd is refused") {
 TEST_CASE("an uninitialized file is not a store") {
   TempDir dir;
   std::string path = dir.path() + "/empty.db";
-  { REQUIRE(Db::Open(path, true, 1000).ok()); }
+  { REQUIRE(sqlite::Db::Open(path, {.create = true, .busy_timeout_ms = 1000}).ok()); }
   Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, false);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == StatusCode::kFailedPrecondition);
@@ -62,7 +62,8 @@ TEST_CASE("stored evidence cannot be updated or deleted") {
   TestServer server;
   TestDevice device = server.Enroll();
   REQUIRE(server.Post("/v1/push", device.NextBody({MakeSubmission("r1")})).status == 200);
-  Result<Db> db = Db::Open(server.db_path(), false, 1000);
+  Result<sqlite::Db> db =
+      sqlite::Db::Open(server.db_path(), {.create = false, .busy_timeout_ms = 1000});
   REQUIRE(db.ok());
   CHECK_FALSE(db->Exec("DELETE FROM batches").ok());
   CHECK_FALSE(db->Exec("UPDATE records SET bytes = x''").ok());

@@ -73,7 +73,8 @@ struct VerifyFixture {
   // Runs `sql` on the store's file from another connection (triggers dropped first when
   // evidence must be damaged).
   void Damage(const std::string& sql) {
-    Result<Db> db = Db::Open(server.db_path(), false, 10000);
+    Result<sqlite::Db> db =
+        sqlite::Db::Open(server.db_path(), {.create = false, .busy_timeout_ms = 10000});
     REQUIRE(db.ok());
     REQUIRE_MESSAGE(db->Exec(sql).ok(), sql);
   }

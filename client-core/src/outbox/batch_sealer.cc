@@ -47,7 +47,9 @@ Result<int> Client::SealOutbox() {
   size_t max_records = limit_text ? std::stoul(*limit_text) : 200;
   max_records = std::clamp<size_t>(max_records, 1, protocol::kMaxRecordsPerBatch);
 
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  sqlite::Transaction txn(*state_->db);
+
+  VIGIL_RETURN_IF_ERROR(txn.status());
   uint64_t last_seq = 0;
   std::string last_hash = protocol::GenesisHash();
   {
@@ -55,8 +57,8 @@ Result<int> Client::SealOutbox() {
         auto st, state_->db->Prepare("SELECT seq, hash FROM batches ORDER BY seq DESC LIMIT 1"));
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
-      last_seq = static_cast<uint64_t>(st.ColumnInt(0));
-      last_hash = st.ColumnBlob(1);
+      last_seq = static_cast<uint64_t>(st.Int(0));
+      last_hash = st.Blob(1);
     }
   }
   VIGIL_ASSIGN_OR_RETURN(
@@ -77,17 +79,17 @@ Result<int> Client::SealOutbox() {
   while (more) {
     std::vector<std::string> serialized;
     std::vector<std::string> ids;
-    int64_t first_order = select.ColumnInt(2);
+    int64_t first_order = select.Int(2);
     int64_t last_order = first_order;
     size_t bytes = 0;
     while (more && ids.size() < max_records && bytes < kTargetPayloadBytes) {
-      std::string id = select.ColumnText(0);
+      std::string id = select.Text(0);
       // Authenticated by AES-GCM and serialized by Finalize: framed as it is, not re-parsed.
-      VIGIL_ASSIGN_OR_RETURN(std::string plain, state_->Open(select.ColumnBlob(1), RecordAad(id)));
+      VIGIL_ASSIGN_OR_RETURN(std::string plain, state_->Open(select.Blob(1), RecordAad(id)));
       bytes += plain.size();
       serialized.push_back(std::move(plain));
       ids.push_back(std::move(id));
-      last_order = select.ColumnInt(2);
+      last_order = select.Int(2);
       VIGIL_ASSIGN_OR_RETURN(more, select.Step());
     }
     v1::Batch batch;
@@ -121,14 +123,14 @@ Result<int> Client::SealOutbox() {
     mark.Reset();
     mark.Bind(1, static_cast<int64_t>(last_seq + 1)).Bind(2, first_order).Bind(3, last_order);
     VIGIL_RETURN_IF_ERROR(mark.Run());
-    if (static_cast<size_t>(sqlite3_changes(state_->db->handle())) != ids.size()) {
+    if (static_cast<size_t>(state_->db->Changes()) != ids.size()) {
       return Status::Internal("outbox changed while sealing batch " + std::to_string(last_seq + 1));
     }
     last_seq += 1;
     last_hash = std::move(hash);
     ++made;
   }
-  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
   return made;
 }
 
@@ -142,9 +144,9 @@ Result<std::vector<PendingBatch>> Client::PendingBatches() {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     PendingBatch b;
-    b.seq = static_cast<uint64_t>(st.ColumnInt(0));
-    VIGIL_ASSIGN_OR_RETURN(b.signed_batch, state_->Open(st.ColumnBlob(1), BatchAad(b.seq)));
-    b.record_count = static_cast<uint32_t>(st.ColumnInt(2));
+    b.seq = static_cast<uint64_t>(st.Int(0));
+    VIGIL_ASSIGN_OR_RETURN(b.signed_batch, state_->Open(st.Blob(1), BatchAad(b.seq)));
+    b.record_count = static_cast<uint32_t>(st.Int(2));
     out.push_back(std::move(b));
   }
   return out;

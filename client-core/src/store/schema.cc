@@ -1,6 +1,8 @@
 #include "store/schema.h"
 
+#include <filesystem>
 #include <string>
+#include <utility>
 
 namespace vigil::client::store {
 namespace {
@@ -84,12 +86,26 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kLatestSchema);
 
 }  // namespace
 
-Result<int> SchemaVersion(Database& db) {
+Result<std::unique_ptr<sqlite::Db>> OpenStore(const std::string& path, bool create, bool durable) {
+  std::error_code ec;
+  if (!create && !std::filesystem::exists(path, ec)) {
+    return Status::NotFound("no store at " + path + " (run `observer init` first)");
+  }
+  sqlite::OpenOptions options;
+  options.create = create;
+  options.busy_timeout_ms = 5000;
+  options.durable = durable;
+  options.secure_delete = true;
+  VIGIL_ASSIGN_OR_RETURN(sqlite::Db db, sqlite::Db::Open(path, options));
+  return std::make_unique<sqlite::Db>(std::move(db));
+}
+
+Result<int> SchemaVersion(sqlite::Db& db) {
   VIGIL_ASSIGN_OR_RETURN(int64_t v, db.QueryInt("PRAGMA user_version"));
   return static_cast<int>(v);
 }
 
-Status Migrate(Database& db, int target) {
+Status Migrate(sqlite::Db& db, int target) {
   VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(db));
   if (version > kLatestSchema) {
     return Status::Unimplemented("this store was written by a newer Vigil (schema " +
@@ -97,11 +113,12 @@ Status Migrate(Database& db, int target) {
                                  std::to_string(kLatestSchema) + "); upgrade the app");
   }
   for (int next = version + 1; next <= target; ++next) {
-    VIGIL_ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db));
+    sqlite::Transaction txn(db);
+    VIGIL_RETURN_IF_ERROR(txn.status());
     VIGIL_RETURN_IF_ERROR(
         db.Exec(kMigrations[next - 1]).WithContext("schema migration " + std::to_string(next)));
     VIGIL_RETURN_IF_ERROR(db.Exec("PRAGMA user_version=" + std::to_string(next)));
-    VIGIL_RETURN_IF_ERROR(txn->Commit());
+    VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
   return Status::Ok();
 }

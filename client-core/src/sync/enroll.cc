@@ -1,8 +1,8 @@
 // Client::Enroll: joining a deployment with a coordinator's one-time code.
 #include "client_state.h"
-#include "store/sqlite.h"
 #include "sync/wire.h"
 #include "vigil/protocol/signing.h"
+#include "vigil/sqlite/db.h"
 
 namespace vigil::client {
 namespace {
@@ -18,7 +18,7 @@ Status StoreAssignment(Client::State& state, const v1::Assignment& assignment) {
     VIGIL_ASSIGN_OR_RETURN(std::string sealed,
                            state.Seal(station.SerializeAsString(), "station:" + station.code()));
     insert.Reset();
-    insert.Bind(1, station.code()).BindBlob(2, sealed);
+    insert.BindText(1, station.code()).BindBlob(2, sealed);
     VIGIL_RETURN_IF_ERROR(insert.Run());
   }
   if (!assignment.observer_id().empty()) {
@@ -79,7 +79,8 @@ Result<v1::EnrollResponse> Client::Enroll(const std::string& payload_text,
   if (!receipt_key.ok()) return receipt_key.status().WithContext("server receipt key");
 
   VIGIL_RETURN_IF_ERROR(SetServerId(response.server_id()));
-  VIGIL_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*state_->db));
+  sqlite::Transaction txn(*state_->db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
   for (const v1::FormDefinition& form : response.forms()) {
     VIGIL_RETURN_IF_ERROR(state_->PutForm(form).WithContext("published form " + form.form_id()));
   }
@@ -88,7 +89,7 @@ Result<v1::EnrollResponse> Client::Enroll(const std::string& payload_text,
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("receipt_public_key", response.receipt_public_key()));
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("enrolled_at", std::to_string(NowMs())));
   VIGIL_RETURN_IF_ERROR(StoreAssignment(*state_, response.assignment()));
-  VIGIL_RETURN_IF_ERROR(txn->Commit());
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
   return response;
 }
 

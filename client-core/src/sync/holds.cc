@@ -13,7 +13,7 @@ Status PutHold(Client::State& state, const v1::RecordStatus& status) {
   VIGIL_ASSIGN_OR_RETURN(auto put, state.db->Prepare("INSERT OR REPLACE INTO server_holds("
                                                      "record_id, held_at, sealed) VALUES (?, ?, "
                                                      "?)"));
-  put.Bind(1, status.record_id()).Bind(2, NowMs()).BindBlob(3, sealed);
+  put.BindText(1, status.record_id()).Bind(2, NowMs()).BindBlob(3, sealed);
   return put.Run();
 }
 
@@ -39,13 +39,13 @@ Status ReplaceHeldRecords(Client::State& state,
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, all.Step());
     if (!row) break;
-    if (listed.count(all.ColumnText(0)) == 0) released.push_back(all.ColumnText(0));
+    if (listed.count(all.Text(0)) == 0) released.push_back(all.Text(0));
   }
   VIGIL_ASSIGN_OR_RETURN(auto drop,
                          state.db->Prepare("DELETE FROM server_holds WHERE record_id = ?"));
   for (const std::string& id : released) {
     drop.Reset();
-    drop.Bind(1, id);
+    drop.BindText(1, id);
     VIGIL_RETURN_IF_ERROR(drop.Run());
   }
   return Status::Ok();
@@ -59,8 +59,8 @@ Result<std::vector<std::pair<std::string, std::string>>> LoadHeldRecords(Client:
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    const std::string id = st.ColumnText(0);
-    VIGIL_ASSIGN_OR_RETURN(std::string reason, state.Open(st.ColumnBlob(1), HoldAad(id)));
+    const std::string id = st.Text(0);
+    VIGIL_ASSIGN_OR_RETURN(std::string reason, state.Open(st.Blob(1), HoldAad(id)));
     out.emplace_back(id, std::move(reason));
   }
   return out;

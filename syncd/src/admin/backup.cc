@@ -164,8 +164,8 @@ Result<std::pair<std::string, int64_t>> HashFile(const std::string& path) {
   return std::make_pair(std::string(reinterpret_cast<char*>(digest), size), total);
 }
 
-Result<int64_t> CountRows(Db& db, const char* sql) {
-  Statement stmt(db.get(), sql);
+Result<int64_t> CountRows(sqlite::Db& db, const char* sql) {
+  sqlite::Statement stmt(db.get(), sql);
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? stmt.Int(0) : 0;
 }
@@ -181,13 +181,14 @@ struct Coverage {
 Status FinishCopy(const std::string& copy_path, const DataDir& dir, int64_t completed_at_ms,
                   const std::string& file_name, std::vector<Coverage>& coverage,
                   BackupResult& result) {
-  VIGIL_ASSIGN_OR_RETURN(Db copy, Db::Open(copy_path, false, 10000));
+  VIGIL_ASSIGN_OR_RETURN(sqlite::Db copy,
+                         sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
   {
-    Transaction txn(copy);
+    sqlite::Transaction txn(copy);
     VIGIL_RETURN_IF_ERROR(txn.status());
     VIGIL_RETURN_IF_ERROR(copy.Exec(
         "CREATE TABLE backup_files(name TEXT PRIMARY KEY, content BLOB NOT NULL) WITHOUT ROWID"));
-    Statement put(copy.get(), "INSERT INTO backup_files(name, content) VALUES (?, ?)");
+    sqlite::Statement put(copy.get(), "INSERT INTO backup_files(name, content) VALUES (?, ?)");
     for (const KeyFile& key : kKeyFiles) {
       Result<std::string> content = ReadFile(dir.root + "/" + key.name, kMaxKeyFileBytes);
       if (!content.ok()) {
@@ -200,20 +201,22 @@ Status FinishCopy(const std::string& copy_path, const DataDir& dir, int64_t comp
       protocol::SecureWipe(*content);
       VIGIL_RETURN_IF_ERROR(stored);
     }
-    Statement self(
+    sqlite::Statement self(
         copy.get(),
         "INSERT INTO backups(completed_at_ms, file, sha256, bytes) VALUES (?, ?, x'', 0)");
     self.Bind(1, completed_at_ms).BindText(2, file_name);
     VIGIL_RETURN_IF_ERROR(self.Run());
-    Statement cover(copy.get(),
-                    "INSERT INTO backup_coverage(backup_id, device_id, seq) SELECT ?, device_id, "
-                    "last_seq FROM devices");
-    cover.Bind(1, sqlite3_last_insert_rowid(copy.get()));
+    sqlite::Statement cover(
+        copy.get(),
+        "INSERT INTO backup_coverage(backup_id, device_id, seq) SELECT ?, device_id, "
+        "last_seq FROM devices");
+    cover.Bind(1, copy.LastInsertRowId());
     VIGIL_RETURN_IF_ERROR(cover.Run());
     VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
   {
-    Statement heads(copy.get(), "SELECT device_id, last_seq FROM devices ORDER BY device_id");
+    sqlite::Statement heads(copy.get(),
+                            "SELECT device_id, last_seq FROM devices ORDER BY device_id");
     while (true) {
       VIGIL_ASSIGN_OR_RETURN(bool row, heads.Step());
       if (!row) break;
@@ -229,18 +232,18 @@ Status FinishCopy(const std::string& copy_path, const DataDir& dir, int64_t comp
 }
 
 // Records a completed backup and its coverage in the live store.
-Status RecordBackup(Db& live, const BackupResult& result, const std::string& file,
+Status RecordBackup(sqlite::Db& live, const BackupResult& result, const std::string& file,
                     const std::vector<Coverage>& coverage) {
-  Transaction txn(live);
+  sqlite::Transaction txn(live);
   VIGIL_RETURN_IF_ERROR(txn.status());
-  Statement put(live.get(),
-                "INSERT INTO backups(completed_at_ms, file, sha256, bytes) VALUES (?, ?, ?, ?)");
+  sqlite::Statement put(
+      live.get(), "INSERT INTO backups(completed_at_ms, file, sha256, bytes) VALUES (?, ?, ?, ?)");
   put.Bind(1, result.completed_at_ms).BindText(2, file).BindBlob(3, result.sha256);
   put.Bind(4, result.bytes);
   VIGIL_RETURN_IF_ERROR(put.Run());
-  const int64_t backup_id = sqlite3_last_insert_rowid(live.get());
-  Statement cover(live.get(),
-                  "INSERT INTO backup_coverage(backup_id, device_id, seq) VALUES (?, ?, ?)");
+  const int64_t backup_id = live.LastInsertRowId();
+  sqlite::Statement cover(
+      live.get(), "INSERT INTO backup_coverage(backup_id, device_id, seq) VALUES (?, ?, ?)");
   for (const Coverage& c : coverage) {
     cover.Reset();
     cover.Bind(1, backup_id).BindText(2, c.device_id).Bind(3, c.seq);
@@ -280,8 +283,9 @@ std::string UtcStamp(int64_t ms) { return FormatUtc(ms, "%Y%m%dT%H%M%SZ"); }
 // Checks the restored copy and takes its key files out of it.
 Result<std::vector<std::pair<KeyFile, std::string>>> CheckAndExtract(const std::string& path,
                                                                      RestoreResult& result) {
-  VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path, false, 10000));
-  Statement integrity(db.get(), "PRAGMA integrity_check");
+  VIGIL_ASSIGN_OR_RETURN(sqlite::Db db,
+                         sqlite::Db::Open(path, {.create = false, .busy_timeout_ms = 10000}));
+  sqlite::Statement integrity(db.get(), "PRAGMA integrity_check");
   VIGIL_ASSIGN_OR_RETURN(bool row, integrity.Step());
   if (!row || integrity.Text(0) != "ok") {
     return Status::DataLoss("the backup file is damaged: integrity_check says " +
@@ -297,7 +301,7 @@ Result<std::vector<std::pair<KeyFile, std::string>>> CheckAndExtract(const std::
     return Status::Unimplemented("the backup has schema version " + std::to_string(version) +
                                  "; this syncd knows up to " + std::to_string(kSchemaVersion));
   }
-  Statement server(db.get(), "SELECT value FROM settings WHERE key = 'server_id'");
+  sqlite::Statement server(db.get(), "SELECT value FROM settings WHERE key = 'server_id'");
   VIGIL_ASSIGN_OR_RETURN(bool has_server, server.Step());
   if (!has_server) return Status::DataLoss("the backup has no server id");
   result.server_id = server.Blob(0);
@@ -308,7 +312,7 @@ Result<std::vector<std::pair<KeyFile, std::string>>> CheckAndExtract(const std::
                                    "name = 'backup_files'"));
   if (has_files == 0) return Status::DataLoss("the file holds no key files: not a backup");
   std::vector<std::pair<KeyFile, std::string>> files;
-  Statement get(db.get(), "SELECT content FROM backup_files WHERE name = ?");
+  sqlite::Statement get(db.get(), "SELECT content FROM backup_files WHERE name = ?");
   for (const KeyFile& key : kKeyFiles) {
     get.Reset();
     get.BindText(1, key.name);
@@ -317,7 +321,7 @@ Result<std::vector<std::pair<KeyFile, std::string>>> CheckAndExtract(const std::
     files.emplace_back(key, get.Blob(0));
   }
   get.Reset();
-  Statement taken(db.get(), "SELECT max(completed_at_ms) FROM backups");
+  sqlite::Statement taken(db.get(), "SELECT max(completed_at_ms) FROM backups");
   VIGIL_ASSIGN_OR_RETURN(bool has_time, taken.Step());
   if (has_time) result.backup_completed_at_ms = taken.Int(0);
   taken.Reset();
@@ -359,7 +363,8 @@ Result<BackupResult> TakeBackup(const DataDir& dir, const std::string& out_path)
   if (fs::exists(out_path, ec)) {
     return Status::FailedPrecondition(out_path + " exists; give a new file name");
   }
-  VIGIL_ASSIGN_OR_RETURN(Db live, Db::Open(dir.db(), false, 10000));
+  VIGIL_ASSIGN_OR_RETURN(sqlite::Db live,
+                         sqlite::Db::Open(dir.db(), {.create = false, .busy_timeout_ms = 10000}));
   VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(live));
   if (version != kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigrateSchema(live));
 
@@ -368,7 +373,7 @@ Result<BackupResult> TakeBackup(const DataDir& dir, const std::string& out_path)
   const std::string tmp = out_path + ".tmp-" + std::to_string(getpid());
   VIGIL_RETURN_IF_ERROR(CreateEmpty(tmp, 0600));
   RemoveGuard guard(tmp);
-  VIGIL_RETURN_IF_ERROR(CopyDatabase(live, tmp));
+  VIGIL_RETURN_IF_ERROR(sqlite::CopyDatabase(live, tmp));
   result.completed_at_ms = NowMs();
   std::vector<Coverage> coverage;
   VIGIL_RETURN_IF_ERROR(FinishCopy(tmp, dir, result.completed_at_ms,

@@ -70,8 +70,8 @@ std::string Hex(std::string_view bytes) { return protocol::HexEncode(bytes).subs
 
 // Runs a pragma that answers "ok" (or nothing) when all is well; each other row (of
 // `columns` columns) is a problem.
-Status CheckPragma(Db& db, const char* pragma, int columns, Problems& problems) {
-  Statement check(db.get(), pragma);
+Status CheckPragma(sqlite::Db& db, const char* pragma, int columns, Problems& problems) {
+  sqlite::Statement check(db.get(), pragma);
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, check.Step());
     if (!row) return Status::Ok();
@@ -84,8 +84,8 @@ Status CheckPragma(Db& db, const char* pragma, int columns, Problems& problems) 
   }
 }
 
-Result<int64_t> Count(Db& db, const std::string& sql) {
-  Statement stmt(db.get(), sql);
+Result<int64_t> Count(sqlite::Db& db, const std::string& sql) {
+  sqlite::Statement stmt(db.get(), sql);
   VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? stmt.Int(0) : 0;
 }
@@ -99,15 +99,16 @@ struct Gap {
 };
 
 // Every recorded gap by device (none before schema 5).
-Result<std::map<std::string, std::vector<Gap>>> LoadGaps(Db& db) {
+Result<std::map<std::string, std::vector<Gap>>> LoadGaps(sqlite::Db& db) {
   std::map<std::string, std::vector<Gap>> gaps;
   VIGIL_ASSIGN_OR_RETURN(
       int64_t has_table,
       Count(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'chain_gaps'"));
   if (has_table == 0) return gaps;
-  Statement stmt(db.get(),
-                 "SELECT device_id, from_seq, to_seq, hash FROM chain_gaps ORDER BY device_id, "
-                 "from_seq");
+  sqlite::Statement stmt(
+      db.get(),
+      "SELECT device_id, from_seq, to_seq, hash FROM chain_gaps ORDER BY device_id, "
+      "from_seq");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
@@ -127,10 +128,11 @@ const Gap* GapFrom(const std::vector<Gap>* gaps, uint64_t from) {
 }
 
 // Step 2 and 3 (see verify.h) on the copy.
-Status CheckChains(Db& db, const VerifyOptions& options, VerifyReport& report, Problems& problems) {
+Status CheckChains(sqlite::Db& db, const VerifyOptions& options, VerifyReport& report,
+                   Problems& problems) {
   std::string server_id;
   {
-    Statement setting(db.get(), "SELECT value FROM settings WHERE key = 'server_id'");
+    sqlite::Statement setting(db.get(), "SELECT value FROM settings WHERE key = 'server_id'");
     VIGIL_ASSIGN_OR_RETURN(bool row, setting.Step());
     if (!row) return Status::FailedPrecondition("the store has no server_id");
     server_id = setting.Blob(0);
@@ -143,17 +145,19 @@ Status CheckChains(Db& db, const VerifyOptions& options, VerifyReport& report, P
 
   VIGIL_ASSIGN_OR_RETURN(auto gaps, LoadGaps(db));
   std::unordered_set<std::string> carried;  // Record ids stored by the batch that carries them.
-  Statement devices(db.get(),
-                    "SELECT device_id, public_key, last_seq, last_hash FROM devices "
-                    "ORDER BY device_id");
-  Statement batches(db.get(),
-                    "SELECT seq, hash, bytes, signature, receipt, record_count FROM batches "
-                    "WHERE device_id = ? ORDER BY seq");
-  Statement stored(db.get(),
-                   "SELECT device_id, batch_seq, content_hash FROM records WHERE record_id = ?");
-  Statement rejected(db.get(),
-                     "SELECT 1 FROM record_rejections WHERE device_id = ? AND batch_seq = ? AND "
-                     "record_id = ?");
+  sqlite::Statement devices(db.get(),
+                            "SELECT device_id, public_key, last_seq, last_hash FROM devices "
+                            "ORDER BY device_id");
+  sqlite::Statement batches(
+      db.get(),
+      "SELECT seq, hash, bytes, signature, receipt, record_count FROM batches "
+      "WHERE device_id = ? ORDER BY seq");
+  sqlite::Statement stored(
+      db.get(), "SELECT device_id, batch_seq, content_hash FROM records WHERE record_id = ?");
+  sqlite::Statement rejected(
+      db.get(),
+      "SELECT 1 FROM record_rejections WHERE device_id = ? AND batch_seq = ? AND "
+      "record_id = ?");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool device_row, devices.Step());
     if (!device_row) break;
@@ -287,9 +291,10 @@ Status CheckChains(Db& db, const VerifyOptions& options, VerifyReport& report, P
     }
   }
 
-  Statement all(db.get(),
-                "SELECT record_id, device_id, batch_seq, content_hash, bytes, EXISTS(SELECT 1 "
-                "FROM quarantine q WHERE q.record_id = records.record_id) FROM records");
+  sqlite::Statement all(
+      db.get(),
+      "SELECT record_id, device_id, batch_seq, content_hash, bytes, EXISTS(SELECT 1 "
+      "FROM quarantine q WHERE q.record_id = records.record_id) FROM records");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, all.Step());
     if (!row) break;
@@ -338,7 +343,7 @@ constexpr Derived kDerived[] = {
      "case membership of incident"},
 };
 
-Status SnapshotDerived(Db& db) {
+Status SnapshotDerived(sqlite::Db& db) {
   for (const Derived& d : kDerived) {
     VIGIL_RETURN_IF_ERROR(db.Exec(std::string("CREATE TABLE verify_") + d.table + " AS SELECT " +
                                   d.columns + " FROM " + d.table));
@@ -347,11 +352,11 @@ Status SnapshotDerived(Db& db) {
 }
 
 // Rows of `a` not in `b` (as sets), named by key; at most 5.
-Result<std::vector<std::string>> Missing(Db& db, const Derived& d, const std::string& a,
+Result<std::vector<std::string>> Missing(sqlite::Db& db, const Derived& d, const std::string& a,
                                          const std::string& b) {
-  Statement stmt(db.get(), std::string("SELECT ") + d.key + " FROM (SELECT " + d.columns +
-                               " FROM " + a + " EXCEPT SELECT " + d.columns + " FROM " + b +
-                               ") LIMIT 5");
+  sqlite::Statement stmt(db.get(), std::string("SELECT ") + d.key + " FROM (SELECT " + d.columns +
+                                       " FROM " + a + " EXCEPT SELECT " + d.columns + " FROM " + b +
+                                       ") LIMIT 5");
   std::vector<std::string> keys;
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -361,7 +366,7 @@ Result<std::vector<std::string>> Missing(Db& db, const Derived& d, const std::st
   return keys;
 }
 
-Status CompareDerived(Db& db, VerifyReport& report, Problems& problems) {
+Status CompareDerived(sqlite::Db& db, VerifyReport& report, Problems& problems) {
   for (const Derived& d : kDerived) {
     const std::string stored = std::string("verify_") + d.table;
     const std::string recomputed = d.table;
@@ -410,7 +415,8 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
   VIGIL_ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(options.scratch_dir));
   const std::string copy_path = scratch.path() + "/syncd.db";
   {
-    VIGIL_ASSIGN_OR_RETURN(Db original, Db::Open(db_path, false, 10000));
+    VIGIL_ASSIGN_OR_RETURN(sqlite::Db original,
+                           sqlite::Db::Open(db_path, {.create = false, .busy_timeout_ms = 10000}));
     VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(original));
     if (version == 0) {
       return Status::FailedPrecondition(db_path + " is not an initialized store");
@@ -421,10 +427,11 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     }
     VIGIL_RETURN_IF_ERROR(CheckPragma(original, "PRAGMA integrity_check", 1, problems));
     VIGIL_RETURN_IF_ERROR(CheckPragma(original, "PRAGMA foreign_key_check", 4, problems));
-    VIGIL_RETURN_IF_ERROR(CopyDatabase(original, copy_path));
+    VIGIL_RETURN_IF_ERROR(sqlite::CopyDatabase(original, copy_path));
   }
   {
-    VIGIL_ASSIGN_OR_RETURN(Db copy, Db::Open(copy_path, false, 10000));
+    VIGIL_ASSIGN_OR_RETURN(
+        sqlite::Db copy, sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
     VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(copy));
     // An older store is migrated when the copy opens as a store below; its merge tables
     // only exist from schema 2 on.
@@ -439,7 +446,8 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     VIGIL_RETURN_IF_ERROR(rebuilt.WithContext("recomputing merge on the copy"));
   }
   {
-    VIGIL_ASSIGN_OR_RETURN(Db copy, Db::Open(copy_path, false, 10000));
+    VIGIL_ASSIGN_OR_RETURN(
+        sqlite::Db copy, sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
     VIGIL_RETURN_IF_ERROR(CompareDerived(copy, report, problems));
   }
   return report;

@@ -1,97 +1,55 @@
 #include "store/sqlite_connection.h"
 
-#include <sqlite3.h>
+#include <utility>
 
 namespace vigil::syncd {
 namespace {
 
-// One prepared SQLite statement.
+// One prepared statement: sqlite::Statement behind the sql::Cursor interface.
 class SqliteCursor final : public sql::Cursor {
  public:
-  SqliteCursor(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  SqliteCursor(const SqliteCursor&) = delete;
-  SqliteCursor& operator=(const SqliteCursor&) = delete;
-  ~SqliteCursor() override { sqlite3_finalize(stmt_); }
+  explicit SqliteCursor(sqlite::Statement statement) : statement_(std::move(statement)) {}
 
   Status BindInt(int index, int64_t value) override {
-    return Bound(sqlite3_bind_int64(stmt_, index, value), index);
+    return statement_.Bind(index, value).status();
   }
   Status BindText(int index, std::string_view text) override {
-    return Bound(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                                   SQLITE_TRANSIENT),
-                 index);
+    return statement_.BindText(index, text).status();
   }
   Status BindBlob(int index, std::string_view bytes) override {
-    // A zero-length blob is still a blob, not NULL: bind it from a non-null pointer.
-    const char* data = bytes.empty() ? "" : bytes.data();
-    return Bound(
-        sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_TRANSIENT),
-        index);
+    return statement_.BindBlob(index, bytes).status();
   }
   Status BindDouble(int index, double value) override {
-    return Bound(sqlite3_bind_double(stmt_, index, value), index);
+    return statement_.BindDouble(index, value).status();
   }
-  Status BindNull(int index) override { return Bound(sqlite3_bind_null(stmt_, index), index); }
+  Status BindNull(int index) override { return statement_.BindNull(index).status(); }
 
-  Result<bool> Step() override {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteStatus(rc, db_, "step");
-  }
-  void Reset() override {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
+  Result<bool> Step() override { return statement_.Step(); }
+  void Reset() override { statement_.Reset(); }
 
-  int64_t Int(int column) const override { return sqlite3_column_int64(stmt_, column); }
-  double Double(int column) const override { return sqlite3_column_double(stmt_, column); }
-  std::string Text(int column) const override {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    if (text == nullptr) return {};
-    return std::string(reinterpret_cast<const char*>(text),
-                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
-  std::string Blob(int column) const override {
-    const void* blob = sqlite3_column_blob(stmt_, column);
-    if (blob == nullptr) return {};
-    return std::string(static_cast<const char*>(blob),
-                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
-  bool IsNull(int column) const override {
-    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-  }
+  int64_t Int(int column) const override { return statement_.Int(column); }
+  double Double(int column) const override { return statement_.Double(column); }
+  std::string Text(int column) const override { return statement_.Text(column); }
+  std::string Blob(int column) const override { return statement_.Blob(column); }
+  bool IsNull(int column) const override { return statement_.IsNull(column); }
 
  private:
-  Status Bound(int rc, int index) {
-    if (rc == SQLITE_OK) return Status::Ok();
-    return SqliteStatus(rc, db_, "binding parameter " + std::to_string(index));
-  }
-
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
+  sqlite::Statement statement_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path,
                                                                  bool create, int busy_timeout_ms) {
-  VIGIL_ASSIGN_OR_RETURN(Db db, Db::Open(path, create, busy_timeout_ms));
+  VIGIL_ASSIGN_OR_RETURN(
+      sqlite::Db db,
+      sqlite::Db::Open(path, {.create = create, .busy_timeout_ms = busy_timeout_ms}));
   return std::make_unique<SqliteConnection>(std::move(db));
 }
 
 Result<std::unique_ptr<sql::Cursor>> SqliteConnection::Prepare(std::string_view sql) {
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_->get(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    return SqliteStatus(rc, db_->get(), "prepare");
-  }
-  return std::unique_ptr<sql::Cursor>(std::make_unique<SqliteCursor>(db_->get(), stmt));
+  VIGIL_ASSIGN_OR_RETURN(sqlite::Statement statement, db_->Prepare(sql));
+  return std::unique_ptr<sql::Cursor>(std::make_unique<SqliteCursor>(std::move(statement)));
 }
-
-int64_t SqliteConnection::Changes() const { return sqlite3_changes(db_->get()); }
-
-bool SqliteConnection::InTransaction() const { return sqlite3_get_autocommit(db_->get()) == 0; }
 
 }  // namespace vigil::syncd

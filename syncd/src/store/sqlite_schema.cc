@@ -235,12 +235,12 @@ Status MigrateSchema(sql::Connection& db) {
   return txn.Commit();
 }
 
-Result<int> SchemaVersion(Db& db) {
+Result<int> SchemaVersion(sqlite::Db& db) {
   SqliteConnection conn(&db);
   return SchemaVersion(static_cast<sql::Connection&>(conn));
 }
 
-Status MigrateSchema(Db& db) {
+Status MigrateSchema(sqlite::Db& db) {
   SqliteConnection conn(&db);
   return MigrateSchema(static_cast<sql::Connection&>(conn));
 }
