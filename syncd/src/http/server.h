@@ -1,7 +1,7 @@
 // The HTTPS front of syncd: Boost.Beast over Asio and OpenSSL, shaped like Beast's
 // example/http/server/async-ssl (one listener, one session per connection on its own strand,
 // a timeout before every read and write, bounded bodies). Requests go to a Router.
-// This header includes no Beast/Asio so that only server.cc pays for them.
+// This header includes no Beast/Asio so that only server*.cc pay for them.
 #pragma once
 
 #include <cstdint>
