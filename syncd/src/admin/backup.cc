@@ -252,7 +252,7 @@ Status RecordBackup(sqlite::Db& live, const BackupResult& result, const std::str
   return txn.Commit();
 }
 
-// Holds serve's lock on the data dir (syncd_main.cc LockDataDir) while alive.
+// Holds serve's lock on the data dir (LockDataDir in syncd/tools/cmd_serve.cc) while alive.
 class DataDirLock {
  public:
   static Result<DataDirLock> Take(const DataDir& dir) {

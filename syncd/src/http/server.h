@@ -1,10 +1,11 @@
 // The HTTPS front of syncd: Boost.Beast over Asio and OpenSSL, shaped like Beast's
 // example/http/server/async-ssl (one listener, one session per connection on its own strand,
 // a timeout before every read and write, bounded bodies). Requests go to a Router.
-// This header includes no Beast/Asio so that only server.cc pays for them.
+// This header includes no Beast/Asio so that only server*.cc pay for them.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "http/router.h"
@@ -31,7 +32,9 @@ struct ServerOptions {
   // Open connections from one client address (IPv6: one /64) at most; 0: no such cap
   // (behind a proxy every connection comes from the proxy's address).
   size_t max_connections_per_address = 2000;
-  std::string ready_file;    // Written with the base URL once accepting; "" for none.
+  // Called with the base URL once accepting (`serve --ready-file` writes it down); a failure
+  // stops the server before it serves anything.
+  std::function<Status(const std::string& base_url)> on_listening;
   bool log_requests = true;  // One line per request on stderr.
 };
 

@@ -1,0 +1,156 @@
+// `syncd`'s command line, run as the real binary: `--data DIR` before the subcommand
+// (`syncd --data DIR admin stats`) and after it, at any level (`syncd admin stats --data DIR`),
+// give the same answer as `syncd admin --data DIR stats`; without it, the same clear error.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "serve_process.h"
+#include "test_util.h"
+
+namespace vigil::syncd {
+namespace {
+
+using testing::RunSyncd;
+using testing::TempDir;
+
+// A data dir made with `syncd --data DIR init`, then set up with --data in each place.
+struct CliDeployment {
+  TempDir dir;
+  std::string data = dir.path() + "/data";
+
+  CliDeployment() {
+    auto [rc, out] = RunSyncd("--data " + data + " init --server-id cli-server");
+    REQUIRE_MESSAGE(rc == 0, out);
+    CHECK(out.find("initialized " + data + "\n") != std::string::npos);
+    std::ofstream(dir.path() + "/stations.csv")
+        << "code,name,province,district,commune,registered_voters\n"
+        << testing::kStation << ",School,Phnom Penh,D,C,700\n";
+    std::ofstream(dir.path() + "/opening.json")
+        << R"({"formId": "opening", "version": 1, "kind": "CHECKLIST",
+               "questions": [{"id": "q01_voters", "type": "INTEGER", "label": {"en": "Voters"}}]})";
+    Succeeds("admin stations import " + dir.path() + "/stations.csv --data " + data);
+    Succeeds("--data " + data + " admin forms publish " + dir.path() + "/opening.json");
+    Succeeds("admin observers --data " + data + " add obs1 --name Sok --stations " +
+             testing::kStation);
+  }
+
+  static std::string Succeeds(const std::string& args) {
+    auto [rc, out] = RunSyncd(args);
+    REQUIRE_MESSAGE(rc == 0, "syncd " << args << ": " << out);
+    return out;
+  }
+};
+
+TEST_CASE("--data before the subcommand, after it and after `admin` give the same answer") {
+  CliDeployment deployment;
+  const std::string& data = deployment.data;
+  const std::vector<std::string> commands = {
+      "stats",         "stats --json",         "coverage --by nation --json",
+      "conflicts",     "cases --json",         "audit --json",
+      "devices list",  "coordinators list",    "quarantine --json",
+      "alerts --json", "export masters --csv", "verify"};
+  for (const std::string& command : commands) {
+    CAPTURE(command);
+    const std::string usual = CliDeployment::Succeeds("admin --data " + data + " " + command);
+    CHECK(CliDeployment::Succeeds("admin " + command + " --data " + data) == usual);
+    CHECK(CliDeployment::Succeeds("--data " + data + " admin " + command) == usual);
+  }
+  const std::string stats = CliDeployment::Succeeds("--data " + data + " admin stats");
+  CHECK(stats.find("server_id: cli-server\n") != std::string::npos);
+  CHECK(stats.find("stations: 1\n") != std::string::npos);
+  CHECK(stats.find("observers: 1\n") != std::string::npos);
+  CHECK(stats.find("forms: 1\n") != std::string::npos);
+}
+
+TEST_CASE("--data before a nested subcommand, between its levels and at its end") {
+  CliDeployment deployment;
+  const std::string& data = deployment.data;
+  const std::string csv = deployment.dir.path() + "/stations.csv";
+  for (const std::string& args : {"--data " + data + " admin stations import " + csv,
+                                  "admin stations --data " + data + " import " + csv,
+                                  "admin stations import " + csv + " --data " + data}) {
+    CAPTURE(args);
+    CHECK(CliDeployment::Succeeds(args) == "imported 1 stations\n");
+  }
+  for (const std::string& args : {"--data " + data + " admin observers assign obs1 --stations " +
+                                      testing::kStation + " --by me",
+                                  "admin observers assign obs1 --stations " +
+                                      std::string(testing::kStation) + " --by me --data " + data}) {
+    CAPTURE(args);
+    CHECK(CliDeployment::Succeeds(args) ==
+          "assigned " + std::string(testing::kStation) + " to observer obs1\n");
+  }
+}
+
+TEST_CASE("--data before serve, restore and init is theirs") {
+  CliDeployment deployment;
+  const std::string missing = deployment.dir.path() + "/nothing";
+  // serve names the data dir it could not lock, wherever --data was.
+  for (const std::string& args : {"--data " + missing + " serve --no-tls --listen 127.0.0.1:0",
+                                  "serve --no-tls --listen 127.0.0.1:0 --data " + missing}) {
+    CAPTURE(args);
+    auto [rc, out] = RunSyncd(args);
+    CHECK(rc == 1);
+    CHECK(out == "syncd: another syncd serve already uses " + missing +
+                     " (or its serve.lock cannot be made)\n");
+  }
+
+  const std::string backup = deployment.dir.path() + "/backup.vbk";
+  CliDeployment::Succeeds("--data " + deployment.data + " admin backup --out " + backup);
+  const std::string restored1 = deployment.dir.path() + "/restored1";
+  const std::string restored2 = deployment.dir.path() + "/restored2";
+  for (const auto& [restored, args] :
+       {std::pair{restored1, "--data " + restored1 + " restore --from " + backup},
+        std::pair{restored2, "restore --from " + backup + " --data " + restored2}}) {
+    CAPTURE(args);
+    CHECK(CliDeployment::Succeeds(args).find("restored " + restored + " (server_id cli-server)") ==
+          0);
+    CHECK(CliDeployment::Succeeds("--data " + restored + " admin stats")
+              .find("server_id: cli-server\n") != std::string::npos);
+  }
+
+  auto [rc, out] = RunSyncd("--data " + deployment.data + " init");
+  CHECK(rc != 0);
+  CHECK(out.find(deployment.data) != std::string::npos);
+}
+
+TEST_CASE("without --data every subcommand gives the same clear error") {
+  TempDir dir;
+  for (const std::string& args :
+       {std::string("admin stats"), std::string("admin stats --json"),
+        std::string("admin stations import x.csv"), std::string("init"),
+        std::string("serve --listen 127.0.0.1:0"), "restore --from " + dir.path() + "/b.vbk"}) {
+    CAPTURE(args);
+    auto [rc, out] = RunSyncd(args);
+    CHECK(rc == 106);
+    CHECK(out == "--data is required\nRun with --help for more information.\n");
+  }
+  // A data dir given twice, before and after the subcommand, is refused like one given twice.
+  auto [rc, out] = RunSyncd("--data " + dir.path() + " admin stats --data " + dir.path());
+  CHECK(rc != 0);
+  CHECK(out.find("--data: At Most 1 required but received 2") != std::string::npos);
+  // No subcommand: as before, --data or not.
+  for (const std::string& args : {std::string(""), "--data " + dir.path()}) {
+    CAPTURE(args);
+    std::tie(rc, out) = RunSyncd(args);
+    CHECK(rc == 106);
+    CHECK(out == "A subcommand is required\nRun with --help for more information.\n");
+  }
+}
+
+TEST_CASE("syncd --help names --data with the subcommands") {
+  auto [rc, out] = RunSyncd("--help");
+  CHECK(rc == 0);
+  CHECK(out.find("--data TEXT") != std::string::npos);
+  for (const char* command : {"init", "serve", "admin", "restore"}) {
+    CAPTURE(command);
+    CHECK(out.find(std::string("\n  ") + command + " ") != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace vigil::syncd
