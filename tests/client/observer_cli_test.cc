@@ -48,7 +48,7 @@ bool LooksLikeUuid(const std::string& s) {
 // One observer home in a temporary folder.
 class Observer {
  public:
-  Observer() : home_(dir_.Sub("home")) {}
+  Observer() : home_(dir_ / "home") {}
 
   ProcessResult Run(std::vector<std::string> args, std::string_view input = {}) {
     std::vector<std::string> argv = {VIGIL_OBSERVER_BIN, "--home", home_};
@@ -81,13 +81,13 @@ class Observer {
   std::string WriteFormJson(const v1::FormDefinition& def) {
     std::string json;
     REQUIRE(google::protobuf::util::MessageToJsonString(def, &json).ok());
-    std::string path = dir_.Sub(def.form_id() + ".json");
+    std::string path = dir_ / (def.form_id() + ".json");
     WriteBytes(path, json);
     return path;
   }
 
   std::string WriteFile(const std::string& name, std::string_view bytes) {
-    std::string path = dir_.Sub(name);
+    std::string path = dir_ / name;
     WriteBytes(path, bytes);
     return path;
   }

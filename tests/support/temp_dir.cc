@@ -1,0 +1,33 @@
+#include "support/temp_dir.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+namespace vigil::test_support {
+
+TempDir::TempDir(std::string_view prefix, const std::filesystem::path& base) {
+  std::error_code ec;
+  std::filesystem::path parent = base.empty() ? std::filesystem::temp_directory_path(ec) : base;
+  if (ec) parent = "/tmp";
+  std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::fprintf(stderr, "TempDir: cannot create %s: %s\n", pattern.c_str(), std::strerror(errno));
+    std::abort();
+  }
+  path_ = std::filesystem::absolute(pattern).string();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::operator/(std::string_view name) const {
+  return (std::filesystem::path(path_) / name).string();
+}
+
+}  // namespace vigil::test_support
