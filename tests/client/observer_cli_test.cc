@@ -279,7 +279,7 @@ TEST_CASE("observer cli: an exported batch verifies with openssl against device.
   o.Ok({"incident", "report", "--station", kStation, "--category", "vote_buying", "--severity",
         "low", "--text", "Envelopes handed out near the pagoda.", "--pin-stdin"},
        kPinLine);
-  std::string out = o.dir().Sub("export");
+  std::string out = o.dir() / "export";
   o.Ok({"outbox", "export", "--out", out, "--pin-stdin"}, kPinLine);
   const std::string batch_path = out + "/000001.batch";
   const std::string pem_path = out + "/device.pub.pem";
@@ -325,7 +325,7 @@ TEST_CASE("observer cli: an exported batch verifies with openssl against device.
   CHECK(Contains(decoded.out, "signature:"));
 
   // Exporting again re-writes the very same bytes: nothing is re-serialized.
-  std::string out2 = o.dir().Sub("export2");
+  std::string out2 = o.dir() / "export2";
   o.Ok({"outbox", "export", "--out", out2, "--pin-stdin"}, kPinLine);
   CHECK(ReadBytes(out2 + "/000001.batch") == exported);
   CHECK_FALSE(std::filesystem::exists(out2 + "/000002.batch"));
@@ -338,7 +338,7 @@ TEST_CASE("observer cli: export without a server id fails and says why") {
   std::string answers = o.WriteFile("answers.json", R"({"q1_sealed": true, "q3_count": 12})");
   o.Ok({"fill", "small", "--station", kStation, "--answers", answers, "--pin-stdin"}, kPinLine);
   ProcessResult r =
-      o.Run({"outbox", "export", "--out", o.dir().Sub("export"), "--pin-stdin"}, kPinLine);
+      o.Run({"outbox", "export", "--out", o.dir() / "export", "--pin-stdin"}, kPinLine);
   CHECK(r.exit_code != 0);
   CHECK(Contains(r.err, "server id"));
 }
