@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <system_error>
 
 namespace vigil::test_support {
@@ -15,7 +15,8 @@ TempDir::TempDir(std::string_view prefix, const std::filesystem::path& base) {
   if (ec) parent = "/tmp";
   std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) {
-    std::fprintf(stderr, "TempDir: cannot create %s: %s\n", pattern.c_str(), std::strerror(errno));
+    const std::string why = std::error_code(errno, std::generic_category()).message();
+    std::fprintf(stderr, "TempDir: cannot create %s: %s\n", pattern.c_str(), why.c_str());
     std::abort();
   }
   path_ = std::filesystem::absolute(pattern).string();
