@@ -17,12 +17,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "machine.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 #include "vigil/client/answer_input.h"
 #include "vigil/client/client.h"
 #include "vigil/protocol/crypto.h"
@@ -54,22 +54,9 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::current_path() / "bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::exit(1);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using vigil::test_support::ReadFile;
+// On the disk under test (the working directory), not the system's temporary directory.
+using vigil::test_support::TempDir;
 
 // A plain table with the store's pragmas, for single-row transactions of `bytes`-sized blobs.
 class RawTable {
@@ -143,13 +130,12 @@ struct Round {
 };
 
 Round RunRound(const fs::path& forms, int finalize_n, int records_n) {
-  TempDir dir;
+  TempDir dir("bench-", fs::current_path());
   Round r;
   auto protector = vigil::client::MakePinKeyProtector("246810");
   vigil::client::InitOptions options;
   options.server_id = "bench-server";
-  auto client =
-      Take(vigil::client::Client::Init((dir.path / "home").string(), *protector, options), "init");
+  auto client = Take(vigil::client::Client::Init(dir / "home", *protector, options), "init");
   Check(client->ImportFormJson(ReadFile(forms / "closing.json")), "import closing");
   vigil::protocol::Form form = Take(client->GetForm("closing"), "form");
 
@@ -166,7 +152,7 @@ Round RunRound(const fs::path& forms, int finalize_n, int records_n) {
 
   // Finalize and the raw single-row transaction alternate, one each, so both see the same
   // disk and the same noise; each rate is operations over the summed time of its own calls.
-  RawTable raw(dir.path / "raw.db", r.record_bytes);
+  RawTable raw(dir / "raw.db", r.record_bytes);
   double finalize_s = 0;
   double raw_s = 0;
   for (int i = 0; i < finalize_n; ++i) {
@@ -184,7 +170,7 @@ Round RunRound(const fs::path& forms, int finalize_n, int records_n) {
   auto start = Clock::now();
   Take(client->SealOutbox(), "seal");
   r.seal = records_n / Seconds(start);
-  r.raw_bulk = RawInsertRate(dir.path, r.record_bytes, records_n, true);
+  r.raw_bulk = RawInsertRate(dir.path(), r.record_bytes, records_n, true);
   return r;
 }
 

@@ -25,6 +25,7 @@
 #include "coverage_bench.h"
 #include "ingest_load.h"
 #include "machine.h"
+#include "support/process.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
@@ -76,15 +77,10 @@ struct Result {
 // The `quarantined` count of `syncd admin stats --json`.
 uint64_t QuarantinedCount(const std::string& syncd, const fs::path& data) {
   std::string command = syncd + " admin --data '" + data.string() + "' stats --json";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return 0;
-  std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  pclose(pipe);
+  vigil::Result<vigil::test_support::ShellResult> run = vigil::test_support::RunShell(command);
+  if (!run.ok()) return 0;
   v1::ServerStats stats;
-  if (!google::protobuf::util::JsonStringToMessage(out, &stats).ok()) return 0;
+  if (!google::protobuf::util::JsonStringToMessage(run->output, &stats).ok()) return 0;
   return stats.quarantined();
 }
 

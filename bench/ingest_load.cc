@@ -1,18 +1,16 @@
 #include "ingest_load.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
+#include "support/files.h"
+#include "support/process.h"
 #include "vigil/client/answer_input.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/signing.h"
@@ -22,40 +20,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The syncd that Die stops; -1: none running.
-pid_t running_syncd = -1;
-
-void StopSyncd(pid_t pid) {
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-}
+// The syncd that Die stops; nullptr: none running.
+test_support::SyncdProcess* running_syncd = nullptr;
 
 }  // namespace
 
 void Die(const std::string& what) {
   std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, what.c_str());
-  if (running_syncd > 0) StopSyncd(running_syncd);
+  if (running_syncd != nullptr) running_syncd->Terminate();
   std::fflush(nullptr);
   _exit(1);  // Not exit(): other threads may still be running.
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string Run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) Die("cannot run " + command);
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  if (pclose(pipe) != 0) Die("failed: " + command);
-  return out;
+  Result<test_support::ShellResult> run = test_support::RunShell(command);
+  if (!run.ok()) Die("cannot run " + command);
+  if (run->exit_code != 0) Die("failed: " + command);
+  return run->output;
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
@@ -89,7 +70,7 @@ double ProcessCpuSeconds(pid_t pid) {
 
 protocol::Form LoadForm(const fs::path& json) {
   v1::FormDefinition def;
-  if (!google::protobuf::util::JsonStringToMessage(ReadFile(json), &def).ok()) {
+  if (!google::protobuf::util::JsonStringToMessage(test_support::ReadFile(json), &def).ok()) {
     Die("cannot read form " + json.string());
   }
   return Take(protocol::Form::Compile(def), json.string());
@@ -98,49 +79,28 @@ protocol::Form LoadForm(const fs::path& json) {
 // ----- syncd
 
 Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge, bool validate) {
-  if (running_syncd > 0) Die("one syncd at a time");
-  fs::path ready = data.parent_path() / "ready";
-  fs::remove(ready);
-  std::fflush(stdout);  // or the child's copy of the buffer is written twice
-  const pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ == 0) {
-    // Stopped with the benchmark, however it ends.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    std::string log = (data.parent_path() / "syncd.log").string();
-    if (freopen(log.c_str(), "w", stderr) == nullptr) _exit(127);
-    if (freopen("/dev/null", "w", stdout) == nullptr) _exit(127);
-    std::vector<const char*> args = {
-        binary.c_str(), "serve", "--data", data.c_str(), "--listen", "127.0.0.1:0", "--ready-file",
-        ready.c_str(), "--quiet", "--rate", "0",
-        // Every simulated device connects from 127.0.0.1: no per-address limit.
-        "--address-rate", "0"};
-    if (!merge) args.push_back("--no-merge");
-    if (!validate) args.push_back("--no-validate");
-    args.push_back(nullptr);
-    execv(binary.c_str(), const_cast<char* const*>(args.data()));
-    _exit(127);
-  }
-  if (pid_ < 0) Die("fork failed");
-  running_syncd = pid_;
-  auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!fs::exists(ready) || fs::file_size(ready) == 0) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      running_syncd = -1;
-      Die("syncd exited before it was ready");
-    }
-    if (Clock::now() > deadline) Die("syncd not ready after 30 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
-  }
-  url_ = ReadFile(ready);
-  while (!url_.empty() && (url_.back() == '\n' || url_.back() == '\r')) url_.pop_back();
+  if (running_syncd != nullptr) Die("one syncd at a time");
+  test_support::ServeOptions options;
+  options.binary = binary;
+  options.data = data.string();
+  options.ready_file = (data.parent_path() / "ready").string();
+  options.log_file = (data.parent_path() / "syncd.log").string();
+  options.truncate_log = true;
+  options.die_with_parent = true;  // Stopped with the benchmark, however it ends.
+  // Every simulated device connects from 127.0.0.1: no per-address limit.
+  options.args = {"--quiet", "--rate", "0", "--address-rate", "0"};
+  if (!merge) options.args.emplace_back("--no-merge");
+  if (!validate) options.args.emplace_back("--no-validate");
+  Status started = process_.Start(std::move(options));
+  if (!started.ok()) Die(started.ToString());
+  running_syncd = &process_;
+  Result<std::string> url = process_.WaitReady();
+  if (!url.ok()) Die(url.status().ToString());
 }
 
 Syncd::~Syncd() {
-  StopSyncd(pid_);
-  running_syncd = -1;
+  process_.Terminate();
+  running_syncd = nullptr;
 }
 
 // ----- the country
@@ -164,7 +124,8 @@ void SetUpDataDir(const std::string& syncd, const fs::path& data, const std::str
                   const std::vector<v1::Station>& stations,
                   const std::vector<ObserverPlan>& observers, const std::vector<fs::path>& forms) {
   const fs::path dir = data.parent_path();
-  Run(syncd + " init --data " + Quote(data.string()) + " --server-id " + server_id + " >/dev/null");
+  Status init = test_support::InitDataDir(syncd, data.string(), server_id);
+  if (!init.ok()) Die(init.ToString());
   {
     std::ofstream st(dir / "stations.csv");
     st << "code,name,province,district,commune,registered_voters\n";

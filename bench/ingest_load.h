@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/syncd_process.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/form_rules.h"
 #include "vigil/status.h"
@@ -43,7 +44,6 @@ T Take(vigil::Result<T> r, const std::string& what) {
   return std::move(r).value();
 }
 
-std::string ReadFile(const std::filesystem::path& p);
 // Runs a shell command and returns its stdout; dies when it fails.
 std::string Run(const std::string& command);
 // `s` in single quotes for the shell (paths made by the benchmarks hold no quote).
@@ -59,9 +59,9 @@ protocol::Form LoadForm(const std::filesystem::path& json);
 
 // ----- syncd
 
-// A running `syncd serve` on 127.0.0.1 (port 0, --ready-file), stopped with SIGTERM when
-// destroyed, by Die, or (PR_SET_PDEATHSIG) when the benchmark itself dies. One at a time.
-// Its log goes to `data`/../syncd.log.
+// A running `syncd serve` on 127.0.0.1 (port 0, --ready-file; tests/support's
+// SyncdProcess), stopped with SIGTERM when destroyed, by Die, or (PR_SET_PDEATHSIG) when the
+// benchmark itself dies. One at a time. Its output goes to `data`/../syncd.log.
 class Syncd {
  public:
   Syncd(const std::string& binary, const std::filesystem::path& data, bool merge = true,
@@ -70,12 +70,11 @@ class Syncd {
   Syncd(const Syncd&) = delete;
   Syncd& operator=(const Syncd&) = delete;
 
-  const std::string& url() const { return url_; }  // "https://127.0.0.1:PORT"
-  pid_t pid() const { return pid_; }
+  const std::string& url() const { return process_.url(); }  // "https://127.0.0.1:PORT"
+  pid_t pid() const { return process_.pid(); }
 
  private:
-  pid_t pid_ = -1;
-  std::string url_;
+  test_support::SyncdProcess process_;
 };
 
 // ----- the country

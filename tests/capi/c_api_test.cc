@@ -10,21 +10,12 @@
 #include <sstream>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "vigil/client.h"
 
 namespace {
 
-// A temporary folder removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-capi-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string home() const { return (path / "home").string(); }
-};
+using vigil::test_support::TempDir;
 
 // A string returned by the C API, freed with vigil_free.
 struct CStr {
@@ -123,7 +114,7 @@ bool ToyUnwrap(void* ctx, const uint8_t* blob, size_t n, uint8_t** out, size_t* 
 TEST_CASE("the whole device flow through the C API alone") {
   TempDir dir;
   VigilError err;
-  VigilClient* c = vigil_client_init(dir.home().c_str(), "246810", "test-server", &err);
+  VigilClient* c = vigil_client_init((dir / "home").c_str(), "246810", "test-server", &err);
   REQUIRE_MESSAGE(c != nullptr, err.message);
   CHECK(err.code == VIGIL_OK);
   REQUIRE(vigil_client_import_form_json(c, kForm, &err));
@@ -190,17 +181,17 @@ TEST_CASE("the whole device flow through the C API alone") {
   vigil_client_close(c);
 
   // A wrong PIN is refused and says so; the right one reopens the same device.
-  CHECK(vigil_client_open(dir.home().c_str(), "000000", &err) == nullptr);
+  CHECK(vigil_client_open((dir / "home").c_str(), "000000", &err) == nullptr);
   CHECK(err.code == VIGIL_PERMISSION_DENIED);
   CHECK(std::string(err.message).find("wrong PIN") != std::string::npos);
-  VigilClient* again = vigil_client_open(dir.home().c_str(), "246810", &err);
+  VigilClient* again = vigil_client_open((dir / "home").c_str(), "246810", &err);
   REQUIRE(again != nullptr);
   CStr device_again(vigil_client_device_id(again, &err));
   CHECK(device_again.str() == device.str());
   vigil_client_close(again);
 
   // Locked: counts work, answers do not.
-  VigilClient* locked = vigil_client_open(dir.home().c_str(), nullptr, &err);
+  VigilClient* locked = vigil_client_open((dir / "home").c_str(), nullptr, &err);
   REQUIRE(locked != nullptr);
   CStr locked_status(vigil_client_status_json(locked, &err));
   CHECK(locked_status.p != nullptr);
@@ -229,7 +220,7 @@ TEST_CASE("an app-supplied key protector wraps the data key and a wrong secret i
   VigilError err;
   ToyKeystore keystore{0x5a};
   VigilKeyProtector protector{&keystore, ToyWrap, ToyUnwrap};
-  VigilClient* c = vigil_client_init_with_protector(dir.home().c_str(), &protector, "s", &err);
+  VigilClient* c = vigil_client_init_with_protector((dir / "home").c_str(), &protector, "s", &err);
   REQUIRE_MESSAGE(c != nullptr, err.message);
   REQUIRE(vigil_client_import_form_json(c, kForm, &err));
   CStr draft(vigil_client_start_draft(c, "mini", "st-1", &err));
@@ -238,9 +229,10 @@ TEST_CASE("an app-supplied key protector wraps the data key and a wrong secret i
 
   ToyKeystore wrong{0x11};
   VigilKeyProtector wrong_protector{&wrong, ToyWrap, ToyUnwrap};
-  CHECK(vigil_client_open_with_protector(dir.home().c_str(), &wrong_protector, &err) == nullptr);
+  CHECK(vigil_client_open_with_protector((dir / "home").c_str(), &wrong_protector, &err) ==
+        nullptr);
   CHECK(err.code == VIGIL_PERMISSION_DENIED);
-  VigilClient* again = vigil_client_open_with_protector(dir.home().c_str(), &protector, &err);
+  VigilClient* again = vigil_client_open_with_protector((dir / "home").c_str(), &protector, &err);
   REQUIRE_MESSAGE(again != nullptr, err.message);
   CHECK(vigil_client_set_answer_text(again, draft.p, "members", "3", &err));
   vigil_client_close(again);

@@ -204,7 +204,7 @@ TEST_CASE("answer input: photo reference from sha256 text or from a photo file")
 
   TempDir dir;
   const std::string photo = std::string("\xff\xd8\xff\xe0 not really a jpeg", 22);
-  WriteBytes(dir.path() / "photo.jpg", photo);
+  WriteBytes(dir / "photo.jpg", photo);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(photo.data()), photo.size(), digest);
   std::string want = "sha256:";
@@ -213,13 +213,13 @@ TEST_CASE("answer input: photo reference from sha256 text or from a photo file")
     want += digits[b >> 4];
     want += digits[b & 15];
   }
-  v1::Value from_file = Parsed(form, "q_photo", dir.Sub("photo.jpg"));
+  v1::Value from_file = Parsed(form, "q_photo", dir / "photo.jpg");
   CHECK(from_file.text() == want);
   CHECK(form.CheckAnswer(*form.Find("q_photo"), from_file).ok());
 
   v1::Value typed = Parsed(form, "q_photo", "sha256:" + hex);
   CHECK(typed.text() == "sha256:" + hex);
-  CHECK(ParseError(form, "q_photo", dir.Sub("missing.jpg")).code() == StatusCode::kInvalidArgument);
+  CHECK(ParseError(form, "q_photo", dir / "missing.jpg").code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("answer input: a JSON answers file gives answers in form order") {

@@ -86,7 +86,7 @@ std::unique_ptr<Client> NewClient(const TempDir& dir, uint32_t max_records = 200
   InitOptions options;
   options.server_id = std::move(server_id);
   options.max_records_per_batch = max_records;
-  auto c = InitClient(dir.Sub("home"), options);
+  auto c = InitClient(dir / "home", options);
   REQUIRE(c->ImportForm(SmallChecklist()).ok());
   REQUIRE(c->ImportForm(SmallIncidentForm()).ok());
   return c;
@@ -186,7 +186,7 @@ TEST_CASE("batches: sequence is continuous and hash-chained across reopening the
     CheckChain(batches, device_id);
   }
   for (int restart = 0; restart < 2; ++restart) {
-    auto c = OpenClient(dir.Sub("home"));
+    auto c = OpenClient(dir / "home");
     CHECK(c->device_id() == device_id);
     finalized.push_back(FinalizeOne(*c, 50 + restart));
     auto made = c->SealOutbox();
@@ -196,7 +196,7 @@ TEST_CASE("batches: sequence is continuous and hash-chained across reopening the
     REQUIRE(status.ok());
     CHECK(status->last_batch_seq == 4 + restart);
   }
-  auto c = OpenClient(dir.Sub("home"));
+  auto c = OpenClient(dir / "home");
   auto batches = DecodeAll(*c);
   REQUIRE(batches.size() == 5);
   CheckChain(batches, device_id);
@@ -323,7 +323,7 @@ TEST_CASE("batches: pending batches are the same bytes every time") {
       first.push_back((*a)[i].signed_batch);
     }
   }
-  auto c = OpenClient(dir.Sub("home"));
+  auto c = OpenClient(dir / "home");
   auto after = c->PendingBatches();
   REQUIRE(after.ok());
   REQUIRE(after->size() == first.size());
@@ -354,11 +354,10 @@ TEST_CASE("batches: max records per batch must be 1 to 1000") {
   auto protector = FastPin();
   InitOptions zero;
   zero.max_records_per_batch = 0;
-  CHECK(Client::Init(dir.Sub("a"), *protector, zero).status().code() ==
-        StatusCode::kInvalidArgument);
+  CHECK(Client::Init(dir / "a", *protector, zero).status().code() == StatusCode::kInvalidArgument);
   InitOptions too_many;
   too_many.max_records_per_batch = 1001;
-  CHECK(Client::Init(dir.Sub("b"), *protector, too_many).status().code() ==
+  CHECK(Client::Init(dir / "b", *protector, too_many).status().code() ==
         StatusCode::kInvalidArgument);
 }
 

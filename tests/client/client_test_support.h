@@ -1,4 +1,4 @@
-// What the client-core suites share: a temporary folder that removes itself, a quick PIN
+// What the client-core suites share (besides tests/support): a quick PIN
 // protector, small forms built in C++ and value builders, file bytes, and running a child
 // process with bounded, condition-based waits.
 #pragma once
@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -27,6 +26,9 @@
 #include <utility>
 #include <vector>
 
+#include "support/files.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "vigil/client/client.h"
 #include "vigil/client/key_protector.h"
 #include "vigil/v1/forms.pb.h"
@@ -35,29 +37,7 @@ extern char** environ;
 
 namespace vigil::client::test {
 
-// A fresh folder under the system's temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-client-test-XXXXXX");
-    char* made = mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // A path inside the folder.
-  std::string Sub(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 inline constexpr char kPin[] = "246810";
 
@@ -74,8 +54,7 @@ inline std::unique_ptr<KeyProtector> FastPin(std::string pin = kPin) {
 
 // The bytes of a file; empty when it does not exist.
 inline std::string ReadBytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return test_support::ReadFile(path);
 }
 
 inline void WriteBytes(const std::filesystem::path& path, std::string_view bytes) {
@@ -324,10 +303,8 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv, std::strin
     if (fd.fd >= 0) close(fd.fd);
   }
   if (result.timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  const int status = test_support::WaitChild(pid);
+  if (!result.timed_out) result.exit_code = test_support::ExitCode(status);
   return result;
 }
 

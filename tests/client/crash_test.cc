@@ -98,9 +98,7 @@ class Child {
   }
 
   int Reap() {
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    const int status = test_support::WaitChild(pid_);
     pid_ = -1;
     return status;
   }
@@ -149,7 +147,7 @@ StoreCheck Inspect(const std::string& db_path, const std::vector<std::string>& r
 
 TEST_CASE("crash: SIGKILL while finalizing never loses or duplicates a reported submission") {
   TempDir dir;
-  const std::string home = dir.Sub("home");
+  const std::string home = dir / "home";
   const std::string db_path = home + "/vigil.db";
   {
     auto c = InitClient(home);

@@ -56,7 +56,7 @@ std::string TextOf(Client& client, const std::string& id) {
 
 TEST_CASE("device disk full: finalize fails clearly and keeps the draft until there is room") {
   TempDir dir;
-  const std::string home = dir.Sub("home");
+  const std::string home = dir / "home";
   {
     auto client = InitClient(home);
     REQUIRE(client->ImportForm(NotesForm()).ok());

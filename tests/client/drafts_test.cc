@@ -17,7 +17,7 @@ namespace {
 constexpr char kStation[] = "12-03-07-0452";
 
 struct Fixture {
-  Fixture() : client(InitClient(dir.Sub("home"))) {
+  Fixture() : client(InitClient(dir / "home")) {
     REQUIRE(client->ImportForm(SmallChecklist()).ok());
     REQUIRE(client->ImportForm(SmallIncidentForm()).ok());
   }
@@ -228,8 +228,8 @@ TEST_CASE("drafts: open drafts are listed oldest first even within one milliseco
   // Drafts started within the same millisecond (the device clock's resolution) keep the
   // order they were started in; simulate it by giving them all one start time.
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(f.dir.Sub("home/vigil.db").c_str(), &db, SQLITE_OPEN_READWRITE,
-                          nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_open_v2((f.dir / "home/vigil.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) ==
+          SQLITE_OK);
   int rc =
       sqlite3_exec(db, "UPDATE records SET created_at = 1690070400000", nullptr, nullptr, nullptr);
   sqlite3_close(db);

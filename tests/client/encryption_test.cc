@@ -20,7 +20,7 @@ namespace {
 
 TEST_CASE("encryption: the right PIN unlocks and a wrong PIN is refused as wrong PIN") {
   TempDir dir;
-  std::string home = dir.Sub("home");
+  std::string home = dir / "home";
   std::string device_id = InitClient(home)->device_id();
 
   auto wrong = FastPin("135790");
@@ -62,7 +62,7 @@ TEST_CASE("encryption: the default scrypt cost wraps and unwraps and refuses a w
 
 TEST_CASE("encryption: a locked store lists forms and counts but refuses every secret") {
   TempDir dir;
-  std::string home = dir.Sub("home");
+  std::string home = dir / "home";
   std::string record_id;
   {
     auto c = InitClient(home, InitOptions{.server_id = "test-deploy"});
@@ -146,7 +146,7 @@ std::string StoreFilesBytes(const std::string& home, std::vector<std::string>* n
 
 TEST_CASE("encryption: the store files hold no plaintext answer nor any key") {
   TempDir dir;
-  std::string home = dir.Sub("home");
+  std::string home = dir / "home";
   // Distinctive strings that can only come from what the observer entered.
   const std::string marker = "UNIQUE-MARKER-7f3a";
   const std::string khmer_marker =  // "ការបោះឆ្នោតសម្ងាត់" (secret ballot)
@@ -234,7 +234,7 @@ TEST_CASE("encryption: the store files hold no plaintext answer nor any key") {
 
 TEST_CASE("encryption: a tampered or moved sealed record does not open") {
   TempDir dir;
-  std::string home = dir.Sub("home");
+  std::string home = dir / "home";
   auto c = InitClient(home);
   REQUIRE(c->ImportForm(SmallChecklist()).ok());
   auto a = c->StartDraft("small", "01-01-01-0001");

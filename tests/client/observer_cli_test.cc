@@ -48,7 +48,7 @@ bool LooksLikeUuid(const std::string& s) {
 // One observer home in a temporary folder.
 class Observer {
  public:
-  Observer() : home_(dir_.Sub("home")) {}
+  Observer() : home_(dir_ / "home") {}
 
   ProcessResult Run(std::vector<std::string> args, std::string_view input = {}) {
     std::vector<std::string> argv = {VIGIL_OBSERVER_BIN, "--home", home_};
@@ -81,13 +81,13 @@ class Observer {
   std::string WriteFormJson(const v1::FormDefinition& def) {
     std::string json;
     REQUIRE(google::protobuf::util::MessageToJsonString(def, &json).ok());
-    std::string path = dir_.Sub(def.form_id() + ".json");
+    std::string path = dir_ / (def.form_id() + ".json");
     WriteBytes(path, json);
     return path;
   }
 
   std::string WriteFile(const std::string& name, std::string_view bytes) {
-    std::string path = dir_.Sub(name);
+    std::string path = dir_ / name;
     WriteBytes(path, bytes);
     return path;
   }
@@ -279,7 +279,7 @@ TEST_CASE("observer cli: an exported batch verifies with openssl against device.
   o.Ok({"incident", "report", "--station", kStation, "--category", "vote_buying", "--severity",
         "low", "--text", "Envelopes handed out near the pagoda.", "--pin-stdin"},
        kPinLine);
-  std::string out = o.dir().Sub("export");
+  std::string out = o.dir() / "export";
   o.Ok({"outbox", "export", "--out", out, "--pin-stdin"}, kPinLine);
   const std::string batch_path = out + "/000001.batch";
   const std::string pem_path = out + "/device.pub.pem";
@@ -325,7 +325,7 @@ TEST_CASE("observer cli: an exported batch verifies with openssl against device.
   CHECK(Contains(decoded.out, "signature:"));
 
   // Exporting again re-writes the very same bytes: nothing is re-serialized.
-  std::string out2 = o.dir().Sub("export2");
+  std::string out2 = o.dir() / "export2";
   o.Ok({"outbox", "export", "--out", out2, "--pin-stdin"}, kPinLine);
   CHECK(ReadBytes(out2 + "/000001.batch") == exported);
   CHECK_FALSE(std::filesystem::exists(out2 + "/000002.batch"));
@@ -338,7 +338,7 @@ TEST_CASE("observer cli: export without a server id fails and says why") {
   std::string answers = o.WriteFile("answers.json", R"({"q1_sealed": true, "q3_count": 12})");
   o.Ok({"fill", "small", "--station", kStation, "--answers", answers, "--pin-stdin"}, kPinLine);
   ProcessResult r =
-      o.Run({"outbox", "export", "--out", o.dir().Sub("export"), "--pin-stdin"}, kPinLine);
+      o.Run({"outbox", "export", "--out", o.dir() / "export", "--pin-stdin"}, kPinLine);
   CHECK(r.exit_code != 0);
   CHECK(Contains(r.err, "server id"));
 }

@@ -21,7 +21,7 @@ constexpr char kServerId[] = "deploy-purge";
 // Runs SQL on the device's store through a second connection.
 void Exec(const TempDir& dir, const std::string& sql) {
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(dir.Sub("home/vigil.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_open((dir / "home/vigil.db").c_str(), &db) == SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
   char* error = nullptr;
   int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
@@ -34,7 +34,7 @@ void Exec(const TempDir& dir, const std::string& sql) {
 // Seqs of the batches whose bytes are erased.
 std::vector<int64_t> Purged(const TempDir& dir) {
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(dir.Sub("home/vigil.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_open((dir / "home/vigil.db").c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "SELECT seq FROM batches WHERE length(sealed) = 0 ORDER BY seq",
                              -1, &st, nullptr) == SQLITE_OK);
@@ -55,7 +55,7 @@ TEST_CASE("purge: never past what the server confirmed, never past the newest ba
   InitOptions options;
   options.server_id = kServerId;
   options.max_records_per_batch = 1;
-  auto c = InitClient(dir.Sub("home"), options);
+  auto c = InitClient(dir / "home", options);
   REQUIRE(c->ImportForm(SmallChecklist()).ok());
   for (int i = 1; i <= 4; ++i) {
     auto d = c->StartDraft("small", "12-03-07-0452");

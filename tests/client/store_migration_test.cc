@@ -48,8 +48,8 @@ bool HasTable(RawDb& db, const std::string& name) {
 
 TEST_CASE("store migration: a new store is at the latest schema") {
   TempDir dir;
-  InitClient(dir.Sub("home")).reset();
-  RawDb db(dir.Sub("home/vigil.db"));
+  InitClient(dir / "home").reset();
+  RawDb db(dir / "home/vigil.db");
   CHECK(db.Int("PRAGMA user_version") == store::kLatestSchema);
   CHECK(store::kLatestSchema == 3);
   CHECK(HasTable(db, "receipts"));
@@ -59,7 +59,7 @@ TEST_CASE("store migration: a new store is at the latest schema") {
 TEST_CASE("store migration: a schema 1 store is upgraded on open and its rows are kept") {
   TempDir dir;
   // A donor store gives real key material and a form, a draft and a finalized record.
-  std::string donor_home = dir.Sub("donor");
+  std::string donor_home = dir / "donor";
   std::string draft_id;
   std::string final_id;
   {
@@ -77,7 +77,7 @@ TEST_CASE("store migration: a schema 1 store is upgraded on open and its rows ar
     REQUIRE(donor->Finalize(final_id).ok());
   }
 
-  std::string old_home = dir.Sub("old");
+  std::string old_home = dir / "old";
   std::filesystem::create_directories(old_home);
   std::string old_path = old_home + "/vigil.db";
   {
@@ -122,10 +122,10 @@ TEST_CASE("store migration: a schema 1 store is upgraded on open and its rows ar
 
 TEST_CASE("store migration: migrating an up-to-date store changes nothing") {
   TempDir dir;
-  auto c = InitClient(dir.Sub("home"));
+  auto c = InitClient(dir / "home");
   REQUIRE(c->ImportForm(SmallChecklist()).ok());
   c.reset();
-  auto db = store::OpenStore(dir.Sub("home/vigil.db"), false);
+  auto db = store::OpenStore(dir / "home/vigil.db", false);
   REQUIRE(db.ok());
   CHECK(store::Migrate(**db).ok());
   auto v = store::SchemaVersion(**db);
@@ -138,7 +138,7 @@ TEST_CASE("store migration: migrating an up-to-date store changes nothing") {
 
 TEST_CASE("store migration: a store from a newer build is refused and left untouched") {
   TempDir dir;
-  std::string home = dir.Sub("home");
+  std::string home = dir / "home";
   std::string path = home + "/vigil.db";
   InitClient(home).reset();
   {
@@ -167,10 +167,10 @@ TEST_CASE("store migration: a store from a newer build is refused and left untou
 
 TEST_CASE("store migration: opening a folder without a store says so") {
   TempDir dir;
-  auto c = Client::Open(dir.Sub("nothing-here"), nullptr);
+  auto c = Client::Open(dir / "nothing-here", nullptr);
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().code() == StatusCode::kNotFound);
-  CHECK_FALSE(std::filesystem::exists(dir.Sub("nothing-here/vigil.db")));
+  CHECK_FALSE(std::filesystem::exists(dir / "nothing-here/vigil.db"));
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "fuzz_server.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 
@@ -16,16 +14,19 @@ void Require(bool ok) {
   if (!ok) std::abort();
 }
 
-FuzzServer::FuzzServer(const std::string& name) {
+namespace {
+
+// /dev/shm when there is one (the store's writes stay in memory), else the temporary directory.
+std::filesystem::path FastTempBase() {
   std::error_code ec;
-  std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
-                                   ? "/dev/shm"
-                                   : std::filesystem::temp_directory_path();
-  std::string pattern = (base / ("vigil_fuzz_" + name + "_XXXXXX")).string();
-  Require(mkdtemp(pattern.data()) != nullptr);
-  dir_ = pattern;
+  return std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "";
+}
+
+}  // namespace
+
+FuzzServer::FuzzServer(const std::string& name) : dir_("vigil_fuzz_" + name + "_", FastTempBase()) {
   Result<std::unique_ptr<syncd::SqliteStore>> opened =
-      syncd::SqliteStore::Open(dir_ + "/syncd.db", true);
+      syncd::SqliteStore::Open(dir_ / "syncd.db", true);
   Require(opened.ok());
   store_ = std::move(opened).value();
   Require(store_->InitSetting("server_id", std::string(kServerId)).ok());
@@ -65,8 +66,6 @@ FuzzServer::FuzzServer(const std::string& name) {
 FuzzServer::~FuzzServer() {
   router_.reset();
   store_.reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
 }
 
 v1::Record Submission(const std::string& id, int64_t voters) {

@@ -10,6 +10,7 @@
 #include "http/router.h"
 #include "metrics/metrics.h"
 #include "store/sqlite_store.h"
+#include "support/temp_dir.h"
 #include "vigil/v1/records.pb.h"
 
 namespace vigil::fuzz {
@@ -29,7 +30,7 @@ class FuzzServer {
   syncd::Router& router() { return *router_; }
 
  private:
-  std::string dir_;
+  test_support::TempDir dir_;  // Removed after the store is closed.
   std::unique_ptr<syncd::SqliteStore> store_;
   syncd::Metrics metrics_;
   std::unique_ptr<syncd::Router> router_;

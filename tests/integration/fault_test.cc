@@ -47,15 +47,6 @@ const char* StepName(Step step) {
   return "?";
 }
 
-v1::ServerStats Stats(Syncd& server) {
-  std::string json = server.Admin("stats --json");
-  v1::ServerStats stats;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  REQUIRE_MESSAGE(google::protobuf::util::JsonStringToMessage(json, &stats, options).ok(), json);
-  return stats;
-}
-
 // One syncd, a fault proxy in front of it, and what syncd should hold so far.
 struct Rig {
   Syncd server{VIGIL_FORMS_DIR};

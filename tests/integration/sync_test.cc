@@ -62,15 +62,6 @@ client::SyncOptions Options(const Syncd& server) {
   return o;
 }
 
-v1::ServerStats Stats(Syncd& server) {
-  std::string json = server.Admin("stats --json");
-  v1::ServerStats stats;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  REQUIRE_MESSAGE(google::protobuf::util::JsonStringToMessage(json, &stats, options).ok(), json);
-  return stats;
-}
-
 // How many times each record id appears in `syncd admin export submissions --csv`.
 size_t CountInExport(Syncd& server, const std::string& id) {
   std::string csv = server.Admin("export submissions --csv");

@@ -1,59 +1,29 @@
 // A real syncd for client tests: its data dir, admin commands, and a serve process on a
-// port the OS picks (restartable on the same port after a SIGKILL).
+// port the OS picks (restartable on the same port after a SIGKILL), on tests/support.
 #pragma once
 
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <google/protobuf/util/json_util.h>
 
-#include <chrono>
-#include <csignal>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
+#include <utility>
+
+#include "support/process.h"
+#include "support/syncd_process.h"
+#include "support/temp_dir.h"
+#include "vigil/v1/admin.pb.h"
 
 namespace vigil::testing {
 
-// A temporary folder, removed with its content.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vigil-it-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string path() const { return path_.string(); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+using test_support::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs a shell command; returns its exit code and stdout.
+// Runs a shell command; returns its exit code and its output (stdout and stderr).
 inline int Shell(const std::string& command, std::string* out = nullptr) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  int status = pclose(pipe);
-  if (out != nullptr) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  Result<test_support::ShellResult> run = test_support::RunShell(command + " 2>&1");
+  REQUIRE_MESSAGE(run.ok(), run.status().ToString());
+  if (out != nullptr) *out = run->output;
+  return run->exit_code;
 }
 
 // A syncd data dir with one station and observer, the sample forms published, and a serve
@@ -66,10 +36,8 @@ class Syncd {
   // Initializes the data dir: server id, two stations, observers obs1 and obs2 (both at
   // kStation), and every sample form published.
   explicit Syncd(const std::string& forms_dir) : data_(dir_ / "data") {
-    std::string out;
-    int rc = Shell(std::string(SYNCD_PATH) + " init --data " + data_ + " --server-id " + kServerId,
-                   &out);
-    REQUIRE_MESSAGE(rc == 0, out);
+    Status init = test_support::InitDataDir(SYNCD_PATH, data_, kServerId);
+    REQUIRE_MESSAGE(init.ok(), init.ToString());
     std::ofstream(dir_ / "stations.csv")
         << "code,name,province,district,commune,registered_voters\n"
         << kStation << ",Wat Phnom School,Phnom Penh,Daun Penh,Wat Phnom,700\n"
@@ -84,8 +52,6 @@ class Syncd {
     Admin("observers add obs2 --name Dara --stations " + std::string(kStation));
   }
 
-  ~Syncd() { Kill(); }
-
   // Runs `syncd admin ARGS --data DIR` and returns its output; a non-zero exit fails the test.
   std::string Admin(const std::string& args) {
     std::string out;
@@ -97,61 +63,49 @@ class Syncd {
 
   // Starts serving on `port` (0: a free port the OS picks) and waits for the ready file.
   void Serve(int port = 0) {
-    std::string ready = dir_ / "ready";
-    std::filesystem::remove(ready);
-    std::string log = dir_ / "syncd.log";
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      if (freopen(log.c_str(), "a", stderr) == nullptr) _exit(126);
-      std::string listen = "127.0.0.1:" + std::to_string(port);
-      execl(SYNCD_PATH, SYNCD_PATH, "serve", "--data", data_.c_str(), "--listen", listen.c_str(),
-            "--ready-file", ready.c_str(), "--rate", "0", nullptr);
-      _exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!std::filesystem::exists(ready) || std::filesystem::file_size(ready) == 0) {
-      int status = 0;
-      REQUIRE_MESSAGE(waitpid(pid_, &status, WNOHANG) != pid_, "syncd exited early:\n"
-                                                                   << ReadAll(log));
-      REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "syncd not ready in 30 s");
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polls the ready file
-    }
-    url_ = ReadAll(ready);
-    while (!url_.empty() && (url_.back() == '\n' || url_.back() == '\r')) url_.pop_back();
-    port_ = std::stoi(url_.substr(url_.rfind(':') + 1));
+    test_support::ServeOptions options;
+    options.binary = SYNCD_PATH;
+    options.data = data_;
+    options.ready_file = dir_ / "ready";
+    options.log_file = dir_ / "syncd.log";
+    options.port = port;
+    options.args = {"--rate", "0"};
+    Result<std::string> url = process_.Serve(std::move(options));
+    REQUIRE_MESSAGE(url.ok(), url.status().ToString());
   }
 
   // Stops the server with SIGKILL: no clean shutdown, no flush.
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void Kill() { process_.Kill(); }
 
   // A one-time enrollment payload for `observer` that points at the running server.
   std::string EnrollCode(const std::string& observer, const std::string& expires = "1h") {
     std::string out = Admin("enroll-code --observer " + observer + " --expires " + expires +
-                            " --server-url " + url_);
+                            " --server-url " + url());
     while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
     return out.substr(out.rfind('\n') + 1);
   }
 
-  const std::string& url() const { return url_; }
-  int port() const { return port_; }
+  const std::string& url() const { return process_.url(); }
+  int port() const { return process_.port(); }
   std::string ca_file() const { return data_ + "/tls/cert.pem"; }
   std::string path(const std::string& name) const { return dir_ / name; }
   std::string data_path(const std::string& name) const { return data_ + "/" + name; }
   const std::string& data() const { return data_; }
 
  private:
-  TempDir dir_;
+  TempDir dir_{"vigil-it-"};
   std::string data_;
-  pid_t pid_ = -1;
-  std::string url_;
-  int port_ = 0;
+  test_support::SyncdProcess process_;  // Killed (SIGKILL) and reaped before dir_ goes.
 };
+
+// `syncd admin stats --json` of `server`, parsed; an unreadable answer fails the test.
+inline v1::ServerStats Stats(Syncd& server) {
+  std::string json = server.Admin("stats --json");
+  v1::ServerStats stats;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  REQUIRE_MESSAGE(google::protobuf::util::JsonStringToMessage(json, &stats, options).ok(), json);
+  return stats;
+}
 
 }  // namespace vigil::testing

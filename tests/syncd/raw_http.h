@@ -22,7 +22,7 @@ namespace vigil::syncd::testing {
 
 // The port of a base URL "http://127.0.0.1:PORT".
 inline uint16_t PortOf(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  return static_cast<uint16_t>(test_support::PortOfUrl(url));
 }
 
 // A TCP connection to 127.0.0.1:`port` from `source` (any 127.0.0.0/8 address on Linux).

@@ -1,9 +1,9 @@
-// Helpers shared by syncd's tests: temporary directories, a store with one station, one
-// observer and one published form, and a simulated device that builds signed batches.
+// Helpers shared by syncd's tests: a store with one station, one observer and one published
+// form, and a simulated device that builds signed batches. Temporary directories come from
+// tests/support.
 #pragma once
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -16,30 +16,14 @@
 #include "metrics/metrics.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
+#include "support/temp_dir.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/signing.h"
 
 namespace vigil::syncd::testing {
 
-// A directory removed with everything in it when the guard dies.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "syncd_test_XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 inline constexpr const char* kServerId = "test-deployment";
 inline constexpr const char* kStation = "12-03-07-0452";
