@@ -1,0 +1,81 @@
+#include "pg_cluster.h"
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "store/pg_connection.h"
+
+namespace vigil::syncd::testing {
+namespace {
+
+// Runs `command` through the shell; its stdout, and whether it exited with 0.
+bool Run(const std::string& command, std::string* out) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return false;
+  char buffer[512];
+  size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    if (out != nullptr) out->append(buffer, n);
+  }
+  return pclose(pipe) == 0;
+}
+
+std::string Script() { return VIGIL_PG_CLUSTER_SCRIPT; }
+
+}  // namespace
+
+PgCluster::PgCluster() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "vigil_pg_XXXXXX").string();
+  char* made = mkdtemp(pattern.data());
+  REQUIRE(made != nullptr);
+  dir_ = made;
+  std::string out;
+  bool started = Run(Script() + " start '" + dir_ + "/cluster'", &out);
+  INFO("pg-cluster start printed: " << out);
+  REQUIRE(started);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  url_ = out.substr(out.rfind('\n') + 1);
+  REQUIRE(url_.rfind("postgresql://", 0) == 0);
+  base_ = url_.substr(0, url_.rfind('/') + 1);
+  running_ = true;
+}
+
+PgCluster::~PgCluster() {
+  if (running_) (void)Run(Script() + " stop '" + dir_ + "/cluster' >/dev/null 2>&1", nullptr);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string PgCluster::CreateDatabase(const std::string& name) {
+  Result<std::unique_ptr<PgConnection>> conn = PgConnection::Connect(url_);
+  REQUIRE_MESSAGE(conn.ok(), conn.status().ToString());
+  Status created = (*conn)->Exec("CREATE DATABASE \"" + name + "\"");
+  REQUIRE_MESSAGE(created.ok(), created.ToString());
+  return base_ + name;
+}
+
+std::string PgCluster::FreshDatabase() {
+  return CreateDatabase("test_" + std::to_string(++databases_));
+}
+
+void PgCluster::Kill() {
+  std::ifstream pid_file(dir_ + "/cluster/data/postmaster.pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  running_ = false;
+}
+
+PgCluster& SharedPgCluster() {
+  static PgCluster cluster;
+  return cluster;
+}
+
+}  // namespace vigil::syncd::testing
