@@ -36,7 +36,12 @@ PgCluster::PgCluster() {
   REQUIRE(made != nullptr);
   dir_ = made;
   std::string out;
-  bool started = Run(Script() + " start '" + dir_ + "/cluster'", &out);
+  // Every test process copies one initdb's data directory (scripts/pg-cluster).
+  const std::string template_dir =
+      (std::filesystem::temp_directory_path() / "vigil_pg_template_15").string();
+  bool started = Run(
+      "PG_CLUSTER_TEMPLATE='" + template_dir + "' " + Script() + " start '" + dir_ + "/cluster'",
+      &out);
   INFO("pg-cluster start printed: " << out);
   REQUIRE(started);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();

@@ -1,6 +1,7 @@
 // The PostgreSQL schema, version 5 of sqlite_schema.cc in one piece. SQLite's INTEGER is
 // BIGINT, BLOB is BYTEA, REAL is DOUBLE PRECISION, an INTEGER PRIMARY KEY an identity column;
-// the append-only triggers raise through vigil_refuse(message).
+// the append-only triggers raise through vigil_refuse(message). records.rowid stands for
+// SQLite's implicit rowid (the order records were stored in), which queries order by.
 #include "store/pg_schema.h"
 
 #include <string>
@@ -66,7 +67,8 @@ CREATE TABLE records(
   record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL,
   batch_seq BIGINT NOT NULL, content_hash BYTEA NOT NULL, bytes BYTEA NOT NULL,
   station_code TEXT NOT NULL, form_id TEXT NOT NULL, form_version BIGINT NOT NULL,
-  observer_id TEXT NOT NULL, received_at_ms BIGINT NOT NULL);
+  observer_id TEXT NOT NULL, received_at_ms BIGINT NOT NULL,
+  rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE);
 CREATE INDEX records_by_station ON records(station_code, form_id);
 CREATE INDEX records_incidents_by_station ON records(station_code) WHERE kind = 'incident';
 CREATE TABLE record_rejections(
