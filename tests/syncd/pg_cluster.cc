@@ -1,10 +1,10 @@
 #include "pg_cluster.h"
 
 #include <doctest/doctest.h>
-#include <signal.h>
-#include <stdlib.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>

@@ -345,7 +345,10 @@ std::string PgConnection::RewriteParameters(std::string_view sql, int* params) {
       size_t digits = i + 1;
       while (digits < sql.size() && sql[digits] >= '0' && sql[digits] <= '9') ++digits;
       int n = highest + 1;
-      if (digits > i + 1) n = std::atoi(std::string(sql.substr(i + 1, digits - i - 1)).c_str());
+      if (digits > i + 1) {
+        n = static_cast<int>(
+            std::strtol(std::string(sql.substr(i + 1, digits - i - 1)).c_str(), nullptr, 10));
+      }
       highest = std::max(highest, n);
       out += "$" + std::to_string(n);
       i = digits;
