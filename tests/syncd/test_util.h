@@ -14,6 +14,7 @@
 #include "admin/data_dir.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
+#include "pg_cluster.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_store.h"
 #include "support/temp_dir.h"
@@ -163,8 +164,15 @@ class TestServer {
   }
 
   std::unique_ptr<SqliteStore> Open() {
-    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(db_path(), true, store_options_);
-    REQUIRE(store.ok());
+    // VIGIL_TEST_STORE=postgres: a fresh database of the process's cluster, kept for reopening.
+    const char* backend = std::getenv("VIGIL_TEST_STORE");
+    if (backend != nullptr && std::string(backend) == "postgres" && pg_url_.empty()) {
+      pg_url_ = SharedPgCluster().FreshDatabase();
+    }
+    Result<std::unique_ptr<SqliteStore>> store =
+        pg_url_.empty() ? SqliteStore::Open(db_path(), true, store_options_)
+                        : SqliteStore::OpenPostgres(pg_url_, true, store_options_);
+    REQUIRE_MESSAGE(store.ok(), store.status().ToString());
     return std::move(store).value();
   }
 
@@ -219,6 +227,7 @@ class TestServer {
  private:
   SqliteStoreOptions store_options_;
   TempDir dir_;
+  std::string pg_url_;  // The PostgreSQL database (VIGIL_TEST_STORE=postgres).
   Metrics metrics_;
   std::unique_ptr<SqliteStore> store_;
   std::shared_ptr<const protocol::Ed25519PrivateKey> key_;

@@ -8,6 +8,11 @@ std::string_view ForUpdate(const Connection& conn) {
   return conn.backend() == Backend::kPostgres ? " FOR UPDATE" : "";
 }
 
+std::string Contains(const Connection& conn, std::string_view haystack, std::string_view needle) {
+  std::string function = conn.backend() == Backend::kPostgres ? "strpos(" : "instr(";
+  return function + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+}
+
 Statement::Statement(Connection& conn, std::string_view sql) : sql_head_(sql.substr(0, 60)) {
   Result<std::unique_ptr<Cursor>> cursor = conn.Prepare(sql);
   if (cursor.ok()) {

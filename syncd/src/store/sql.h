@@ -8,8 +8,8 @@
 //     bound with BindBlob and read with Blob (BLOB / BYTEA), text with BindText / Text.
 //     A boolean expression read with Int() is 1 or 0 on both.
 //  3. Upserts use `INSERT … ON CONFLICT(…) DO NOTHING | DO UPDATE SET … = excluded.…`; no
-//     `INSERT OR IGNORE/REPLACE`, no `rowid`, no SQLite-only functions (instr → strpos is
-//     spelled through Connection::dialect() where needed).
+//     `INSERT OR IGNORE/REPLACE`, no `rowid`, no SQLite-only functions (instr and strpos are
+//     spelled through Contains()).
 //  4. Rows a transaction must serialise on (a device's chain) are read with
 //     `ForUpdate(conn)` appended: nothing on SQLite (its write transactions are already
 //     serial), `FOR UPDATE` on PostgreSQL (several syncd nodes share one database).
@@ -66,6 +66,10 @@ class Connection {
 
 // " FOR UPDATE" on PostgreSQL, "" on SQLite (note 4).
 std::string_view ForUpdate(const Connection& conn);
+
+// An SQL condition: text `needle` occurs in text `haystack` (both SQL expressions), with
+// instr() on SQLite and strpos() on PostgreSQL (note 3).
+std::string Contains(const Connection& conn, std::string_view haystack, std::string_view needle);
 
 // A prepared statement; the first failure (prepare or bind) is kept and returned by Step/Run.
 class Statement {

@@ -552,12 +552,15 @@ Result<v1::DevicePage> SqliteStore::DevicePage(const DeviceQuery& query) {
   const PageRequest page = Clamp(query.page);
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   // ?1 status, ?2 text.
+  const sql::Connection& conn = reader;
   const std::string where =
       "FROM devices d LEFT JOIN observers o ON o.observer_id = d.observer_id "
-      "WHERE (?1 = '' OR d.status = ?1) AND (?2 = '' OR instr(d.device_id, ?2) > 0 OR "
-      "instr(d.observer_id, ?2) > 0 OR instr(coalesce(o.name, ''), ?2) > 0 OR EXISTS "
-      "(SELECT 1 FROM assignments a WHERE a.observer_id = d.observer_id AND "
-      "instr(a.station_code, ?2) > 0))";
+      "WHERE (?1 = '' OR d.status = ?1) AND (?2 = '' OR " +
+      sql::Contains(conn, "d.device_id", "?2") + " OR " +
+      sql::Contains(conn, "d.observer_id", "?2") + " OR " +
+      sql::Contains(conn, "coalesce(o.name, '')", "?2") +
+      " OR EXISTS (SELECT 1 FROM assignments a WHERE a.observer_id = d.observer_id AND " +
+      sql::Contains(conn, "a.station_code", "?2") + "))";
   v1::DevicePage out;
   out.set_page(page.page);
   out.set_page_size(page.page_size);

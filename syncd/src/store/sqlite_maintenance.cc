@@ -37,6 +37,9 @@ Result<int64_t> DefaultMaxPageCount() {
 }  // namespace
 
 Result<int64_t> SqliteStore::SetMaxDbBytes(int64_t bytes) {
+  if (writer_db_->backend() != sql::Backend::kSqlite) {
+    return Status::FailedPrecondition("a database size limit is SQLite's (max_page_count)");
+  }
   VIGIL_ASSIGN_OR_RETURN(int64_t no_limit, DefaultMaxPageCount());
   int64_t in_force = 0;
   VIGIL_RETURN_IF_ERROR(RunSync([&](sql::Connection& db) -> Status {

@@ -118,8 +118,11 @@ Status SqliteStore::MergeSubmission(sql::Connection& db, const v1::Submission& s
   latest.Reset();
   sql::Statement& put =
       Cached(db,
-             "INSERT OR REPLACE INTO merge_latest(station_code, form_id, observer_id, "
-             "submission_id, device_id, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+             "INSERT INTO merge_latest(station_code, form_id, observer_id, submission_id, "
+             "device_id, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?) "
+             "ON CONFLICT(station_code, form_id, observer_id) DO UPDATE SET "
+             "submission_id = excluded.submission_id, device_id = excluded.device_id, "
+             "finalized_at_ms = excluded.finalized_at_ms");
   put.BindText(1, submission.station_code()).BindText(2, submission.form_id());
   put.BindText(3, observer_id).BindText(4, submission.submission_id()).BindText(5, device_id);
   put.Bind(6, submission.finalized_at_ms());
@@ -191,10 +194,15 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(sql::Connection& db,
   } else {
     sql::Statement& put =
         Cached(db,
-               "INSERT OR REPLACE INTO masters(station_code, form_id, form_version, "
-               "status, master, updated_at_ms, province, district, commune) "
+               "INSERT INTO masters(station_code, form_id, form_version, status, master, "
+               "updated_at_ms, province, district, commune) "
                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.province, s.district, s.commune "
-               "FROM (SELECT 1) LEFT JOIN stations s ON s.code = ?1");
+               "FROM (SELECT 1) AS one LEFT JOIN stations s ON s.code = ?1 WHERE true "
+               "ON CONFLICT(station_code, form_id) DO UPDATE SET "
+               "form_version = excluded.form_version, status = excluded.status, "
+               "master = excluded.master, updated_at_ms = excluded.updated_at_ms, "
+               "province = excluded.province, district = excluded.district, "
+               "commune = excluded.commune");
     put.BindText(1, station_code).BindText(2, form_id).Bind(3, master.form_version());
     put.Bind(4, master.status()).BindBlob(5, bytes).Bind(6, NowMs());
     VIGIL_RETURN_IF_ERROR(put.Run());
@@ -289,8 +297,10 @@ Status SqliteStore::RecomputeCases(sql::Connection& db, const std::string& stati
     if (winner != own.value_or(v1::CASE_NEW) || !own.has_value()) {
       sql::Statement& put =
           Cached(db,
-                 "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
-                 "changed_by) VALUES (?, ?, ?, 'merge')");
+                 "INSERT INTO case_status(case_id, status, changed_at_ms, changed_by) "
+                 "VALUES (?, ?, ?, 'merge') ON CONFLICT(case_id) DO UPDATE SET "
+                 "status = excluded.status, changed_at_ms = excluded.changed_at_ms, "
+                 "changed_by = excluded.changed_by");
       put.BindText(1, c.case_id()).Bind(2, winner).Bind(3, NowMs());
       VIGIL_RETURN_IF_ERROR(put.Run());
     }

@@ -70,8 +70,9 @@ Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request
       o.set_reason(request.reason);
       o.set_at_ms(NowMs());
       sql::Statement put(db,
-                         "INSERT OR REPLACE INTO overrides(station_code, form_id, question_id, "
-                         "override) VALUES (?, ?, ?, ?)");
+                         "INSERT INTO overrides(station_code, form_id, question_id, override) "
+                         "VALUES (?, ?, ?, ?) ON CONFLICT(station_code, form_id, question_id) "
+                         "DO UPDATE SET override = excluded.override");
       put.BindText(1, request.station_code).BindText(2, request.form_id);
       put.BindText(3, request.question_id).BindBlob(4, DeterministicBytes(o));
       VIGIL_RETURN_IF_ERROR(put.Run());
@@ -118,8 +119,10 @@ Result<v1::Case> SqliteStore::SetCaseStatus(const std::string& case_id, v1::Case
     }
     const int64_t now = NowMs();
     sql::Statement put(db,
-                       "INSERT OR REPLACE INTO case_status(case_id, status, changed_at_ms, "
-                       "changed_by) VALUES (?, ?, ?, ?)");
+                       "INSERT INTO case_status(case_id, status, changed_at_ms, changed_by) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT(case_id) DO UPDATE SET "
+                       "status = excluded.status, changed_at_ms = excluded.changed_at_ms, "
+                       "changed_by = excluded.changed_by");
     put.BindText(1, case_id).Bind(2, status).Bind(3, now).BindText(4, by);
     VIGIL_RETURN_IF_ERROR(put.Run());
     result.set_status(status);

@@ -288,8 +288,8 @@ Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
         "lon = excluded.lon");
     sql::Statement area(db,
                         "UPDATE masters SET province = ?2, district = ?3, commune = ?4 "
-                        "WHERE station_code = ?1 AND (province IS NOT ?2 OR district IS NOT ?3 OR "
-                        "commune IS NOT ?4)");
+                        "WHERE station_code = ?1 AND (province IS DISTINCT FROM ?2 OR "
+                        "district IS DISTINCT FROM ?3 OR commune IS DISTINCT FROM ?4)");
     for (const v1::Station& s : stations) {
       stmt.Reset();
       stmt.BindText(1, s.code()).BindText(2, s.name()).BindText(3, s.province());
@@ -329,9 +329,9 @@ Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
     sql::Statement put(
         db,
         "INSERT INTO forms(form_id, version, kind, definition, definition_hash, "
-        "publish_seq, published_at_ms) VALUES (?, ?, ?, ?, ?, (SELECT 1 + max(coalesce("
-        "(SELECT max(publish_seq) FROM forms), 0), coalesce((SELECT max(publish_seq) "
-        "FROM broadcasts), 0))), ?)");
+        "publish_seq, published_at_ms) VALUES (?, ?, ?, ?, ?, (SELECT 1 + coalesce(max(seq), "
+        "0) FROM (SELECT max(publish_seq) AS seq FROM forms UNION ALL SELECT max(publish_seq) "
+        "FROM broadcasts) AS published), ?)");
     put.BindText(1, form.form_id()).Bind(2, form.version()).Bind(3, form.kind());
     put.BindBlob(4, bytes).BindBlob(5, protocol::Sha256(bytes)).Bind(6, NowMs());
     return put.Run();
@@ -344,8 +344,9 @@ Status SqliteStore::AddObservers(const std::vector<ObserverEntry>& observers) {
                        "INSERT INTO observers(observer_id, name, phone, created_at_ms) "
                        "VALUES (?, ?, ?, ?)");
     sql::Statement station(db, "SELECT 1 FROM stations WHERE code = ?");
-    sql::Statement assign(
-        db, "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
+    sql::Statement assign(db,
+                          "INSERT INTO assignments(observer_id, station_code) VALUES (?, ?) "
+                          "ON CONFLICT(observer_id, station_code) DO NOTHING");
     for (const ObserverEntry& o : observers) {
       if (o.id.empty() || o.id.size() > 64) {
         return Status::InvalidArgument("an observer id has 1-64 characters");
@@ -381,8 +382,9 @@ Status SqliteStore::AssignStations(const std::string& observer_id,
     VIGIL_ASSIGN_OR_RETURN(bool known, observer.Step());
     if (!known) return Status::NotFound("no observer " + observer_id);
     sql::Statement station(db, "SELECT 1 FROM stations WHERE code = ?");
-    sql::Statement assign(
-        db, "INSERT OR IGNORE INTO assignments(observer_id, station_code) VALUES (?, ?)");
+    sql::Statement assign(db,
+                          "INSERT INTO assignments(observer_id, station_code) VALUES (?, ?) "
+                          "ON CONFLICT(observer_id, station_code) DO NOTHING");
     for (const std::string& code : station_codes) {
       station.Reset();
       station.BindText(1, code);
@@ -450,8 +452,8 @@ Result<v1::Broadcast> SqliteStore::AddBroadcast(v1::Broadcast broadcast) {
     sql::Statement put(
         db,
         "INSERT INTO broadcasts(broadcast_id, message, publish_seq, sent_at_ms) "
-        "VALUES (?, ?, (SELECT 1 + max(coalesce((SELECT max(publish_seq) FROM forms), "
-        "0), coalesce((SELECT max(publish_seq) FROM broadcasts), 0))), ?)");
+        "VALUES (?, ?, (SELECT 1 + coalesce(max(seq), 0) FROM (SELECT max(publish_seq) AS seq "
+        "FROM forms UNION ALL SELECT max(publish_seq) FROM broadcasts) AS published), ?)");
     put.BindText(1, broadcast.broadcast_id()).BindBlob(2, broadcast.SerializeAsString());
     put.Bind(3, broadcast.sent_at_ms());
     return put.Run();
@@ -546,7 +548,7 @@ Result<v1::ServerStats> SqliteStore::Stats() {
   sql::Statement reasons(
       reader,
       "SELECT reason, sum(n) FROM (SELECT reason, count AS n FROM rejections "
-      "UNION ALL SELECT reason, count(*) FROM record_rejections GROUP BY reason) "
+      "UNION ALL SELECT reason, count(*) FROM record_rejections GROUP BY reason) AS counts "
       "GROUP BY reason ORDER BY reason");
   while (true) {
     VIGIL_ASSIGN_OR_RETURN(bool row, reasons.Step());

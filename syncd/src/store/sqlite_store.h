@@ -70,6 +70,9 @@ class SqliteStore final : public Store {
   // Fails with kUnimplemented when the database's schema is newer than this code.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, bool create,
                                                    SqliteStoreOptions options = {});
+  // Opens the PostgreSQL database at `url` (pg_store_open.cc); with `create`, creates the schema.
+  static Result<std::unique_ptr<SqliteStore>> OpenPostgres(const std::string& url, bool create,
+                                                           SqliteStoreOptions options = {});
   ~SqliteStore() override;
 
   Result<std::string> GetSetting(const std::string& key) override;

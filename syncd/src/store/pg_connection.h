@@ -1,0 +1,67 @@
+// The PostgreSQL backend of sql::Connection (store/sql.h) over libpq (docs/architecture.md §6).
+//
+// Statements: `?N` and `?` outside quotes and comments become `$N`; each distinct SQL text is
+// prepared on the server once per connection and reused. Parameters go as text, blobs as
+// binary; results come back as text (bytea in hex, decoded by Blob and Text).
+//
+// ERRORS (libpq failure → StatusCode)
+//   cannot connect, connection lost, server shutting down
+//     (SQLSTATE class 08, 57P01-57P03)                              → kUnavailable
+//   23505 unique_violation                                          → kAlreadyExists
+//   40001 serialization_failure, 40P01 deadlock_detected,
+//     COMMIT of a transaction an earlier error aborted              → kAborted
+//   53100 disk_full, 53200 out_of_memory                            → kResourceExhausted
+//   anything else                                                   → kInternal
+// Messages start with "postgres: " and name the server as host:port; never a password. After
+// kUnavailable the connection is dead: the caller drops it and connects again.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/sql.h"
+
+struct pg_conn;
+
+namespace vigil::syncd {
+
+// An sql::Connection on one libpq connection.
+class PgConnection final : public sql::Connection {
+ public:
+  // Connects to `url` (postgresql://user@host:port/db or a libpq key=value string).
+  static Result<std::unique_ptr<PgConnection>> Connect(const std::string& url);
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+  ~PgConnection() override;
+
+  sql::Backend backend() const override { return sql::Backend::kPostgres; }
+  Status Exec(std::string_view sql) override;
+  Result<std::unique_ptr<sql::Cursor>> Prepare(std::string_view sql) override;
+  int64_t Changes() const override { return changes_; }
+  // BEGIN ISOLATION LEVEL READ COMMITTED.
+  Status Begin() override;
+  // True also while a failed transaction waits for its ROLLBACK.
+  bool InTransaction() const override;
+
+  // The server process serving this connection (pg_stat_activity.pid).
+  int BackendPid() const;
+
+  // `sql` with `?N` / `?` outside string literals, quoted names and comments turned into `$N`;
+  // `params` gets the number of parameters (the highest N).
+  static std::string RewriteParameters(std::string_view sql, int* params);
+
+ private:
+  friend class PgCursor;
+  explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+
+  pg_conn* conn_;
+  std::string where_;  // "host:port/db", for messages.
+  int64_t changes_ = 0;
+  // SQL text → name of its server-side prepared statement and its parameter count.
+  std::map<std::string, std::pair<std::string, int>, std::less<>> prepared_;
+};
+
+}  // namespace vigil::syncd
