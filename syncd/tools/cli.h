@@ -47,9 +47,9 @@ class Commands {
   // Likewise, `run(store, *flags)` on the store in `flags.data`, opened first.
   template <typename Flags>
   void AddOnStore(CLI::App* command, std::shared_ptr<Flags> flags,
-                  int (*run)(SqliteStore&, const Flags&)) {
+                  int (*run)(SqlStore&, const Flags&)) {
     entries_.push_back({command, [flags = std::move(flags), run](const std::string& data) {
-                          Result<std::unique_ptr<SqliteStore>> store = OpenStore(DataDir(data));
+                          Result<std::unique_ptr<SqlStore>> store = OpenStore(DataDir(data));
                           if (!store.ok()) return Report(store.status());
                           flags->data = data;
                           return run(**store, *flags);

@@ -26,7 +26,7 @@ struct EnrollCodeFlags : DataFlags {
 };
 
 // A code for every observer, one line each: OBSERVER STATION PAYLOAD.
-int EnrollEveryObserver(SqliteStore& store, const EnrollCodeFlags& flags, int64_t validity_ms,
+int EnrollEveryObserver(SqlStore& store, const EnrollCodeFlags& flags, int64_t validity_ms,
                         const std::string& pin) {
   Result<std::vector<ObserverEntry>> observers = store.ListObservers();
   if (!observers.ok()) return Report(observers.status());
@@ -46,7 +46,7 @@ int EnrollEveryObserver(SqliteStore& store, const EnrollCodeFlags& flags, int64_
   return 0;
 }
 
-int RunEnrollCode(SqliteStore& store, const EnrollCodeFlags& flags) {
+int RunEnrollCode(SqlStore& store, const EnrollCodeFlags& flags) {
   if (!flags.all && flags.observer_id.empty()) {
     return Report(Status::InvalidArgument("give --observer ID or --all"));
   }
@@ -65,7 +65,7 @@ int RunEnrollCode(SqliteStore& store, const EnrollCodeFlags& flags) {
   return 0;
 }
 
-int RunDevicesList(SqliteStore& store, const JsonFlags& flags) {
+int RunDevicesList(SqlStore& store, const JsonFlags& flags) {
   Result<std::vector<DeviceRecord>> list = store.ListDevices();
   if (!list.ok()) return Report(list.status());
   v1::DeviceList out;
@@ -96,7 +96,7 @@ struct DevicesRevokeFlags : DataFlags {
   std::string by;
 };
 
-int RunDevicesRevoke(SqliteStore& store, const DevicesRevokeFlags& flags) {
+int RunDevicesRevoke(SqlStore& store, const DevicesRevokeFlags& flags) {
   Status revoked = store.RevokeDevice(flags.device_id, flags.reason, flags.by);
   if (!revoked.ok()) return Report(revoked);
   std::cout << "revoked " << flags.device_id << "\n";
@@ -110,7 +110,7 @@ struct CoordinatorFlags : DataFlags {
 };
 
 // The password is one line on standard input (--password-stdin), never an argument.
-int RunCoordinatorsAdd(SqliteStore& store, const CoordinatorFlags& flags) {
+int RunCoordinatorsAdd(SqlStore& store, const CoordinatorFlags& flags) {
   if (Status checked = dashboard::CheckCoordinatorName(flags.name); !checked.ok()) {
     return Report(checked);
   }
@@ -132,7 +132,7 @@ int RunCoordinatorsAdd(SqliteStore& store, const CoordinatorFlags& flags) {
   return 0;
 }
 
-int RunCoordinatorsList(SqliteStore& store, const JsonFlags& flags) {
+int RunCoordinatorsList(SqlStore& store, const JsonFlags& flags) {
   Result<v1::CoordinatorList> list = store.ListCoordinators();
   if (!list.ok()) return Report(list.status());
   if (flags.json) return PrintJson(*list);
@@ -143,7 +143,7 @@ int RunCoordinatorsList(SqliteStore& store, const JsonFlags& flags) {
   return 0;
 }
 
-int RunCoordinatorsDisable(SqliteStore& store, const CoordinatorFlags& flags) {
+int RunCoordinatorsDisable(SqlStore& store, const CoordinatorFlags& flags) {
   Status disabled = store.SetCoordinatorDisabled(flags.name, true);
   if (!disabled.ok()) return Report(disabled);
   std::cout << "disabled " << flags.name
@@ -157,7 +157,7 @@ struct BroadcastFlags : DataFlags {
   std::string author = "coordinator";
 };
 
-int RunBroadcast(SqliteStore& store, const BroadcastFlags& flags) {
+int RunBroadcast(SqlStore& store, const BroadcastFlags& flags) {
   v1::Broadcast message;
   message.set_author(flags.author);
   (*message.mutable_text())[flags.lang] = flags.text;

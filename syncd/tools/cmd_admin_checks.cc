@@ -22,7 +22,7 @@ struct QuarantineFlags : JsonFlags {
   uint32_t page = 1;
 };
 
-int RunQuarantine(SqliteStore& store, const QuarantineFlags& flags) {
+int RunQuarantine(SqlStore& store, const QuarantineFlags& flags) {
   return Print(store.QuarantinePage(flags.released, PageRequest{flags.page, kPageSize}), flags.json,
                QuarantineText);
 }
@@ -33,7 +33,7 @@ struct ReleaseFlags : DataFlags {
   std::string why;
 };
 
-int RunQuarantineRelease(SqliteStore& store, const ReleaseFlags& flags) {
+int RunQuarantineRelease(SqlStore& store, const ReleaseFlags& flags) {
   Result<v1::QuarantinedRecord> freed =
       ReleaseQuarantine(store, flags.record_id, flags.by, flags.why);
   if (!freed.ok()) return Report(freed.status());
@@ -46,12 +46,12 @@ struct AlertsFlags : JsonFlags {
   uint32_t page = 1;
 };
 
-int RunAlerts(SqliteStore& store, const AlertsFlags& flags) {
+int RunAlerts(SqlStore& store, const AlertsFlags& flags) {
   return Print(store.AlertPage(flags.kind, PageRequest{flags.page, kPageSize}), flags.json,
                AlertsText);
 }
 
-int RunAudit(SqliteStore& store, const JsonFlags& flags) {
+int RunAudit(SqlStore& store, const JsonFlags& flags) {
   return Print(store.Audit(), flags.json, AuditText);
 }
 

@@ -12,7 +12,7 @@
 namespace vigil::syncd::cli {
 namespace {
 
-int RunStats(SqliteStore& store, const JsonFlags& flags) {
+int RunStats(SqlStore& store, const JsonFlags& flags) {
   Result<v1::ServerStats> counts = store.Stats();
   if (!counts.ok()) return Report(counts.status());
   if (flags.json) return PrintJson(*counts);
@@ -24,11 +24,11 @@ struct CsvFlags : DataFlags {
   bool csv = false;
 };
 
-int RunExportSubmissions(SqliteStore& store, const CsvFlags&) {
+int RunExportSubmissions(SqlStore& store, const CsvFlags&) {
   return Report(WriteSubmissionsCsv(store, std::cout));
 }
 
-int RunExportMasters(SqliteStore& store, const CsvFlags&) {
+int RunExportMasters(SqlStore& store, const CsvFlags&) {
   return Report(WriteMastersCsv(store, std::cout));
 }
 
@@ -37,7 +37,7 @@ struct CoverageFlags : JsonFlags {
   std::string silent_after = "2h";
 };
 
-int RunCoverage(SqliteStore& store, const CoverageFlags& flags) {
+int RunCoverage(SqlStore& store, const CoverageFlags& flags) {
   Result<int64_t> after = ParseDuration(flags.silent_after);
   if (!after.ok()) return Report(after.status());
   CoverageQuery query = flags.query;
@@ -45,7 +45,7 @@ int RunCoverage(SqliteStore& store, const CoverageFlags& flags) {
   return Print(store.Coverage(query), flags.json, CoverageText);
 }
 
-int RunConflicts(SqliteStore& store, const JsonFlags& flags) {
+int RunConflicts(SqlStore& store, const JsonFlags& flags) {
   return Print(store.Conflicts(), flags.json, ConflictsText);
 }
 
@@ -53,7 +53,7 @@ struct CasesFlags : JsonFlags {
   std::string status;
 };
 
-int RunCases(SqliteStore& store, const CasesFlags& flags) {
+int RunCases(SqlStore& store, const CasesFlags& flags) {
   v1::CaseStatus status = v1::CASE_STATUS_UNSPECIFIED;
   if (!flags.status.empty()) {
     Result<v1::CaseStatus> parsed = ParseCaseStatus(flags.status);
@@ -70,7 +70,7 @@ struct CaseSetStatusFlags : DataFlags {
   std::string why;
 };
 
-int RunCaseSetStatus(SqliteStore& store, const CaseSetStatusFlags& flags) {
+int RunCaseSetStatus(SqlStore& store, const CaseSetStatusFlags& flags) {
   Result<v1::CaseStatus> status = ParseCaseStatus(flags.status);
   if (!status.ok()) return Report(status.status());
   Result<v1::Case> changed = store.SetCaseStatus(flags.case_id, *status, flags.by, flags.why);
@@ -86,7 +86,7 @@ struct OverrideFlags : DataFlags {
   bool remove = false;
 };
 
-int RunOverride(SqliteStore& store, const OverrideFlags& flags) {
+int RunOverride(SqlStore& store, const OverrideFlags& flags) {
   OverrideRequest request = flags.request;
   if (!flags.remove) {
     if (!flags.value_given) return Report(Status::InvalidArgument("give a VALUE, or --remove"));

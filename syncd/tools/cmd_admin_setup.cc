@@ -16,7 +16,7 @@ struct FileFlags : DataFlags {
   std::string file;
 };
 
-int RunStationsImport(SqliteStore& store, const FileFlags& flags) {
+int RunStationsImport(SqlStore& store, const FileFlags& flags) {
   Result<std::string> text = ReadFile(flags.file);
   if (!text.ok()) return Report(text.status());
   Result<std::vector<v1::Station>> parsed = ParseStationsCsv(*text);
@@ -31,7 +31,7 @@ struct FormsPublishFlags : DataFlags {
   std::vector<std::string> files;
 };
 
-int RunFormsPublish(SqliteStore& store, const FormsPublishFlags& flags) {
+int RunFormsPublish(SqlStore& store, const FormsPublishFlags& flags) {
   for (const std::string& form_file : flags.files) {
     Result<std::string> text = ReadFile(form_file, 4u << 20);
     if (!text.ok()) return Report(text.status());
@@ -51,7 +51,7 @@ struct ObserversAddFlags : DataFlags {
   std::string stations;
 };
 
-int RunObserversAdd(SqliteStore& store, const ObserversAddFlags& flags) {
+int RunObserversAdd(SqlStore& store, const ObserversAddFlags& flags) {
   Status added =
       store.AddObserver(flags.observer_id, flags.name, flags.phone, SplitComma(flags.stations));
   if (!added.ok()) return Report(added);
@@ -65,14 +65,14 @@ struct ObserversAssignFlags : DataFlags {
   std::string by = "cli";
 };
 
-int RunObserversAssign(SqliteStore& store, const ObserversAssignFlags& flags) {
+int RunObserversAssign(SqlStore& store, const ObserversAssignFlags& flags) {
   Status assigned = store.AssignStations(flags.observer_id, SplitComma(flags.stations), flags.by);
   if (!assigned.ok()) return Report(assigned);
   std::cout << "assigned " << flags.stations << " to observer " << flags.observer_id << "\n";
   return 0;
 }
 
-int RunObserversImport(SqliteStore& store, const FileFlags& flags) {
+int RunObserversImport(SqlStore& store, const FileFlags& flags) {
   Result<std::string> text = ReadFile(flags.file);
   if (!text.ok()) return Report(text.status());
   Result<std::vector<ObserverEntry>> parsed = ParseObserversCsv(*text);

@@ -110,7 +110,7 @@ ServerOptions MakeServerOptions(const ServeFlags& flags, const DataDir& dir,
 
 // Runs the server on an open store until SIGINT or SIGTERM; the exit status.
 int ServeStore(const ServeFlags& flags, const DataDir& dir,
-               const std::pair<std::string, uint16_t>& listen, std::unique_ptr<SqliteStore> store) {
+               const std::pair<std::string, uint16_t>& listen, std::unique_ptr<SqlStore> store) {
   Result<std::string> server_id = store->GetSetting("server_id");
   if (!server_id.ok()) return Report(server_id.status());
   Result<protocol::Ed25519PrivateKey> key = LoadReceiptKey(dir);
@@ -148,14 +148,14 @@ int RunServe(const ServeFlags& flags) {
   }
   Result<std::pair<std::string, uint16_t>> listen = ParseListenAddress(flags.listen);
   if (!listen.ok()) return Report(listen.status());
-  SqliteStoreOptions store_options;
+  SqlStoreOptions store_options;
   store_options.merge = !flags.no_merge;
   store_options.validate = !flags.no_validate;
   if (flags.no_validate) {
     std::cerr << "syncd: warning: --no-validate: records are trusted unchecked (benchmarks only)\n";
   }
   store_options.max_db_bytes = flags.max_db_mb << 20;
-  Result<std::unique_ptr<SqliteStore>> store = OpenStore(dir, store_options);
+  Result<std::unique_ptr<SqlStore>> store = OpenStore(dir, store_options);
   if (!store.ok()) return Report(store.status());
   return ServeStore(flags, dir, *listen, std::move(store).value());
 }

@@ -25,8 +25,7 @@ std::filesystem::path FastTempBase() {
 }  // namespace
 
 FuzzServer::FuzzServer(const std::string& name) : dir_("vigil_fuzz_" + name + "_", FastTempBase()) {
-  Result<std::unique_ptr<syncd::SqliteStore>> opened =
-      syncd::SqliteStore::Open(dir_ / "syncd.db", true);
+  Result<std::unique_ptr<syncd::SqlStore>> opened = syncd::SqlStore::Open(dir_ / "syncd.db", true);
   Require(opened.ok());
   store_ = std::move(opened).value();
   Require(store_->InitSetting("server_id", std::string(kServerId)).ok());

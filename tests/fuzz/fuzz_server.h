@@ -9,7 +9,7 @@
 
 #include "http/router.h"
 #include "metrics/metrics.h"
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 #include "support/temp_dir.h"
 #include "vigil/v1/records.pb.h"
 
@@ -26,12 +26,12 @@ class FuzzServer {
   FuzzServer(const FuzzServer&) = delete;
   FuzzServer& operator=(const FuzzServer&) = delete;
 
-  syncd::SqliteStore& store() { return *store_; }
+  syncd::SqlStore& store() { return *store_; }
   syncd::Router& router() { return *router_; }
 
  private:
   test_support::TempDir dir_;  // Removed after the store is closed.
-  std::unique_ptr<syncd::SqliteStore> store_;
+  std::unique_ptr<syncd::SqlStore> store_;
   syncd::Metrics metrics_;
   std::unique_ptr<syncd::Router> router_;
 };

@@ -13,7 +13,7 @@ namespace vigil::syncd {
 namespace {
 
 // Every alert of `kind`, detail → count.
-std::map<std::string, uint64_t> AlertCounts(SqliteStore& store, const std::string& kind) {
+std::map<std::string, uint64_t> AlertCounts(SqlStore& store, const std::string& kind) {
   // A synchronous write waits for the queued (best-effort) alert writes before it.
   (void)store.SetCoordinatorDisabled("(nobody)", true);
   std::map<std::string, uint64_t> out;
@@ -43,7 +43,7 @@ TEST_CASE("inert text: line breaks, controls, bidi overrides and bad UTF-8 are s
 
 TEST_CASE("alerts: one row per distinct detail within the hour, repeats counted") {
   testing::TestServer server;
-  SqliteStore& store = server.store();
+  SqlStore& store = server.store();
   for (const char* detail :
        {"failed login as ada from 10.0.0.1", "failed login as ada from 10.0.0.2",
         "failed login as ada from 10.0.0.1", "failed login as bo from 10.0.0.1",
@@ -61,7 +61,7 @@ TEST_CASE("alerts: one row per distinct detail within the hour, repeats counted"
 
 TEST_CASE("alerts: a flood of distinct details is bounded and nothing smuggles a line") {
   testing::TestServer server;
-  SqliteStore& store = server.store();
+  SqlStore& store = server.store();
   for (int i = 0; i < 80; ++i) {
     store.RecordAlert("UNKNOWN_DEVICE", "", "unknown device id-" + std::to_string(i));
   }

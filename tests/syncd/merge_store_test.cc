@@ -27,7 +27,7 @@ class MergeServer {
  public:
   // `store_options.validate = false` tests merge's rules on records that ingest's checks
   // (docs/protocol.md §8.5) would hold, e.g. a partial checklist.
-  explicit MergeServer(SqliteStoreOptions store_options = {}) : server({}, store_options) {
+  explicit MergeServer(SqlStoreOptions store_options = {}) : server({}, store_options) {
     REQUIRE(server.store().PublishForm(testing::CountForm()).ok());
     REQUIRE(server.store().PublishForm(testing::IncidentForm()).ok());
     REQUIRE(server.store().AddObserver("obs2", "Dara", "", {kStation}).ok());
@@ -238,7 +238,7 @@ TEST_CASE("merge store: when cases merge the survivor keeps the furthest status"
 TEST_CASE("merge store: coverage rolls up a small synthetic country") {
   // Unchecked: a device never sends a partial checklist (its form's required answer missing);
   // this fixture makes one to see coverage count it.
-  SqliteStoreOptions unchecked;
+  SqlStoreOptions unchecked;
   unchecked.validate = false;
   MergeServer s(unchecked);
   Store& store = s.server.store();
@@ -342,9 +342,9 @@ TEST_CASE("merge store: records stored before schema 2 are merged on the upgrade
   const std::string path = dir.path() + "/old.db";
   {
     // Records stored with merge off stand for records stored by a schema-1 syncd.
-    SqliteStoreOptions off;
+    SqlStoreOptions off;
     off.merge = false;
-    std::unique_ptr<SqliteStore> store = SqliteStore::Open(path, true, off).value();
+    std::unique_ptr<SqlStore> store = SqlStore::Open(path, true, off).value();
     REQUIRE(store->InitSetting("server_id", testing::kServerId).ok());
     v1::Station station;
     station.set_code(kStation);
@@ -397,7 +397,7 @@ TEST_CASE("merge store: records stored before schema 2 are merged on the upgrade
                     "PRAGMA user_version=1")
                 .ok());
   }
-  std::unique_ptr<SqliteStore> store = SqliteStore::Open(path, false).value();
+  std::unique_ptr<SqlStore> store = SqlStore::Open(path, false).value();
   v1::ConflictList conflicts = store->Conflicts().value();
   REQUIRE(conflicts.conflicts_size() == 1);
   CHECK(conflicts.conflicts(0).question_id() == "ballots");

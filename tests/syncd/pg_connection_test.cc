@@ -17,7 +17,7 @@
 
 #include "pg_cluster.h"
 #include "store/pg_schema.h"
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 namespace vigil::syncd {
 namespace {

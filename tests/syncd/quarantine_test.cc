@@ -328,7 +328,7 @@ TEST_CASE("quarantine: release re-checks against today's assignments and merges 
       },
       kOther);
   REQUIRE(f.HeldFor(record).find("not assigned") != std::string::npos);
-  SqliteStore& store = f.server.store();
+  SqlStore& store = f.server.store();
 
   CHECK(ReleaseQuarantine(store, "moved", "", "why").status().code() ==
         StatusCode::kInvalidArgument);
@@ -391,7 +391,7 @@ TEST_CASE("quarantine: critical answers become alerts with the station and the o
 
 TEST_CASE("quarantine: an 8 MB answer compressed into a small batch grows the store by little") {
   Fixture f;
-  SqliteStore& store = f.server.store();
+  SqlStore& store = f.server.store();
   const protocol::Form count = protocol::Form::Compile(CountForm()).value();
   const size_t allowance = RecordAllowanceBytes(count);
   auto file_size = [&] {

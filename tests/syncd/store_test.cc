@@ -22,7 +22,7 @@ TEST_CASE("a new store is migrated to the current schema version") {
   TempDir dir;
   std::string path = dir.path() + "/s.db";
   {
-    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, true);
+    Result<std::unique_ptr<SqlStore>> store = SqlStore::Open(path, true);
     REQUIRE(store.ok());
   }
   Result<sqlite::Db> db = sqlite::Db::Open(path, {.create = false, .busy_timeout_ms = 1000});
@@ -36,7 +36,7 @@ TEST_CASE("a store from a newer syncd is refused") {
   TempDir dir;
   std::string path = dir.path() + "/s.db";
   {
-    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, true);
+    Result<std::unique_ptr<SqlStore>> store = SqlStore::Open(path, true);
     REQUIRE(store.ok());
   }
   {
@@ -44,7 +44,7 @@ TEST_CASE("a store from a newer syncd is refused") {
     REQUIRE(db.ok());
     REQUIRE(db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion + 1)).ok());
   }
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, false);
+  Result<std::unique_ptr<SqlStore>> store = SqlStore::Open(path, false);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == StatusCode::kUnimplemented);
 }
@@ -53,7 +53,7 @@ TEST_CASE("an uninitialized file is not a store") {
   TempDir dir;
   std::string path = dir.path() + "/empty.db";
   { REQUIRE(sqlite::Db::Open(path, {.create = true, .busy_timeout_ms = 1000}).ok()); }
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, false);
+  Result<std::unique_ptr<SqlStore>> store = SqlStore::Open(path, false);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == StatusCode::kFailedPrecondition);
 }
@@ -62,12 +62,20 @@ TEST_CASE("stored evidence cannot be updated or deleted") {
   TestServer server;
   TestDevice device = server.Enroll();
   REQUIRE(server.Post("/v1/push", device.NextBody({MakeSubmission("r1")})).status == 200);
-  Result<sqlite::Db> db =
-      sqlite::Db::Open(server.db_path(), {.create = false, .busy_timeout_ms = 1000});
-  REQUIRE(db.ok());
-  CHECK_FALSE(db->Exec("DELETE FROM batches").ok());
-  CHECK_FALSE(db->Exec("UPDATE records SET bytes = x''").ok());
-  CHECK_FALSE(db->Exec("DELETE FROM records").ok());
+  REQUIRE(server.store().LogCoordinatorAction(v1::AuditEntry()).ok());
+  std::unique_ptr<sql::Connection> conn = server.ConnectDirectly();
+  CHECK_FALSE(conn->Exec("DELETE FROM batches").ok());
+  CHECK_FALSE(conn->Exec("UPDATE batches SET seq = seq + 100").ok());
+  CHECK_FALSE(conn->Exec("UPDATE records SET bytes = bytes").ok());
+  CHECK_FALSE(conn->Exec("DELETE FROM records").ok());
+  CHECK_FALSE(conn->Exec("UPDATE audit_log SET reason = 'x'").ok());
+  CHECK_FALSE(conn->Exec("DELETE FROM audit_log").ok());
+  sql::Statement batches(*conn, "SELECT count(*) FROM batches");
+  REQUIRE(batches.Step().value());
+  CHECK(batches.Int(0) == 1);
+  sql::Statement records(*conn, "SELECT count(*) FROM records");
+  REQUIRE(records.Step().value());
+  CHECK(records.Int(0) == 1);
 }
 
 TEST_CASE("settings are set once") {
@@ -129,7 +137,7 @@ TEST_CASE("group commit: many batches share transactions and every acknowledged 
   CHECK(used < static_cast<uint64_t>(kDevices));
 
   server.store().Close();
-  std::unique_ptr<SqliteStore> reopened = server.Open();
+  std::unique_ptr<SqlStore> reopened = server.Open();
   Result<v1::ServerStats> stats = reopened->Stats();
   REQUIRE(stats.ok());
   CHECK(stats->batches() == kDevices);

@@ -15,8 +15,9 @@
 #include "http/router.h"
 #include "metrics/metrics.h"
 #include "pg_cluster.h"
+#include "store/pg_connection.h"
+#include "store/sql_store.h"
 #include "store/sqlite_connection.h"
-#include "store/sqlite_store.h"
 #include "support/temp_dir.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
@@ -145,7 +146,7 @@ inline v1::FormDefinition OpeningForm() {
 // observer "obs1" and form opening v1.
 class TestServer {
  public:
-  explicit TestServer(RouterOptions options = {}, SqliteStoreOptions store_options = {})
+  explicit TestServer(RouterOptions options = {}, SqlStoreOptions store_options = {})
       : store_options_(store_options) {
     store_ = Open();
     REQUIRE(store_->InitSetting("server_id", kServerId).ok());
@@ -163,21 +164,32 @@ class TestServer {
     router_ = std::make_unique<Router>(*store_, metrics_, key_, options);
   }
 
-  std::unique_ptr<SqliteStore> Open() {
+  std::unique_ptr<SqlStore> Open() {
     // VIGIL_TEST_STORE=postgres: a fresh database of the process's cluster, kept for reopening.
     const char* backend = std::getenv("VIGIL_TEST_STORE");
     if (backend != nullptr && std::string(backend) == "postgres" && pg_url_.empty()) {
       pg_url_ = SharedPgCluster().FreshDatabase();
     }
-    Result<std::unique_ptr<SqliteStore>> store =
-        pg_url_.empty() ? SqliteStore::Open(db_path(), true, store_options_)
-                        : SqliteStore::OpenPostgres(pg_url_, true, store_options_);
+    Result<std::unique_ptr<SqlStore>> store =
+        pg_url_.empty() ? SqlStore::Open(db_path(), true, store_options_)
+                        : SqlStore::OpenPostgres(pg_url_, true, store_options_);
     REQUIRE_MESSAGE(store.ok(), store.status().ToString());
     return std::move(store).value();
   }
 
   std::string db_path() const { return dir_.path() + "/syncd.db"; }
-  SqliteStore& store() { return *store_; }
+  // A connection of its own to the store's database, on whichever backend it runs.
+  std::unique_ptr<sql::Connection> ConnectDirectly() const {
+    if (!pg_url_.empty()) {
+      Result<std::unique_ptr<PgConnection>> pg = PgConnection::Connect(pg_url_);
+      REQUIRE_MESSAGE(pg.ok(), pg.status().ToString());
+      return std::move(pg).value();
+    }
+    Result<std::unique_ptr<SqliteConnection>> lite = SqliteConnection::Open(db_path(), false, 1000);
+    REQUIRE_MESSAGE(lite.ok(), lite.status().ToString());
+    return std::move(lite).value();
+  }
+  SqlStore& store() { return *store_; }
   Router& router() { return *router_; }
   const protocol::Ed25519PrivateKey& receipt_key() const { return *key_; }
 
@@ -225,11 +237,11 @@ class TestServer {
   }
 
  private:
-  SqliteStoreOptions store_options_;
+  SqlStoreOptions store_options_;
   TempDir dir_;
   std::string pg_url_;  // The PostgreSQL database (VIGIL_TEST_STORE=postgres).
   Metrics metrics_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SqlStore> store_;
   std::shared_ptr<const protocol::Ed25519PrivateKey> key_;
   std::unique_ptr<Router> router_;
 };

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "admin/admin.h"
+#include "store/sql_store.h"
 #include "store/sqlite_connection.h"
-#include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 
 namespace vigil::syncd {
@@ -436,7 +436,7 @@ Result<RestoreResult> RestoreBackup(const DataDir& dir, const std::string& from,
   guard.Release();
   VIGIL_RETURN_IF_ERROR(FsyncPath(dir.root, true));
   // Opening migrates a backup of an older schema; the restore goes into the audit log.
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, OpenStore(dir));
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store, OpenStore(dir));
   v1::AuditEntry entry;
   entry.set_actor("syncd restore");
   entry.set_action("restore");

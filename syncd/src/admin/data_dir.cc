@@ -108,19 +108,19 @@ Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options) {
   }
   VIGIL_ASSIGN_OR_RETURN(result.tls_pin, PinOfCertFile(dir.tls_cert()));
 
-  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
-                         SqliteStore::Open(dir.db(), /*create=*/true));
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store,
+                         SqlStore::Open(dir.db(), /*create=*/true));
   VIGIL_RETURN_IF_ERROR(store->InitSetting("server_id", result.server_id));
   store->Close();
   return result;
 }
 
-Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir, SqliteStoreOptions options) {
+Result<std::unique_ptr<SqlStore>> OpenStore(const DataDir& dir, SqlStoreOptions options) {
   if (!std::filesystem::exists(dir.db())) {
     return Status::FailedPrecondition("no store in " + dir.root + "; run `syncd init --data " +
                                       dir.root + "` first");
   }
-  return SqliteStore::Open(dir.db(), /*create=*/false, options);
+  return SqlStore::Open(dir.db(), /*create=*/false, options);
 }
 
 Result<protocol::Ed25519PrivateKey> LoadReceiptKey(const DataDir& dir) {

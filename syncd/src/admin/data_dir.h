@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/status.h"
 
@@ -44,7 +44,7 @@ struct InitResult {
 Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options);
 
 // Opens an initialized data directory's store.
-Result<std::unique_ptr<SqliteStore>> OpenStore(const DataDir& dir, SqliteStoreOptions options = {});
+Result<std::unique_ptr<SqlStore>> OpenStore(const DataDir& dir, SqlStoreOptions options = {});
 
 // Reads the receipt key (refuses a key file readable by others).
 Result<protocol::Ed25519PrivateKey> LoadReceiptKey(const DataDir& dir);

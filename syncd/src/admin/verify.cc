@@ -12,8 +12,8 @@
 #include <unordered_set>
 
 #include "records/record_rules.h"
+#include "store/sql_store.h"
 #include "store/sqlite_connection.h"
-#include "store/sqlite_store.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/signing.h"
@@ -440,7 +440,7 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     if (version < 2) return report;
   }
   {
-    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(copy_path, false));
+    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store, SqlStore::Open(copy_path, false));
     Status rebuilt = store->RebuildMerge();
     store->Close();
     VIGIL_RETURN_IF_ERROR(rebuilt.WithContext("recomputing merge on the copy"));

@@ -17,7 +17,7 @@
 //     twice or without its batch); its stored bytes hash to its content hash.
 //  4. Merge: the copy's merge tables (merge_latest, masters, conflicts, qa_flags, cases,
 //     case_members) are emptied and recomputed from the stored records with the store's own
-//     merge code (SqliteStore::RebuildMerge); the recomputation must equal what was stored,
+//     merge code (SqlStore::RebuildMerge); the recomputation must equal what was stored,
 //     row for row (masters' updated_at_ms aside).
 //
 // The copy is made with SQLite's online backup into a scratch folder and removed afterwards,

@@ -11,7 +11,7 @@
 //                                           429 RATE_LIMITED, with Retry-After
 //
 // The sequence rules (6) and the per-record rules (7) need the device's chain and are
-// applied by the store's writer, inside its transaction (see sqlite_store.cc). These are
+// applied by the store's writer, inside its transaction (see sql_store.cc). These are
 // pure functions: no sockets, no threads; the device lookup is passed in.
 #pragma once
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 namespace vigil::syncd {
 namespace {

@@ -1,14 +1,14 @@
-// SqliteStore on PostgreSQL (issue 12): the same store code over PgConnection. SQLite's own
+// SqlStore on PostgreSQL (issue 12): the same store code over PgConnection. SQLite's own
 // upkeep (PRAGMAs, max_page_count, WAL, file backups) does not apply: the database server
 // owns durability and size.
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 namespace vigil::syncd {
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenPostgres(const std::string& url, bool create,
-                                                               SqliteStoreOptions options) {
+Result<std::unique_ptr<SqlStore>> SqlStore::OpenPostgres(const std::string& url, bool create,
+                                                         SqlStoreOptions options) {
   if (options.max_db_bytes > 0) {
     return Status::InvalidArgument(
         "a database size limit is SQLite's (max_page_count); on PostgreSQL the server's disk "
@@ -28,8 +28,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenPostgres(const std::string
     }
     if (version != kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigratePgSchema(*writer));
   }
-  return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(connect), std::move(writer), options));
+  return std::unique_ptr<SqlStore>(new SqlStore(std::move(connect), std::move(writer), options));
 }
 
 }  // namespace vigil::syncd

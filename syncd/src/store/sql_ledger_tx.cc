@@ -1,18 +1,18 @@
 // The device ledger's repository (store/ledger_tx.h) over the portable SQL layer: the rows
 // ingest reads and writes inside the writer's transaction. Statements are prepared once per
-// writer connection (SqliteStore::Cached).
+// writer connection (SqlStore::Cached).
 #include <utility>
 
 #include "store/ledger_tx.h"
+#include "store/sql_store.h"
 #include "store/sqlite_chain_ops.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 
-class SqliteStore::LedgerTxImpl final : public LedgerTx {
+class SqlStore::LedgerTxImpl final : public LedgerTx {
  public:
-  LedgerTxImpl(SqliteStore& store, sql::Connection& db) : store_(store), db_(db) {}
+  LedgerTxImpl(SqlStore& store, sql::Connection& db) : store_(store), db_(db) {}
 
   Result<std::optional<DeviceHead>> LockDevice(const std::string& device_id) override {
     sql::Statement device(db_, std::string("SELECT status, last_seq, last_hash, observer_id "
@@ -218,12 +218,12 @@ class SqliteStore::LedgerTxImpl final : public LedgerTx {
   }
 
  private:
-  SqliteStore& store_;
+  SqlStore& store_;
   sql::Connection& db_;
 };
 
-void SqliteStore::WriteLedger(std::function<Status(LedgerTx&)> run,
-                              std::function<void(Status)> finish) {
+void SqlStore::WriteLedger(std::function<Status(LedgerTx&)> run,
+                           std::function<void(Status)> finish) {
   auto shared_finish = std::make_shared<std::function<void(Status)>>(std::move(finish));
   Status queued = Submit(Job{[this, run = std::move(run)](sql::Connection& db) {
                                LedgerTxImpl tx(*this, db);
@@ -233,7 +233,7 @@ void SqliteStore::WriteLedger(std::function<Status(LedgerTx&)> run,
   if (!queued.ok()) (*shared_finish)(queued);
 }
 
-Status SqliteStore::RunLedger(std::function<Status(LedgerTx&)> run) {
+Status SqlStore::RunLedger(std::function<Status(LedgerTx&)> run) {
   return RunSync([this, &run](sql::Connection& db) {
     LedgerTxImpl tx(*this, db);
     return run(tx);

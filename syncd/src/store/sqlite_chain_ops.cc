@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "store/sql_store.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 
 namespace vigil::syncd {

@@ -1,10 +1,10 @@
 // Writes of the coordinators' dashboard: coordinators, audit entries of logins, alerts.
+#include "store/sql_store.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 
-Status SqliteStore::AddCoordinator(const CoordinatorRecord& coordinator) {
+Status SqlStore::AddCoordinator(const CoordinatorRecord& coordinator) {
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement exists(db, "SELECT 1 FROM coordinators WHERE name = ?");
     exists.BindText(1, coordinator.name);
@@ -20,7 +20,7 @@ Status SqliteStore::AddCoordinator(const CoordinatorRecord& coordinator) {
   });
 }
 
-Result<std::optional<CoordinatorRecord>> SqliteStore::FindCoordinator(const std::string& name) {
+Result<std::optional<CoordinatorRecord>> SqlStore::FindCoordinator(const std::string& name) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader,
                       "SELECT name, role, password_hash, created_at_ms, disabled FROM coordinators "
@@ -37,7 +37,7 @@ Result<std::optional<CoordinatorRecord>> SqliteStore::FindCoordinator(const std:
   return std::optional<CoordinatorRecord>(std::move(out));
 }
 
-Result<v1::CoordinatorList> SqliteStore::ListCoordinators() {
+Result<v1::CoordinatorList> SqlStore::ListCoordinators() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader,
                       "SELECT name, role, created_at_ms, disabled FROM coordinators ORDER BY name");
@@ -53,7 +53,7 @@ Result<v1::CoordinatorList> SqliteStore::ListCoordinators() {
   }
 }
 
-Status SqliteStore::SetCoordinatorDisabled(const std::string& name, bool disabled) {
+Status SqlStore::SetCoordinatorDisabled(const std::string& name, bool disabled) {
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement stmt(db, "UPDATE coordinators SET disabled = ? WHERE name = ?");
     stmt.Bind(1, disabled).BindText(2, name);
@@ -63,15 +63,15 @@ Status SqliteStore::SetCoordinatorDisabled(const std::string& name, bool disable
   });
 }
 
-Status SqliteStore::LogCoordinatorAction(const v1::AuditEntry& entry) {
+Status SqlStore::LogCoordinatorAction(const v1::AuditEntry& entry) {
   return RunSync([&](sql::Connection& db) -> Status {
     return AppendAuditEntry(db, entry.actor(), entry.action(), entry.target(), entry.before(),
                             entry.after(), entry.reason(), entry.at_ms());
   });
 }
 
-void SqliteStore::RecordAlert(const std::string& kind, const std::string& device_id,
-                              const std::string& detail) {
+void SqlStore::RecordAlert(const std::string& kind, const std::string& device_id,
+                           const std::string& detail) {
   // Cut before queuing, so that a queued alert holds little memory; RaiseAlert cuts further.
   (void)Submit(Job{[kind, device = device_id.substr(0, 256), text = detail.substr(0, 4096)](
                        sql::Connection& db) { return RaiseAlert(db, kind, device, text, NowMs()); },

@@ -7,8 +7,8 @@
 #include <tuple>
 
 #include "merge/cases.h"
+#include "store/sql_store.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {
@@ -101,7 +101,7 @@ Status FillDeviceRow(sql::Connection& db, const sql::Statement& stmt, v1::Device
 
 }  // namespace
 
-Result<v1::FormCatalog> SqliteStore::FormCatalog() {
+Result<v1::FormCatalog> SqlStore::FormCatalog() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::FormCatalog catalog;
   sql::Statement stmt(
@@ -117,7 +117,7 @@ Result<v1::FormCatalog> SqliteStore::FormCatalog() {
   }
 }
 
-Result<v1::Overview> SqliteStore::Overview(int64_t silent_after_ms) {
+Result<v1::Overview> SqlStore::Overview(int64_t silent_after_ms) {
   v1::Overview overview;
   const int64_t now = NowMs();
   overview.set_generated_at_ms(now);
@@ -235,7 +235,7 @@ Result<v1::Overview> SqliteStore::Overview(int64_t silent_after_ms) {
   return overview;
 }
 
-Result<v1::CoveragePage> SqliteStore::CoverageDrill(const CoverageDrillQuery& query) {
+Result<v1::CoveragePage> SqlStore::CoverageDrill(const CoverageDrillQuery& query) {
   static const char* const kLevels[] = {"province", "district", "commune", "station"};
   if (std::find(std::begin(kLevels), std::end(kLevels), query.level) == std::end(kLevels)) {
     return Status::InvalidArgument("level must be province, district, commune or station");
@@ -346,7 +346,7 @@ Result<v1::CoveragePage> SqliteStore::CoverageDrill(const CoverageDrillQuery& qu
   }
 }
 
-Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_code) {
+Result<v1::StationDetail> SqlStore::StationDetail(const std::string& station_code) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::StationDetail detail;
   {
@@ -450,7 +450,7 @@ Result<v1::StationDetail> SqliteStore::StationDetail(const std::string& station_
   }
 }
 
-Result<v1::CasePage> SqliteStore::CasePage(const CaseQuery& query) {
+Result<v1::CasePage> SqlStore::CasePage(const CaseQuery& query) {
   const PageRequest page = Clamp(query.page);
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(
@@ -504,7 +504,7 @@ Result<v1::CasePage> SqliteStore::CasePage(const CaseQuery& query) {
   return out;
 }
 
-Result<v1::CaseDetail> SqliteStore::CaseDetail(const std::string& case_id) {
+Result<v1::CaseDetail> SqlStore::CaseDetail(const std::string& case_id) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::CaseDetail detail;
   {
@@ -545,7 +545,7 @@ Result<v1::CaseDetail> SqliteStore::CaseDetail(const std::string& case_id) {
   }
 }
 
-Result<v1::DevicePage> SqliteStore::DevicePage(const DeviceQuery& query) {
+Result<v1::DevicePage> SqlStore::DevicePage(const DeviceQuery& query) {
   if (!query.status.empty() && query.status != "active" && query.status != "revoked") {
     return Status::InvalidArgument("status must be active or revoked");
   }
@@ -581,7 +581,7 @@ Result<v1::DevicePage> SqliteStore::DevicePage(const DeviceQuery& query) {
   }
 }
 
-Result<v1::DeviceRow> SqliteStore::DeviceRow(const std::string& device_id) {
+Result<v1::DeviceRow> SqlStore::DeviceRow(const std::string& device_id) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader, std::string("SELECT ") + kDeviceColumns +
                                   " FROM devices d LEFT JOIN observers o ON "
@@ -594,7 +594,7 @@ Result<v1::DeviceRow> SqliteStore::DeviceRow(const std::string& device_id) {
   return out;
 }
 
-Result<v1::AlertPage> SqliteStore::AlertPage(const std::string& kind, PageRequest page_request) {
+Result<v1::AlertPage> SqlStore::AlertPage(const std::string& kind, PageRequest page_request) {
   const PageRequest page = Clamp(page_request);
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::AlertPage out;

@@ -3,8 +3,8 @@
 // writer-side half of push is ingest's (ingest/ingest_service.h).
 #include <utility>
 
+#include "store/sql_store.h"
 #include "store/sqlite_chain_ops.h"
-#include "store/sqlite_store.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/protocol/signing.h"
 
@@ -44,8 +44,8 @@ Result<v1::Assignment> LoadAssignment(sql::Connection& db, const std::string& ob
 
 }  // namespace
 
-Status SqliteStore::EnrollInTransaction(sql::Connection& db, const EnrollParams& params,
-                                        v1::EnrollResponse& response) {
+Status SqlStore::EnrollInTransaction(sql::Connection& db, const EnrollParams& params,
+                                     v1::EnrollResponse& response) {
   const std::string code_hash = protocol::Sha256(params.code);
   const int64_t now = NowMs();
   sql::Statement code(db,
@@ -97,9 +97,9 @@ Status SqliteStore::EnrollInTransaction(sql::Connection& db, const EnrollParams&
   return FillEnrollResponse(db, params, device_id, observer_id, response);
 }
 
-Status SqliteStore::FillEnrollResponse(sql::Connection& db, const EnrollParams& params,
-                                       const std::string& device_id, const std::string& observer_id,
-                                       v1::EnrollResponse& response) {
+Status SqlStore::FillEnrollResponse(sql::Connection& db, const EnrollParams& params,
+                                    const std::string& device_id, const std::string& observer_id,
+                                    v1::EnrollResponse& response) {
   response.set_device_id(device_id);
   response.set_server_id(params.server_id);
   response.set_receipt_public_key(params.receipt_public_key);
@@ -115,8 +115,8 @@ Status SqliteStore::FillEnrollResponse(sql::Connection& db, const EnrollParams& 
   return Status::Ok();
 }
 
-Status SqliteStore::PullInTransaction(sql::Connection& db, const PullParams& params,
-                                      v1::PullResponse& response) {
+Status SqlStore::PullInTransaction(sql::Connection& db, const PullParams& params,
+                                   v1::PullResponse& response) {
   const int64_t now = NowMs();
   sql::Statement device(db,
                         "SELECT status, observer_id, last_seq, last_hash FROM devices "

@@ -8,7 +8,7 @@
 //     this process that writes. A write that would grow the file past it fails with
 //     SQLITE_FULL, exactly as when the disk itself is full (ENOSPC is SQLITE_FULL too).
 //  2. SQLITE_FULL may roll back the whole group transaction, not only the failing statement;
-//     the writer then fails every job of the group with that error (sqlite_store.cc,
+//     the writer then fails every job of the group with that error (sql_store.cc,
 //     WriterLoop). Nothing was acknowledged, so nothing accepted is lost: devices get 503
 //     UNAVAILABLE (retryable) and send the same bytes again later.
 //  3. Raising the limit (or freeing disk space) needs no restart: the next group commits.
@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/sql_store.h"
 #include "store/sqlite_connection.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {
@@ -36,7 +36,7 @@ Result<int64_t> DefaultMaxPageCount() {
 
 }  // namespace
 
-Result<int64_t> SqliteStore::SetMaxDbBytes(int64_t bytes) {
+Result<int64_t> SqlStore::SetMaxDbBytes(int64_t bytes) {
   if (writer_db_->backend() != sql::Backend::kSqlite) {
     return Status::FailedPrecondition("a database size limit is SQLite's (max_page_count)");
   }
@@ -57,7 +57,7 @@ Result<int64_t> SqliteStore::SetMaxDbBytes(int64_t bytes) {
   return in_force;
 }
 
-Status SqliteStore::RebuildMerge() {
+Status SqlStore::RebuildMerge() {
   return RunSync([this](sql::Connection& db) -> Status {
     VIGIL_RETURN_IF_ERROR(
         db.Exec("DELETE FROM merge_latest; DELETE FROM masters; DELETE FROM conflicts; "

@@ -29,8 +29,8 @@
 #include "merge/master.h"
 #include "merge/value_text.h"
 #include "records/record_rules.h"
+#include "store/sql_store.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {
@@ -55,16 +55,15 @@ std::string StatusName(v1::CaseStatus status) { return v1::CaseStatus_Name(statu
 
 }  // namespace
 
-sql::Statement& SqliteStore::Cached(sql::Connection& db, const char* sql) {
+sql::Statement& SqlStore::Cached(sql::Connection& db, const char* sql) {
   std::unique_ptr<sql::Statement>& slot = writer_statements_[sql];
   if (slot == nullptr) slot = std::make_unique<sql::Statement>(db, sql);
   slot->Reset();
   return *slot;
 }
 
-Result<const protocol::Form*> SqliteStore::CompiledForm(sql::Connection& db,
-                                                        const std::string& form_id,
-                                                        uint32_t version) {
+Result<const protocol::Form*> SqlStore::CompiledForm(sql::Connection& db,
+                                                     const std::string& form_id, uint32_t version) {
   auto key = std::make_pair(form_id, version);
   auto it = forms_.find(key);
   if (it != forms_.end()) return static_cast<const protocol::Form*>(it->second.get());
@@ -85,9 +84,9 @@ Result<const protocol::Form*> SqliteStore::CompiledForm(sql::Connection& db,
   return static_cast<const protocol::Form*>(slot.get());
 }
 
-Status SqliteStore::MergeSubmission(sql::Connection& db, const v1::Submission& submission,
-                                    const std::string& device_id, const std::string& observer_id,
-                                    DirtyMasters& dirty) {
+Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& submission,
+                                 const std::string& device_id, const std::string& observer_id,
+                                 DirtyMasters& dirty) {
   VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
                          CompiledForm(db, submission.form_id(), submission.form_version()));
   if (form != nullptr && form->definition().kind() != v1::CHECKLIST) return Status::Ok();
@@ -131,9 +130,9 @@ Status SqliteStore::MergeSubmission(sql::Connection& db, const v1::Submission& s
   return Status::Ok();
 }
 
-Result<v1::MasterRecord> SqliteStore::RecomputeMaster(sql::Connection& db,
-                                                      const std::string& station_code,
-                                                      const std::string& form_id) {
+Result<v1::MasterRecord> SqlStore::RecomputeMaster(sql::Connection& db,
+                                                   const std::string& station_code,
+                                                   const std::string& form_id) {
   std::vector<merge::SubmissionInput> inputs;
   sql::Statement& latest = Cached(db,
                                   "SELECT r.bytes, m.observer_id, m.device_id FROM merge_latest m "
@@ -224,7 +223,7 @@ Result<v1::MasterRecord> SqliteStore::RecomputeMaster(sql::Connection& db,
   return master;
 }
 
-Status SqliteStore::RecomputeCases(sql::Connection& db, const std::string& station_code) {
+Status SqlStore::RecomputeCases(sql::Connection& db, const std::string& station_code) {
   int64_t window_ms = merge::kDefaultIncidentWindowMs;
   {
     sql::Statement& setting =
@@ -337,8 +336,8 @@ Status SqliteStore::RecomputeCases(sql::Connection& db, const std::string& stati
   return Status::Ok();
 }
 
-Status SqliteStore::AddIncidentStatuses(sql::Connection& db, const std::string& device_id,
-                                        v1::PullResponse& response) {
+Status SqlStore::AddIncidentStatuses(sql::Connection& db, const std::string& device_id,
+                                     v1::PullResponse& response) {
   sql::Statement& stmt = Cached(db,
                                 "SELECT m.incident_id, m.case_id, coalesce(s.status, 1), "
                                 "coalesce(s.changed_at_ms, 0) FROM case_members m "
@@ -355,7 +354,7 @@ Status SqliteStore::AddIncidentStatuses(sql::Connection& db, const std::string& 
     s->set_changed_at_ms(stmt.Int(3));
   }
 }
-Status SqliteStore::ReplayMerge(sql::Connection& db) {
+Status SqlStore::ReplayMerge(sql::Connection& db) {
   // The rules depend only on the set of records, so replaying them in any order gives what
   // merging them on arrival would have given.
   std::set<std::string> incident_stations;

@@ -7,8 +7,8 @@
 #include "merge/cases.h"
 #include "merge/value_text.h"
 #include "records/record_rules.h"
+#include "store/sql_store.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {
@@ -21,7 +21,7 @@ Status CheckActor(const std::string& by, const std::string& reason) {
 
 }  // namespace
 
-Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request) {
+Result<v1::MasterRecord> SqlStore::SetOverride(const OverrideRequest& request) {
   VIGIL_RETURN_IF_ERROR(CheckActor(request.by, request.reason));
   v1::MasterRecord master;
   Status done = RunSync([&](sql::Connection& db) -> Status {
@@ -96,8 +96,8 @@ Result<v1::MasterRecord> SqliteStore::SetOverride(const OverrideRequest& request
   return master;
 }
 
-Result<v1::Case> SqliteStore::SetCaseStatus(const std::string& case_id, v1::CaseStatus status,
-                                            const std::string& by, const std::string& reason) {
+Result<v1::Case> SqlStore::SetCaseStatus(const std::string& case_id, v1::CaseStatus status,
+                                         const std::string& by, const std::string& reason) {
   VIGIL_RETURN_IF_ERROR(CheckActor(by, reason));
   v1::Case result;
   Status done = RunSync([&](sql::Connection& db) -> Status {
@@ -134,7 +134,7 @@ Result<v1::Case> SqliteStore::SetCaseStatus(const std::string& case_id, v1::Case
   return result;
 }
 
-Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
+Result<v1::CoverageReport> SqlStore::Coverage(const CoverageQuery& query) {
   static const char* const kLevels[] = {"nation", "province", "district", "commune"};
   if (std::find(std::begin(kLevels), std::end(kLevels), query.level) == std::end(kLevels)) {
     return Status::InvalidArgument("--by takes province, district or commune, not " + query.level);
@@ -255,7 +255,7 @@ Result<v1::CoverageReport> SqliteStore::Coverage(const CoverageQuery& query) {
   return report;
 }
 
-Result<v1::ConflictList> SqliteStore::Conflicts() {
+Result<v1::ConflictList> SqlStore::Conflicts() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::ConflictList list;
   sql::Statement stmt(reader,
@@ -269,7 +269,7 @@ Result<v1::ConflictList> SqliteStore::Conflicts() {
   }
 }
 
-Result<v1::CaseList> SqliteStore::Cases(v1::CaseStatus status) {
+Result<v1::CaseList> SqlStore::Cases(v1::CaseStatus status) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::CaseList list;
   sql::Statement stmt(
@@ -289,7 +289,7 @@ Result<v1::CaseList> SqliteStore::Cases(v1::CaseStatus status) {
   }
 }
 
-Result<v1::AuditLog> SqliteStore::Audit() {
+Result<v1::AuditLog> SqlStore::Audit() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::AuditLog log;
   sql::Statement stmt(
@@ -311,7 +311,7 @@ Result<v1::AuditLog> SqliteStore::Audit() {
   }
 }
 
-Status SqliteStore::ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) {
+Status SqlStore::ForEachMaster(const std::function<void(const v1::MasterRecord&)>& row) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader, "SELECT master FROM masters ORDER BY station_code, form_id");
   while (true) {

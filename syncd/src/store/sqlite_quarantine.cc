@@ -2,8 +2,8 @@
 // coordinators read, the release they may make, and what a device's pull says of its own.
 #include <algorithm>
 
+#include "store/sql_store.h"
 #include "store/sqlite_rows.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {
@@ -41,7 +41,7 @@ v1::QuarantinedRecord QuarantinedRecordFrom(sql::Statement& row) {
 
 }  // namespace
 
-Result<v1::QuarantinePage> SqliteStore::QuarantinePage(bool released, PageRequest page) {
+Result<v1::QuarantinePage> SqlStore::QuarantinePage(bool released, PageRequest page) {
   page.page = std::max<uint32_t>(page.page, 1);
   page.page_size = std::clamp<uint32_t>(page.page_size, 1, kMaxPageSize);
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
@@ -66,7 +66,7 @@ Result<v1::QuarantinePage> SqliteStore::QuarantinePage(bool released, PageReques
   }
 }
 
-Result<HeldRecord> SqliteStore::LoadHeld(sql::Connection& db, const std::string& record_id) {
+Result<HeldRecord> SqlStore::LoadHeld(sql::Connection& db, const std::string& record_id) {
   sql::Statement held(db, std::string("SELECT ") + kQuarantineColumns + ", r.bytes" +
                               kQuarantineFrom + " WHERE q.record_id = ?");
   held.BindText(1, record_id);
@@ -75,8 +75,8 @@ Result<HeldRecord> SqliteStore::LoadHeld(sql::Connection& db, const std::string&
   return HeldRecord{QuarantinedRecordFrom(held), held.Blob(14)};
 }
 
-Status SqliteStore::AddHeldRecords(sql::Connection& db, const std::string& device_id,
-                                   v1::PullResponse& response) {
+Status SqlStore::AddHeldRecords(sql::Connection& db, const std::string& device_id,
+                                v1::PullResponse& response) {
   sql::Statement& held =
       Cached(db,
              "SELECT q.record_id, q.reason FROM quarantine q JOIN records r "

@@ -3,13 +3,12 @@
 #include <utility>
 
 #include "records/record_checks.h"
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 namespace vigil::syncd {
 
-Result<SenderFacts> SqliteStore::LoadSenderFacts(sql::Connection& db,
-                                                 const std::string& observer_id,
-                                                 const std::string& station_code) {
+Result<SenderFacts> SqlStore::LoadSenderFacts(sql::Connection& db, const std::string& observer_id,
+                                              const std::string& station_code) {
   sql::Statement& facts = Cached(db,
                                  "SELECT EXISTS(SELECT 1 FROM stations WHERE code = ?1), "
                                  "EXISTS(SELECT 1 FROM assignments WHERE observer_id = ?2 AND "
@@ -24,14 +23,14 @@ Result<SenderFacts> SqliteStore::LoadSenderFacts(sql::Connection& db,
   return out;
 }
 
-size_t SqliteStore::AllowanceOf(const protocol::Form& form) {
+size_t SqlStore::AllowanceOf(const protocol::Form& form) {
   auto [it, added] = allowances_.emplace(&form, 0);
   if (added) it->second = RecordAllowanceBytes(form);
   return it->second;
 }
 
-Result<std::optional<std::string>> SqliteStore::HeldReason(sql::Connection& db,
-                                                           const std::string& record_id) {
+Result<std::optional<std::string>> SqlStore::HeldReason(sql::Connection& db,
+                                                        const std::string& record_id) {
   sql::Statement& held = Cached(db,
                                 "SELECT reason FROM quarantine WHERE record_id = ? AND "
                                 "released_at_ms IS NULL");

@@ -1,7 +1,7 @@
 #include "store/sqlite_rows.h"
 
 #include "store/inert_text.h"
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 namespace vigil::syncd {
 namespace {

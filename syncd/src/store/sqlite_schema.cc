@@ -5,8 +5,8 @@
 // append-only, enforced by triggers that refuse UPDATE and DELETE.
 #include <string>
 
+#include "store/sql_store.h"
 #include "store/sqlite_connection.h"
-#include "store/sqlite_store.h"
 
 namespace vigil::syncd {
 namespace {

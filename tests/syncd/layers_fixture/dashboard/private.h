@@ -1,3 +1,3 @@
 // A dashboard file that includes the store's own header: refused.
 #pragma once
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"

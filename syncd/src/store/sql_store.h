@@ -1,4 +1,5 @@
-// The SQLite backend of Store: one database file in WAL mode with synchronous=FULL.
+// The Store over SQL (docs/architecture.md §6), on either backend of store/sql.h: SQLite (one
+// database file in WAL mode with synchronous=FULL; Open) or PostgreSQL (OpenPostgres).
 //
 // NOTES ON THE WRITER THREAD
 //
@@ -43,7 +44,7 @@ namespace vigil::syncd {
 inline constexpr int kSchemaVersion = 5;
 
 // Limits of the SQLite store.
-struct SqliteStoreOptions {
+struct SqlStoreOptions {
   size_t max_queue = 20000;     // Jobs waiting for the writer.
   size_t max_group = 512;       // Jobs per transaction.
   int busy_timeout_ms = 10000;  // Waiting for another process's write lock.
@@ -64,16 +65,16 @@ struct SqliteStoreOptions {
 // Opens a new connection to the store's database (a reader, or the writer).
 using ConnectionFactory = std::function<Result<std::unique_ptr<sql::Connection>>()>;
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
   // Opens `path`; with `create`, creates the file and migrates the schema to kSchemaVersion.
   // Fails with kUnimplemented when the database's schema is newer than this code.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, bool create,
-                                                   SqliteStoreOptions options = {});
+  static Result<std::unique_ptr<SqlStore>> Open(const std::string& path, bool create,
+                                                SqlStoreOptions options = {});
   // Opens the PostgreSQL database at `url` (pg_store_open.cc); with `create`, creates the schema.
-  static Result<std::unique_ptr<SqliteStore>> OpenPostgres(const std::string& url, bool create,
-                                                           SqliteStoreOptions options = {});
-  ~SqliteStore() override;
+  static Result<std::unique_ptr<SqlStore>> OpenPostgres(const std::string& url, bool create,
+                                                        SqlStoreOptions options = {});
+  ~SqlStore() override;
 
   Result<std::string> GetSetting(const std::string& key) override;
   Status InitSetting(const std::string& key, const std::string& value) override;
@@ -132,7 +133,7 @@ class SqliteStore final : public Store {
   // Transactions the writer has committed (for tests of group commit).
   uint64_t transactions_committed() const { return transactions_.load(); }
 
-  // Changes SqliteStoreOptions::max_db_bytes while the store runs (0: no limit); returns the
+  // Changes SqlStoreOptions::max_db_bytes while the store runs (0: no limit); returns the
   // limit now in force, in bytes (sqlite_maintenance.cc).
   Result<int64_t> SetMaxDbBytes(int64_t bytes);
   // Empties every table merge derives (merge_latest, masters, conflicts, qa_flags, cases,
@@ -150,7 +151,7 @@ class SqliteStore final : public Store {
   // A reader connection borrowed from the pool; returned to it when destroyed.
   class Reader {
    public:
-    Reader(SqliteStore& store, std::unique_ptr<sql::Connection> conn)
+    Reader(SqlStore& store, std::unique_ptr<sql::Connection> conn)
         : store_(&store), conn_(std::move(conn)) {}
     Reader(Reader&& other) noexcept = default;
     Reader& operator=(Reader&&) = delete;
@@ -162,12 +163,12 @@ class SqliteStore final : public Store {
     operator sql::Connection&() const { return *conn_; }  // NOLINT(google-explicit-constructor)
 
    private:
-    SqliteStore* store_;
+    SqlStore* store_;
     std::unique_ptr<sql::Connection> conn_;
   };
 
-  SqliteStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
-              SqliteStoreOptions options);
+  SqlStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
+           SqlStoreOptions options);
   // Queues a job; false (and `finish` is not called) when closed or full.
   Status Submit(Job job, bool droppable = false);
   // Queues `run` and waits for its commit.
@@ -225,7 +226,7 @@ class SqliteStore final : public Store {
   sql::Statement& Cached(sql::Connection& db, const char* sql);
 
   const ConnectionFactory connect_;
-  const SqliteStoreOptions options_;
+  const SqlStoreOptions options_;
   std::unique_ptr<sql::Connection> writer_db_;  // Used only by the writer thread.
   // Writer thread only; declared after writer_db_ so they are destroyed before it closes.
   std::map<const char*, std::unique_ptr<sql::Statement>> writer_statements_;

@@ -1,4 +1,4 @@
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 #include <chrono>
 #include <future>
@@ -18,8 +18,8 @@ int64_t NowMs() {
       .count();
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool create,
-                                                       SqliteStoreOptions options) {
+Result<std::unique_ptr<SqlStore>> SqlStore::Open(const std::string& path, bool create,
+                                                 SqlStoreOptions options) {
   ConnectionFactory connect =
       [path, timeout = options.busy_timeout_ms]() -> Result<std::unique_ptr<sql::Connection>> {
     VIGIL_ASSIGN_OR_RETURN(auto conn, SqliteConnection::Open(path, false, timeout));
@@ -40,7 +40,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     }
     if (version < kSchemaVersion) VIGIL_RETURN_IF_ERROR(MigrateSchema(*db));
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(connect), std::move(db), options));
+  std::unique_ptr<SqlStore> store(new SqlStore(std::move(connect), std::move(db), options));
   // Records stored before merge existed (schema 1) are merged once, on the upgrade.
   if (before == 1 && options.merge) {
     VIGIL_RETURN_IF_ERROR(
@@ -53,15 +53,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   return store;
 }
 
-SqliteStore::SqliteStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
-                         SqliteStoreOptions options)
+SqlStore::SqlStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
+                   SqlStoreOptions options)
     : connect_(std::move(connect)), options_(options), writer_db_(std::move(writer)) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
-SqliteStore::~SqliteStore() { Close(); }
+SqlStore::~SqlStore() { Close(); }
 
-void SqliteStore::Close() {
+void SqlStore::Close() {
   {
     std::lock_guard lock(mu_);
     closing_ = true;
@@ -70,12 +70,12 @@ void SqliteStore::Close() {
   if (writer_.joinable()) writer_.join();
 }
 
-size_t SqliteStore::WriterQueueDepth() const {
+size_t SqlStore::WriterQueueDepth() const {
   std::lock_guard lock(mu_);
   return queue_.size();
 }
 
-Status SqliteStore::Submit(Job job, bool droppable) {
+Status SqlStore::Submit(Job job, bool droppable) {
   {
     std::lock_guard lock(mu_);
     if (closing_) return Status::Unavailable("the store is shutting down");
@@ -87,7 +87,7 @@ Status SqliteStore::Submit(Job job, bool droppable) {
   return Status::Ok();
 }
 
-Status SqliteStore::RunSync(std::function<Status(sql::Connection&)> run) {
+Status SqlStore::RunSync(std::function<Status(sql::Connection&)> run) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   VIGIL_RETURN_IF_ERROR(
@@ -95,7 +95,7 @@ Status SqliteStore::RunSync(std::function<Status(sql::Connection&)> run) {
   return future.get();
 }
 
-void SqliteStore::WriterLoop() {
+void SqlStore::WriterLoop() {
   while (true) {
     std::vector<Job> group;
     {
@@ -150,7 +150,7 @@ void SqliteStore::WriterLoop() {
   }
 }
 
-Result<SqliteStore::Reader> SqliteStore::Read() {
+Result<SqlStore::Reader> SqlStore::Read() {
   {
     std::lock_guard lock(readers_mu_);
     if (!idle_readers_.empty()) {
@@ -163,12 +163,12 @@ Result<SqliteStore::Reader> SqliteStore::Read() {
   return Reader(*this, std::move(conn));
 }
 
-void SqliteStore::ReleaseReader(std::unique_ptr<sql::Connection> db) {
+void SqlStore::ReleaseReader(std::unique_ptr<sql::Connection> db) {
   std::lock_guard lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
 }
 
-Result<std::string> SqliteStore::GetSetting(const std::string& key) {
+Result<std::string> SqlStore::GetSetting(const std::string& key) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader, "SELECT value FROM settings WHERE key = ?");
   stmt.BindText(1, key);
@@ -177,7 +177,7 @@ Result<std::string> SqliteStore::GetSetting(const std::string& key) {
   return stmt.Blob(0);
 }
 
-Status SqliteStore::InitSetting(const std::string& key, const std::string& value) {
+Status SqlStore::InitSetting(const std::string& key, const std::string& value) {
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement get(db, "SELECT value FROM settings WHERE key = ?");
     get.BindText(1, key);
@@ -192,7 +192,7 @@ Status SqliteStore::InitSetting(const std::string& key, const std::string& value
   });
 }
 
-Result<std::optional<DeviceRecord>> SqliteStore::FindDevice(const std::string& device_id) {
+Result<std::optional<DeviceRecord>> SqlStore::FindDevice(const std::string& device_id) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(
       reader,
@@ -217,7 +217,7 @@ Result<std::optional<DeviceRecord>> SqliteStore::FindDevice(const std::string& d
   return std::optional<DeviceRecord>(std::move(d));
 }
 
-Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::FindBatchResponse(
+Result<std::optional<std::pair<std::string, std::string>>> SqlStore::FindBatchResponse(
     const std::string& device_id, uint64_t seq) {
   using Found = std::optional<std::pair<std::string, std::string>>;
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
@@ -228,8 +228,7 @@ Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::FindBatc
   return Found(std::make_pair(stmt.Blob(0), stmt.Blob(1)));
 }
 
-void SqliteStore::Enroll(EnrollParams params,
-                         std::function<void(Result<v1::EnrollResponse>)> done) {
+void SqlStore::Enroll(EnrollParams params, std::function<void(Result<v1::EnrollResponse>)> done) {
   auto in = std::make_shared<EnrollParams>(std::move(params));
   auto response = std::make_shared<v1::EnrollResponse>();
   auto shared_done =
@@ -246,7 +245,7 @@ void SqliteStore::Enroll(EnrollParams params,
   if (!queued.ok()) (*shared_done)(queued);
 }
 
-void SqliteStore::Pull(PullParams params, std::function<void(Result<v1::PullResponse>)> done) {
+void SqlStore::Pull(PullParams params, std::function<void(Result<v1::PullResponse>)> done) {
   auto in = std::make_shared<PullParams>(std::move(params));
   auto response = std::make_shared<v1::PullResponse>();
   auto shared_done =
@@ -263,7 +262,7 @@ void SqliteStore::Pull(PullParams params, std::function<void(Result<v1::PullResp
   if (!queued.ok()) (*shared_done)(queued);
 }
 
-void SqliteStore::CountRejection(const std::string& reason) {
+void SqlStore::CountRejection(const std::string& reason) {
   (void)Submit(Job{[reason](sql::Connection& db) {
                      sql::Statement stmt(db,
                                          "INSERT INTO rejections(reason, count, last_at_ms) "
@@ -276,7 +275,7 @@ void SqliteStore::CountRejection(const std::string& reason) {
                /*droppable=*/true);
 }
 
-Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
+Status SqlStore::ImportStations(const std::vector<v1::Station>& stations) {
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement stmt(
         db,
@@ -308,7 +307,7 @@ Status SqliteStore::ImportStations(const std::vector<v1::Station>& stations) {
   });
 }
 
-Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
+Status SqlStore::PublishForm(const v1::FormDefinition& form) {
   // Devices import published forms with these rules; refuse here what they would refuse.
   VIGIL_RETURN_IF_ERROR(protocol::Form::Compile(form).status());
   std::string bytes = DeterministicBytes(form);
@@ -338,7 +337,7 @@ Status SqliteStore::PublishForm(const v1::FormDefinition& form) {
   });
 }
 
-Status SqliteStore::AddObservers(const std::vector<ObserverEntry>& observers) {
+Status SqlStore::AddObservers(const std::vector<ObserverEntry>& observers) {
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement put(db,
                        "INSERT INTO observers(observer_id, name, phone, created_at_ms) "
@@ -372,9 +371,9 @@ Status SqliteStore::AddObservers(const std::vector<ObserverEntry>& observers) {
   });
 }
 
-Status SqliteStore::AssignStations(const std::string& observer_id,
-                                   const std::vector<std::string>& station_codes,
-                                   const std::string& by) {
+Status SqlStore::AssignStations(const std::string& observer_id,
+                                const std::vector<std::string>& station_codes,
+                                const std::string& by) {
   if (by.empty()) return Status::InvalidArgument("say who you are (--by NAME)");
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement observer(db, "SELECT 1 FROM observers WHERE observer_id = ?");
@@ -401,7 +400,7 @@ Status SqliteStore::AssignStations(const std::string& observer_id,
   });
 }
 
-Result<std::vector<ObserverEntry>> SqliteStore::ListObservers() {
+Result<std::vector<ObserverEntry>> SqlStore::ListObservers() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader,
                       "SELECT o.observer_id, o.name, o.phone, a.station_code FROM observers o "
@@ -418,7 +417,7 @@ Result<std::vector<ObserverEntry>> SqliteStore::ListObservers() {
   return out;
 }
 
-Status SqliteStore::AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) {
+Status SqlStore::AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& codes) {
   return RunSync([&](sql::Connection& db) -> Status {
     sql::Statement observer(db, "SELECT 1 FROM observers WHERE observer_id = ?");
     sql::Statement put(db,
@@ -440,7 +439,7 @@ Status SqliteStore::AddEnrollmentCodes(const std::vector<EnrollmentCodeEntry>& c
   });
 }
 
-Result<v1::Broadcast> SqliteStore::AddBroadcast(v1::Broadcast broadcast) {
+Result<v1::Broadcast> SqlStore::AddBroadcast(v1::Broadcast broadcast) {
   if (broadcast.broadcast_id().empty()) {
     VIGIL_ASSIGN_OR_RETURN(*broadcast.mutable_broadcast_id(), protocol::NewUuid());
   }
@@ -461,7 +460,7 @@ Result<v1::Broadcast> SqliteStore::AddBroadcast(v1::Broadcast broadcast) {
   return broadcast;
 }
 
-Result<std::vector<DeviceRecord>> SqliteStore::ListDevices() {
+Result<std::vector<DeviceRecord>> SqlStore::ListDevices() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader, "SELECT device_id FROM devices ORDER BY enrolled_at_ms, device_id");
   std::vector<std::string> ids;
@@ -478,8 +477,8 @@ Result<std::vector<DeviceRecord>> SqliteStore::ListDevices() {
   return devices;
 }
 
-Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string& reason,
-                                 const std::string& by) {
+Status SqlStore::RevokeDevice(const std::string& device_id, const std::string& reason,
+                              const std::string& by) {
   if (by.empty()) return Status::InvalidArgument("say who revokes the device");
   if (reason.empty()) return Status::InvalidArgument("give a reason for revoking the device");
   return RunSync([&](sql::Connection& db) -> Status {
@@ -501,7 +500,7 @@ Status SqliteStore::RevokeDevice(const std::string& device_id, const std::string
   });
 }
 
-Result<v1::ServerStats> SqliteStore::Stats() {
+Result<v1::ServerStats> SqlStore::Stats() {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   v1::ServerStats stats;
   auto count = [&](const char* sql) -> Result<uint64_t> {
@@ -560,7 +559,7 @@ Result<v1::ServerStats> SqliteStore::Stats() {
   return stats;
 }
 
-Status SqliteStore::ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) {
+Status SqlStore::ForEachSubmission(const std::function<void(const SubmissionRow&)>& row) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(reader,
                       "SELECT r.bytes, r.device_id, r.batch_seq, r.received_at_ms, d.observer_id "
