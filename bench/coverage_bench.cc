@@ -1,6 +1,6 @@
 // The national coverage roll-up (docs/merge.md): 23,789 stations (Cambodia 2023) in 25
 // provinces, 1,652 communes, x 3 checklist forms, masters for about 90 % of (station, form)
-// with mixed statuses; times SqliteStore::Coverage by province and by commune, in process.
+// with mixed statuses; times SqlStore::Coverage by province and by commune, in process.
 #include "coverage_bench.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "ingest_load.h"
-#include "store/sqlite_store.h"
+#include "store/sql_store.h"
 
 namespace bench {
 namespace {
@@ -70,7 +70,7 @@ CoverageTimes NationalCoverage(const std::filesystem::path& dir,
   const std::string path = (dir / "syncd.db").string();
   const char* form_ids[] = {"opening", "voting", "closing"};
   {
-    auto store = vigil::syncd::SqliteStore::Open(path, true);
+    auto store = vigil::syncd::SqlStore::Open(path, true);
     if (!store.ok()) Fail(store.status().ToString());
     std::vector<v1::Station> list;
     list.reserve(static_cast<size_t>(stations));
@@ -109,7 +109,7 @@ CoverageTimes NationalCoverage(const std::filesystem::path& dir,
   Exec(db, "COMMIT");
   sqlite3_close(db);
 
-  auto store = vigil::syncd::SqliteStore::Open(path, false);
+  auto store = vigil::syncd::SqlStore::Open(path, false);
   if (!store.ok()) Fail(store.status().ToString());
   auto time = [&](const std::string& level) {
     vigil::syncd::CoverageQuery query;
