@@ -384,9 +384,10 @@ TEST_CASE("merge store: records stored before schema 2 are merged on the upgrade
     store->Close();
   }
   {
-    // Back to schema 1: the tables of migrations 5, 4, 3 and 2 gone, user_version 1.
+    // Back to schema 1: the tables of migrations 6, 5, 4, 3 and 2 gone, user_version 1.
     sqlite::Db db = sqlite::Db::Open(path, {.create = false, .busy_timeout_ms = 1000}).value();
-    REQUIRE(db.Exec("DROP TABLE coordinators; DROP TABLE alerts; DROP TABLE minute_counts; "
+    REQUIRE(db.Exec("DROP TABLE coordinator_sessions; DROP TABLE log_order; "
+                    "DROP TABLE coordinators; DROP TABLE alerts; DROP TABLE minute_counts; "
                     "DROP INDEX devices_by_seen; DROP INDEX assignments_by_station; "
                     "DROP TABLE merge_latest; DROP TABLE masters; DROP TABLE conflicts; "
                     "DROP TABLE overrides; DROP TABLE qa_flags; DROP TABLE cases; "

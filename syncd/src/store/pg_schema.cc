@@ -1,4 +1,5 @@
-// The PostgreSQL schema, version 5 of sqlite_schema.cc in one piece. SQLite's INTEGER is
+// The PostgreSQL schema: version 5 of sqlite_schema.cc in one piece, then each later version's
+// migration (kUpgrades). SQLite's INTEGER is
 // BIGINT, BLOB is BYTEA, REAL is DOUBLE PRECISION, an INTEGER PRIMARY KEY an identity column;
 // the append-only triggers raise through vigil_refuse(message). records.rowid stands for
 // SQLite's implicit rowid (the order records were stored in), which queries order by.
@@ -11,8 +12,8 @@
 namespace vigil::syncd {
 namespace {
 
-static_assert(kSchemaVersion == 5,
-              "pg_schema.cc creates schema version 5: add the new version's changes here");
+// The version kSchema creates; kUpgrades[i] takes kBaseVersion + i to kBaseVersion + i + 1.
+constexpr int kBaseVersion = 5;
 
 constexpr const char* kSchema = R"sql(
 CREATE FUNCTION vigil_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -177,6 +178,36 @@ CREATE TRIGGER chain_gaps_append_only BEFORE UPDATE OR DELETE ON chain_gaps
 CREATE TABLE schema_version(version BIGINT NOT NULL);
 )sql";
 
+// The migrations after version 5, as in sqlite_schema.cc.
+constexpr const char* kUpgrades[] = {
+    // 6: several nodes on one database: the log order row, coordinators' sessions.
+    R"sql(
+CREATE TABLE log_order(id BIGINT PRIMARY KEY CHECK(id = 1), next_index BIGINT NOT NULL);
+INSERT INTO log_order(id, next_index) SELECT 1, coalesce(max(log_index), 0) + 1 FROM batches;
+CREATE FUNCTION vigil_log_order_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.next_index <= OLD.next_index OR NEW.id <> OLD.id THEN
+    RAISE EXCEPTION USING MESSAGE = 'the log order only moves forward',
+                          ERRCODE = 'restrict_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER log_order_forward BEFORE UPDATE ON log_order
+  FOR EACH ROW EXECUTE FUNCTION vigil_log_order_forward();
+CREATE TRIGGER log_order_no_delete BEFORE DELETE ON log_order
+  FOR EACH ROW EXECUTE FUNCTION vigil_refuse('the log order is never deleted');
+CREATE TABLE coordinator_sessions(
+  token_hash BYTEA PRIMARY KEY, name TEXT NOT NULL REFERENCES coordinators(name),
+  role BIGINT NOT NULL, csrf_token TEXT NOT NULL, created_ms BIGINT NOT NULL,
+  last_used_ms BIGINT NOT NULL);
+CREATE INDEX coordinator_sessions_by_name ON coordinator_sessions(name);
+CREATE INDEX coordinator_sessions_by_use ON coordinator_sessions(last_used_ms);
+)sql",
+};
+
+static_assert(kBaseVersion + sizeof(kUpgrades) / sizeof(kUpgrades[0]) == kSchemaVersion,
+              "pg_schema.cc: one upgrade per schema version after 5");
+
 }  // namespace
 
 Result<int> PgSchemaVersion(sql::Connection& conn) {
@@ -197,12 +228,20 @@ Status MigratePgSchema(sql::Connection& conn) {
   VIGIL_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_xact_lock(7428115)"));
   VIGIL_ASSIGN_OR_RETURN(int version, PgSchemaVersion(conn));
   if (version == kSchemaVersion) return txn.Commit();
-  if (version != 0) {
+  if (version > kSchemaVersion || (version != 0 && version < kBaseVersion)) {
     return Status::Unimplemented("the store has schema version " + std::to_string(version) +
-                                 "; this syncd creates version " + std::to_string(kSchemaVersion) +
-                                 " on PostgreSQL");
+                                 "; this syncd migrates PostgreSQL stores from version " +
+                                 std::to_string(kBaseVersion) + " to " +
+                                 std::to_string(kSchemaVersion));
   }
-  VIGIL_RETURN_IF_ERROR(conn.Exec(kSchema).WithContext("creating the schema"));
+  if (version == 0) {
+    VIGIL_RETURN_IF_ERROR(conn.Exec(kSchema).WithContext("creating the schema"));
+    version = kBaseVersion;
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    VIGIL_RETURN_IF_ERROR(conn.Exec(kUpgrades[v - kBaseVersion])
+                              .WithContext("migrating to schema " + std::to_string(v + 1)));
+  }
   VIGIL_RETURN_IF_ERROR(conn.Exec("INSERT INTO schema_version(version) VALUES (" +
                                   std::to_string(kSchemaVersion) + ")"));
   return txn.Commit();

@@ -15,6 +15,13 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
   LedgerTxImpl(SqlStore& store, sql::Connection& db) : store_(store), db_(db) {}
 
   Result<std::optional<DeviceHead>> LockDevice(const std::string& device_id) override {
+    // The log order's row first, then the device's: every transaction that appends to the
+    // ledger takes its locks in this order, so transactions of two nodes never wait on each
+    // other in a cycle, and log indexes are handed out in commit order (schema 6).
+    sql::Statement order(db_, std::string("SELECT next_index FROM log_order WHERE id = 1") +
+                                  std::string(sql::ForUpdate(db_)));
+    VIGIL_ASSIGN_OR_RETURN(bool ordered, order.Step());
+    if (!ordered) return Status::Internal("the store has no log order row");
     sql::Statement device(db_, std::string("SELECT status, last_seq, last_hash, observer_id "
                                            "FROM devices WHERE device_id = ?") +
                                    std::string(sql::ForUpdate(db_)));
@@ -55,9 +62,11 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
   }
 
   Result<uint64_t> NextLogIndex() override {
-    sql::Statement next_index(db_, "SELECT coalesce(max(log_index), 0) + 1 FROM batches");
+    sql::Statement next_index(
+        db_,
+        "UPDATE log_order SET next_index = next_index + 1 WHERE id = 1 RETURNING next_index - 1");
     VIGIL_ASSIGN_OR_RETURN(bool row, next_index.Step());
-    if (!row) return Status::Internal("no log index");
+    if (!row) return Status::Internal("the store has no log order row");
     return static_cast<uint64_t>(next_index.Int(0));
   }
 

@@ -41,7 +41,7 @@
 namespace vigil::syncd {
 
 // The schema version this code writes; a newer database is refused.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Limits of the SQLite store.
 struct SqlStoreOptions {

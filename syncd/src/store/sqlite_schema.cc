@@ -203,6 +203,26 @@ CREATE TRIGGER chain_gaps_no_update BEFORE UPDATE ON chain_gaps
 CREATE TRIGGER chain_gaps_no_delete BEFORE DELETE ON chain_gaps
   BEGIN SELECT RAISE(ABORT, 'chain_gaps are append-only'); END;
 )sql",
+    // 6: several syncd nodes on one database (docs/architecture.md §6). log_order holds the
+    // next log index: a transaction that appends to the ledger locks its one row first, so
+    // log indexes follow commit order without gaps or collisions across nodes. Coordinators'
+    // sessions live here so that any node serves them; a session is found by SHA-256 of its
+    // token, never the token itself.
+    R"sql(
+CREATE TABLE log_order(id INTEGER PRIMARY KEY CHECK(id = 1), next_index INTEGER NOT NULL);
+INSERT INTO log_order(id, next_index) SELECT 1, coalesce(max(log_index), 0) + 1 FROM batches;
+CREATE TRIGGER log_order_forward BEFORE UPDATE ON log_order
+  WHEN NEW.next_index <= OLD.next_index OR NEW.id != OLD.id
+  BEGIN SELECT RAISE(ABORT, 'the log order only moves forward'); END;
+CREATE TRIGGER log_order_no_delete BEFORE DELETE ON log_order
+  BEGIN SELECT RAISE(ABORT, 'the log order is never deleted'); END;
+CREATE TABLE coordinator_sessions(
+  token_hash BLOB PRIMARY KEY, name TEXT NOT NULL REFERENCES coordinators(name),
+  role INTEGER NOT NULL, csrf_token TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  last_used_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX coordinator_sessions_by_name ON coordinator_sessions(name);
+CREATE INDEX coordinator_sessions_by_use ON coordinator_sessions(last_used_ms);
+)sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
