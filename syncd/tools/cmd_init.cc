@@ -18,7 +18,8 @@ struct InitFlags : DataFlags {
 int RunInit(const InitFlags& flags) {
   Result<InitResult> result = InitDataDir(DataDir(flags.data), flags.init);
   if (!result.ok()) return Report(result.status());
-  std::cout << "initialized " << flags.data << "\n"
+  std::cout << "initialized " << flags.data
+            << (flags.init.database_url.empty() ? "" : " (store: PostgreSQL)") << "\n"
             << "server_id: " << result->server_id << "\n"
             << "receipt_public_key: " << protocol::Base64UrlEncode(result->receipt_public_key)
             << "\n"
@@ -35,6 +36,9 @@ void AddInitCommand(CLI::App& app, Commands& commands, std::string& data, CLI::O
   init->add_option("--server-id", flags->init.server_id, "deployment id (default: a new UUID)");
   init->add_option("--tls-cert", flags->init.tls_cert, "PEM certificate to use");
   init->add_option("--tls-key", flags->init.tls_key, "PEM private key to use");
+  init->add_option("--database", flags->init.database_url,
+                   "keep the store in this PostgreSQL database (postgresql://…; it must exist "
+                   "and be empty) instead of DIR/syncd.db");
   commands.Add(init, flags, RunInit);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -47,7 +48,8 @@ struct ServeFlags : DataFlags {
 };
 
 // Holds an exclusive lock on DIR/serve.lock for the life of the process, so that two serve
-// processes never share one data directory (the store has one writer by design).
+// processes never share one SQLite store (it has one writer by design). A PostgreSQL store
+// takes any number of nodes: no lock.
 bool LockDataDir(const DataDir& dir) {
   std::string path = dir.root + "/serve.lock";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -142,7 +144,9 @@ int ServeStore(const ServeFlags& flags, const DataDir& dir,
 
 int RunServe(const ServeFlags& flags) {
   DataDir dir(flags.data);
-  if (!LockDataDir(dir)) {
+  Result<std::optional<std::string>> database = DatabaseUrl(dir);
+  if (!database.ok()) return Report(database.status());
+  if (!database->has_value() && !LockDataDir(dir)) {
     return Report(Status::FailedPrecondition("another syncd serve already uses " + flags.data +
                                              " (or its serve.lock cannot be made)"));
   }

@@ -35,7 +35,7 @@ struct Source {
   Source() { REQUIRE(InitDataDir(data, InitOptions{"backup-test", "", ""}).ok()); }
 };
 
-TEST_CASE("backup: one 0600 file with the store and keys; restore puts both back") {
+TEST_CASE("backup: one 0600 file with the store and keys, and a restore puts both back") {
   Source source;
   const std::string file = source.dir.path() + "/set.backup";
   Result<BackupResult> backup = TakeBackup(source.data, file);

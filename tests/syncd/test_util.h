@@ -178,6 +178,8 @@ class TestServer {
   }
 
   std::string db_path() const { return dir_.path() + "/syncd.db"; }
+  // The store's PostgreSQL URL; empty when it is SQLite.
+  const std::string& pg_url() const { return pg_url_; }
   // A connection of its own to the store's database, on whichever backend it runs.
   std::unique_ptr<sql::Connection> ConnectDirectly() const {
     if (!pg_url_.empty()) {

@@ -65,7 +65,9 @@ struct VerifyFixture {
   VerifyReport Verify() {
     VerifyOptions options;
     options.receipt_public_key = server.receipt_key().public_key().raw();
-    Result<VerifyReport> report = VerifyStore(server.db_path(), options);
+    Result<VerifyReport> report = server.pg_url().empty()
+                                      ? VerifyStore(server.db_path(), options)
+                                      : VerifyPostgresStore(server.pg_url(), options);
     REQUIRE_MESSAGE(report.ok(), report.status().ToString());
     return *report;
   }

@@ -353,9 +353,20 @@ Status KeepAside(const DataDir& dir, const std::string& stamp) {
   return Status::Ok();
 }
 
+// Backups of a PostgreSQL store are PostgreSQL's: this command copies SQLite files.
+Status RefusePostgres(const DataDir& dir, const char* what) {
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> url, DatabaseUrl(dir));
+  if (!url) return Status::Ok();
+  return Status::FailedPrecondition(
+      std::string("the store of ") + dir.root + " is PostgreSQL: " + what +
+      " with PostgreSQL's own tools (pg_basebackup and WAL archiving; docs/operations.md, "
+      "\"A national deployment\")");
+}
+
 }  // namespace
 
 Result<BackupResult> TakeBackup(const DataDir& dir, const std::string& out_path) {
+  VIGIL_RETURN_IF_ERROR(RefusePostgres(dir, "back it up"));
   std::error_code ec;
   if (!fs::exists(dir.db(), ec)) {
     return Status::FailedPrecondition("no store in " + dir.root);
@@ -394,6 +405,7 @@ Result<BackupResult> TakeBackup(const DataDir& dir, const std::string& out_path)
 }
 
 Result<RestoreResult> RestoreBackup(const DataDir& dir, const std::string& from, bool force) {
+  VIGIL_RETURN_IF_ERROR(RefusePostgres(dir, "restore it"));
   std::error_code ec;
   if (!fs::is_regular_file(from, ec)) return Status::NotFound("no backup file at " + from);
   fs::create_directories(dir.root + "/tls", ec);

@@ -71,12 +71,61 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return status;
 }
 
+bool IsPostgresUrl(std::string_view url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+Result<std::optional<std::string>> DatabaseUrl(const DataDir& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir.database(), ec)) return std::optional<std::string>();
+  VIGIL_ASSIGN_OR_RETURN(std::string url, ReadFile(dir.database(), 4096));
+  while (!url.empty() && (url.back() == '\n' || url.back() == '\r' || url.back() == ' ')) {
+    url.pop_back();
+  }
+  if (!IsPostgresUrl(url)) {
+    // The URL may hold a password: the message names the file, not its content.
+    return Status::FailedPrecondition(dir.database() + " holds no postgresql:// URL");
+  }
+  return std::optional<std::string>(std::move(url));
+}
+
+namespace {
+
+// Creates the PostgreSQL store at `url` for a new deployment; refuses a database that already
+// holds one (each further node gets a copy of the first node's data directory instead).
+Status CreatePostgresStore(const DataDir& dir, const std::string& url,
+                           const std::string& server_id) {
+  VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store,
+                         SqlStore::OpenPostgres(url, /*create=*/true));
+  Result<std::string> existing = store->GetSetting("server_id");
+  if (existing.ok()) {
+    store->Close();
+    return Status::FailedPrecondition(
+        "the database already holds the store of deployment " + *existing +
+        "; give each further syncd node a copy of the first node's data directory instead of "
+        "running init again (docs/operations.md)");
+  }
+  Status set = store->InitSetting("server_id", server_id);
+  store->Close();
+  VIGIL_RETURN_IF_ERROR(set);
+  int fd = open(dir.database().c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return Status::FailedPrecondition("cannot create " + dir.database());
+  Status written = WriteAll(fd, url + "\n", dir.database());
+  close(fd);
+  return written;
+}
+
+}  // namespace
+
 Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options) {
+  if (!options.database_url.empty() && !IsPostgresUrl(options.database_url)) {
+    return Status::InvalidArgument("--database takes a postgresql:// URL");
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir.root + "/tls", ec);
   if (ec) return Status::FailedPrecondition("cannot create " + dir.root + ": " + ec.message());
   chmod(dir.root.c_str(), 0700);
-  if (std::filesystem::exists(dir.db())) {
+  if (std::filesystem::exists(dir.db()) || std::filesystem::exists(dir.database())) {
     return Status::FailedPrecondition(dir.root + " already holds a store");
   }
   if (options.tls_cert.empty() != options.tls_key.empty()) {
@@ -89,6 +138,11 @@ Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options) {
     VIGIL_ASSIGN_OR_RETURN(result.server_id, protocol::NewUuid());
   }
   if (result.server_id.size() > 128) return Status::InvalidArgument("server id too long");
+  // PostgreSQL first: it is what most often refuses (unreachable, wrong password, a database
+  // that already holds a deployment), and then nothing is left in DIR.
+  if (!options.database_url.empty()) {
+    VIGIL_RETURN_IF_ERROR(CreatePostgresStore(dir, options.database_url, result.server_id));
+  }
 
   VIGIL_ASSIGN_OR_RETURN(protocol::Ed25519PrivateKey key, protocol::Ed25519PrivateKey::Generate());
   {
@@ -108,6 +162,7 @@ Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options) {
   }
   VIGIL_ASSIGN_OR_RETURN(result.tls_pin, PinOfCertFile(dir.tls_cert()));
 
+  if (!options.database_url.empty()) return result;  // The store was made first, above.
   VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store,
                          SqlStore::Open(dir.db(), /*create=*/true));
   VIGIL_RETURN_IF_ERROR(store->InitSetting("server_id", result.server_id));
@@ -116,6 +171,8 @@ Result<InitResult> InitDataDir(const DataDir& dir, const InitOptions& options) {
 }
 
 Result<std::unique_ptr<SqlStore>> OpenStore(const DataDir& dir, SqlStoreOptions options) {
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> url, DatabaseUrl(dir));
+  if (url) return SqlStore::OpenPostgres(*url, /*create=*/false, options);
   if (!std::filesystem::exists(dir.db())) {
     return Status::FailedPrecondition("no store in " + dir.root + "; run `syncd init --data " +
                                       dir.root + "` first");

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "admin/pg_copy.h"
 #include "records/record_rules.h"
 #include "store/sql_store.h"
 #include "store/sqlite_connection.h"
@@ -405,6 +406,34 @@ Status CompareDerived(sqlite::Db& db, VerifyReport& report, Problems& problems) 
 
 }  // namespace
 
+namespace {
+
+// Steps 2-4 on the scratch copy at `copy_path`.
+Status VerifyCopy(const std::string& copy_path, const VerifyOptions& options, VerifyReport& report,
+                  Problems& problems) {
+  {
+    VIGIL_ASSIGN_OR_RETURN(
+        sqlite::Db copy, sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
+    VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(copy));
+    // An older store is migrated when the copy opens as a store below; its merge tables
+    // only exist from schema 2 on.
+    if (version >= 2) VIGIL_RETURN_IF_ERROR(SnapshotDerived(copy));
+    VIGIL_RETURN_IF_ERROR(CheckChains(copy, options, report, problems));
+    if (version < 2) return Status::Ok();
+  }
+  {
+    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store, SqlStore::Open(copy_path, false));
+    Status rebuilt = store->RebuildMerge();
+    store->Close();
+    VIGIL_RETURN_IF_ERROR(rebuilt.WithContext("recomputing merge on the copy"));
+  }
+  VIGIL_ASSIGN_OR_RETURN(sqlite::Db copy,
+                         sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
+  return CompareDerived(copy, report, problems);
+}
+
+}  // namespace
+
 Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(db_path, ec)) {
@@ -429,27 +458,18 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     VIGIL_RETURN_IF_ERROR(CheckPragma(original, "PRAGMA foreign_key_check", 4, problems));
     VIGIL_RETURN_IF_ERROR(sqlite::CopyDatabase(original, copy_path));
   }
-  {
-    VIGIL_ASSIGN_OR_RETURN(
-        sqlite::Db copy, sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
-    VIGIL_ASSIGN_OR_RETURN(int version, SchemaVersion(copy));
-    // An older store is migrated when the copy opens as a store below; its merge tables
-    // only exist from schema 2 on.
-    if (version >= 2) VIGIL_RETURN_IF_ERROR(SnapshotDerived(copy));
-    VIGIL_RETURN_IF_ERROR(CheckChains(copy, options, report, problems));
-    if (version < 2) return report;
-  }
-  {
-    VIGIL_ASSIGN_OR_RETURN(std::unique_ptr<SqlStore> store, SqlStore::Open(copy_path, false));
-    Status rebuilt = store->RebuildMerge();
-    store->Close();
-    VIGIL_RETURN_IF_ERROR(rebuilt.WithContext("recomputing merge on the copy"));
-  }
-  {
-    VIGIL_ASSIGN_OR_RETURN(
-        sqlite::Db copy, sqlite::Db::Open(copy_path, {.create = false, .busy_timeout_ms = 10000}));
-    VIGIL_RETURN_IF_ERROR(CompareDerived(copy, report, problems));
-  }
+  VIGIL_RETURN_IF_ERROR(VerifyCopy(copy_path, options, report, problems));
+  return report;
+}
+
+Result<VerifyReport> VerifyPostgresStore(const std::string& url, const VerifyOptions& options) {
+  VerifyReport report;
+  Problems problems(report);
+  VIGIL_ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(options.scratch_dir));
+  const std::string copy_path = scratch.path() + "/syncd.db";
+  VIGIL_RETURN_IF_ERROR(
+      CopyPostgresToSqlite(url, copy_path).WithContext("copying the PostgreSQL store"));
+  VIGIL_RETURN_IF_ERROR(VerifyCopy(copy_path, options, report, problems));
   return report;
 }
 
@@ -482,7 +502,13 @@ int RunVerifyCommand(const DataDir& dir, const std::string& scratch_dir, std::os
   } else {
     err << "syncd: verify: receipts' signatures not checked: " << key.status().message() << "\n";
   }
-  Result<VerifyReport> report = VerifyStore(dir.db(), options);
+  Result<std::optional<std::string>> url = DatabaseUrl(dir);
+  if (!url.ok()) {
+    err << "syncd: verify: " << url.status().message() << "\n";
+    return 1;
+  }
+  Result<VerifyReport> report =
+      url->has_value() ? VerifyPostgresStore(**url, options) : VerifyStore(dir.db(), options);
   if (!report.ok()) {
     err << "syncd: verify: " << report.status().message() << "\n";
     return 1;

@@ -21,7 +21,9 @@
 //     row for row (masters' updated_at_ms aside).
 //
 // The copy is made with SQLite's online backup into a scratch folder and removed afterwards,
-// so verify may run while `syncd serve` does.
+// so verify may run while `syncd serve` does. A PostgreSQL store is copied into a scratch
+// SQLite store from one snapshot (admin/pg_copy.h), while every node serves; step 1 is then
+// PostgreSQL's own business, steps 2-4 are the same.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +67,9 @@ inline constexpr size_t kMaxProblems = 20;
 // Verifies the store at `db_path`. Fails (rather than reporting problems) only when the
 // check itself cannot run: no store, a newer schema, no space for the copy.
 Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions& options);
+
+// Verifies the PostgreSQL store at `url` (steps 2-4, on a copy into a scratch SQLite store).
+Result<VerifyReport> VerifyPostgresStore(const std::string& url, const VerifyOptions& options);
 
 // The report for people: counts, then "verify: ok" or each problem on its own line.
 std::string VerifyText(const VerifyReport& report);

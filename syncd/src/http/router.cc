@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <cstdio>
 #include <future>
 #include <optional>
 
@@ -171,24 +172,35 @@ HttpResponse Router::Refuse(const Refusal& refusal, bool persist, const std::str
   return response;
 }
 
-Refusal Router::RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code) {
+Refusal Router::RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code,
+                                      v1::ErrorCode exists_code) {
+  // What the database said (PostgreSQL's messages name hosts, ports and statements) is for
+  // the server's log, not for devices.
+  const bool from_database = status.message().rfind("postgres:", 0) == 0;
+  const std::string detail = from_database ? std::string("database") : status.message();
+  if (from_database) std::fprintf(stderr, "syncd: store: %s\n", status.message().c_str());
   switch (status.code()) {
     case StatusCode::kPermissionDenied:
-      return MakeRefusal(denied_code, status.message());
+      return MakeRefusal(denied_code, detail);
     case StatusCode::kNotFound:
-      return MakeRefusal(v1::UNKNOWN_DEVICE, status.message());
+      return MakeRefusal(v1::UNKNOWN_DEVICE, detail);
     case StatusCode::kAlreadyExists:
-      return MakeRefusal(v1::REPLAYED_PULL, status.message());
+      if (exists_code != v1::UNAVAILABLE) return MakeRefusal(exists_code, detail);
+      // Two nodes wrote the same new row at once; the loser's retry finds the winner's.
+      return MakeRefusal(v1::UNAVAILABLE, "a concurrent write to the same rows; retry");
+    case StatusCode::kAborted:
+      // PostgreSQL broke a deadlock or a serialization conflict: nothing was stored.
+      return MakeRefusal(v1::UNAVAILABLE, "the write was rolled back by a conflict; retry");
     case StatusCode::kInvalidArgument:
-      return MakeRefusal(v1::MALFORMED, status.message());
+      return MakeRefusal(v1::MALFORMED, detail);
     case StatusCode::kUnavailable:
-      return MakeRefusal(v1::UNAVAILABLE, "storage busy: " + status.message());
+      return MakeRefusal(v1::UNAVAILABLE, "storage busy: " + detail);
     case StatusCode::kResourceExhausted:
-      // SQLITE_FULL: the disk, or `serve --max-db-mb`. Nothing was stored; the same bytes
+      // SQLITE_FULL, the disk, or `serve --max-db-mb`. Nothing was stored; the same bytes
       // are accepted once there is room (sqlite_maintenance.cc).
       return MakeRefusal(
           v1::UNAVAILABLE,
-          "the server's storage is full; nothing was stored, retry later: " + status.message());
+          "the server's storage is full; nothing was stored, retry later: " + detail);
     default:
       return MakeRefusal(v1::INTERNAL, "storage failed");
   }
@@ -212,31 +224,31 @@ void Router::Push(const HttpRequest& request, std::function<void(HttpResponse)> 
       return done(std::move(response));
     }
   }
-  ingest_.AppendBatch(
-      std::move(check.batch), [this, start, device_id = check.device.device_id,
-                               done = std::move(done)](Result<AppendOutcome> result) {
-        HttpResponse response;
-        if (!result.ok()) {
-          response =
-              Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED), true, device_id);
-        } else if (std::optional<Refusal> refusal = RefusalForOutcome(*result)) {
-          response = Refuse(*refusal, true, device_id);
-        } else {
-          if (result->verdict == protocol::SequenceVerdict::kAccept) {
-            metrics_.CountBatchAccepted(result->records_stored);
-            for (const std::string& reason : result->record_rejections) {
-              metrics_.CountRejection(reason);
-            }
-            response.note = "accepted";
-          } else {
-            response.note = "replay";
-          }
-          response.body = std::move(result->response_bytes);
+  ingest_.AppendBatch(std::move(check.batch), [this, start, device_id = check.device.device_id,
+                                               done =
+                                                   std::move(done)](Result<AppendOutcome> result) {
+    HttpResponse response;
+    if (!result.ok()) {
+      response = Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED, v1::UNAVAILABLE),
+                        true, device_id);
+    } else if (std::optional<Refusal> refusal = RefusalForOutcome(*result)) {
+      response = Refuse(*refusal, true, device_id);
+    } else {
+      if (result->verdict == protocol::SequenceVerdict::kAccept) {
+        metrics_.CountBatchAccepted(result->records_stored);
+        for (const std::string& reason : result->record_rejections) {
+          metrics_.CountRejection(reason);
         }
-        metrics_.ObserveIngestLatency(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-        done(std::move(response));
-      });
+        response.note = "accepted";
+      } else {
+        response.note = "replay";
+      }
+      response.body = std::move(result->response_bytes);
+    }
+    metrics_.ObserveIngestLatency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    done(std::move(response));
+  });
 }
 
 void Router::Enroll(const HttpRequest& request, std::function<void(HttpResponse)> done) {
@@ -257,7 +269,8 @@ void Router::Enroll(const HttpRequest& request, std::function<void(HttpResponse)
       if (result.status().code() == StatusCode::kPermissionDenied && !address.empty()) {
         enroll_failures_.Fail(address, NowMs());
       }
-      return done(Refuse(RefusalForStoreStatus(result.status(), v1::ENROLLMENT_CODE_INVALID)));
+      return done(Refuse(
+          RefusalForStoreStatus(result.status(), v1::ENROLLMENT_CODE_INVALID, v1::UNAVAILABLE)));
     }
     HttpResponse response = Ok(result->SerializeAsString());
     response.note = "device=" + result->device_id();
@@ -268,13 +281,14 @@ void Router::Enroll(const HttpRequest& request, std::function<void(HttpResponse)
 void Router::Pull(const HttpRequest& request, std::function<void(HttpResponse)> done) {
   PullCheck check = CheckPull(request.body, MakeContext());
   if (check.refusal) return done(Refuse(*check.refusal, true, check.params.device_id));
-  ledger_.Pull(std::move(check.params),
-               [this, done = std::move(done)](Result<v1::PullResponse> result) {
-                 if (!result.ok()) {
-                   return done(Refuse(RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED)));
-                 }
-                 done(Ok(result->SerializeAsString()));
-               });
+  ledger_.Pull(
+      std::move(check.params), [this, done = std::move(done)](Result<v1::PullResponse> result) {
+        if (!result.ok()) {
+          return done(Refuse(
+              RefusalForStoreStatus(result.status(), v1::DEVICE_REVOKED, v1::REPLAYED_PULL)));
+        }
+        done(Ok(result->SerializeAsString()));
+      });
 }
 
 }  // namespace vigil::syncd

@@ -87,8 +87,11 @@ class Router {
   // rate limits, unknown devices) also become alerts about `device_id`.
   HttpResponse Refuse(const Refusal& refusal, bool persist = true,
                       const std::string& device_id = "");
-  // Maps a store failure to a refusal.
-  Refusal RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code);
+  // Maps a store failure to a refusal: kPermissionDenied to `denied_code`, kAlreadyExists to
+  // `exists_code` (UNAVAILABLE: a race between nodes, retryable). The database's own words go
+  // to the log (stderr), not to the device.
+  Refusal RefusalForStoreStatus(const Status& status, v1::ErrorCode denied_code,
+                                v1::ErrorCode exists_code);
 
   DeviceLedger& ledger_;
   Metrics& metrics_;
