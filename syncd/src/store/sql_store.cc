@@ -1,6 +1,8 @@
 #include "store/sql_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <set>
 
@@ -95,6 +97,36 @@ Status SqlStore::RunSync(std::function<Status(sql::Connection&)> run) {
   return future.get();
 }
 
+bool SqlStore::EnsureWriter() {
+  if (!writer_db_->Broken()) return true;
+  const int64_t now = NowMs();
+  if (database_up_.exchange(false)) {
+    down_since_ms_ = now;
+    next_connect_ms_ = now;
+    connect_backoff_ms_ = 100;
+    std::fprintf(stderr, "syncd: store: the connection to the database was lost; reconnecting\n");
+    // The pool's idle readers went to the same server: none is used again.
+    std::lock_guard lock(readers_mu_);
+    idle_readers_.clear();
+  }
+  if (now < next_connect_ms_) return false;
+  Result<std::unique_ptr<sql::Connection>> fresh = connect_();
+  if (!fresh.ok()) {
+    next_connect_ms_ = now + connect_backoff_ms_;
+    connect_backoff_ms_ = std::min<int64_t>(connect_backoff_ms_ * 2, 5000);
+    std::fprintf(stderr, "syncd: store: %s; next try in %lld ms\n",
+                 fresh.status().message().c_str(), static_cast<long long>(next_connect_ms_ - now));
+    return false;
+  }
+  writer_statements_.clear();  // Prepared on the old connection.
+  writer_db_ = std::move(fresh).value();
+  reconnects_.fetch_add(1);
+  database_up_.store(true);
+  std::fprintf(stderr, "syncd: store: reconnected to the database after %lld ms\n",
+               static_cast<long long>(NowMs() - down_since_ms_));
+  return true;
+}
+
 void SqlStore::WriterLoop() {
   while (true) {
     std::vector<Job> group;
@@ -106,6 +138,14 @@ void SqlStore::WriterLoop() {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+    }
+    if (!EnsureWriter()) {
+      for (Job& job : group) {
+        if (job.finish) {
+          job.finish(Status::Unavailable("the database is unreachable; syncd is reconnecting"));
+        }
+      }
+      continue;
     }
     std::vector<Status> statuses(group.size());
     Status commit;
@@ -164,6 +204,7 @@ Result<SqlStore::Reader> SqlStore::Read() {
 }
 
 void SqlStore::ReleaseReader(std::unique_ptr<sql::Connection> db) {
+  if (db->Broken()) return;  // Its server went away (note 5).
   std::lock_guard lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
 }

@@ -18,6 +18,12 @@
 //     HTTP layer turns into 503 (retryable). Close() stops accepting jobs, drains the queue,
 //     commits and joins the thread.
 //  4. Readers use their own connections from a small pool and see only committed state.
+//  5. A lost database connection (PostgreSQL restarted or failed over; sql::Connection::
+//     Broken) is replaced before the next group: the writer connects again, at most once per
+//     backoff (0.1 s doubling to 5 s), failing each group meanwhile with kUnavailable (a
+//     retryable 503 for devices); statements prepared on the old connection are dropped, and
+//     so are the pool's idle readers; a reader that broke is never put back in the pool. It says so
+//     on stderr and in DatabaseUp / DatabaseReconnects (/metrics).
 #pragma once
 
 #include <atomic>
@@ -128,6 +134,8 @@ class SqlStore final : public Store {
   Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) override;
   uint64_t ChangeCounter() const override { return transactions_.load(); }
   size_t WriterQueueDepth() const override;
+  bool DatabaseUp() const override { return database_up_.load(); }
+  uint64_t DatabaseReconnects() const override { return reconnects_.load(); }
   void Close() override;
 
   // Transactions the writer has committed (for tests of group commit).
@@ -174,6 +182,9 @@ class SqlStore final : public Store {
   // Queues `run` and waits for its commit.
   Status RunSync(std::function<Status(sql::Connection&)> run);
   void WriterLoop();
+  // Whether the writer has a live connection, connecting again when the old one broke and the
+  // backoff allows (note 5). Writer thread only.
+  bool EnsureWriter();
   // A reader connection from the pool, or a new one.
   Result<Reader> Read();
   void ReleaseReader(std::unique_ptr<sql::Connection> db);
@@ -234,6 +245,12 @@ class SqlStore final : public Store {
   std::map<const protocol::Form*, size_t> allowances_;  // Keyed by forms_' entries.
   std::thread writer_;
   std::atomic<uint64_t> transactions_{0};
+  std::atomic<bool> database_up_{true};
+  std::atomic<uint64_t> reconnects_{0};
+  // Writer thread only (note 5).
+  int64_t next_connect_ms_ = 0;
+  int64_t connect_backoff_ms_ = 100;
+  int64_t down_since_ms_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
