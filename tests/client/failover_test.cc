@@ -165,8 +165,9 @@ TEST_CASE("failover: the enrollment payload's list is stored, the first URL curr
   CHECK(json.find(kUrls[2]) != std::string::npos);
 }
 
-TEST_CASE("failover: a node that is down is passed over with backoff, and the next sync starts "
-          "at the one that answered") {
+TEST_CASE(
+    "failover: a node that is down is passed over with backoff, and the next sync starts "
+    "at the one that answered") {
   Device d(kUrls);
   d.deployment.faults.emplace(kUrls[0], Status::Unavailable("connection refused"));
   auto report = d.Sync();
@@ -201,7 +202,7 @@ TEST_CASE("failover: 5xx, 429 and a captive portal move on too, round the list")
   CHECK(d.deployment.requests[kUrls[1]] == 1);
   CHECK(d.deployment.requests[kUrls[2]] == 1);
   CHECK(d.waits.size() == 3);
-  CHECK(d.Now().batched == 1);          // Kept for the next sync.
+  CHECK(d.Now().batched == 1);            // Kept for the next sync.
   CHECK(d.Now().server_url == kUrls[0]);  // None answered: unchanged.
 }
 
@@ -227,8 +228,9 @@ TEST_CASE("failover: a TLS key that does not match the pin is not taken to anoth
   CHECK(d.Now().batched == 1);
 }
 
-TEST_CASE("failover: a pull's list replaces the device's; a list that breaks the rules is "
-          "ignored with the reason") {
+TEST_CASE(
+    "failover: a pull's list replaces the device's; a list that breaks the rules is "
+    "ignored with the reason") {
   Device d({kUrls[0]});
   for (const std::string& url : {kUrls[2], kUrls[1]}) d.deployment.pull.add_server_urls(url);
   auto report = d.Sync();

@@ -105,8 +105,9 @@ TEST_CASE("failover: a dead first URL: enrollment, pushes and pulls go through t
   CHECK(server.Admin("export submissions --csv").find(id) != std::string::npos);
 }
 
-TEST_CASE("failover: a node that stops is passed over, and the device then stays with the one "
-          "that answers") {
+TEST_CASE(
+    "failover: a node that stops is passed over, and the device then stays with the one "
+    "that answers") {
   Syncd server(VIGIL_FORMS_DIR);
   server.Serve();
   // Two nodes of one deployment: a proxy to syncd (same TLS key) and syncd itself.

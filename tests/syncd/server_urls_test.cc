@@ -1,9 +1,10 @@
 // The deployment's server URLs (admin/server_urls.h, docs/protocol.md §5.1): stored only when
 // the whole list is valid, carried by enrollment payloads and by every pull answer.
+#include "admin/server_urls.h"
+
 #include <doctest/doctest.h>
 
 #include "admin/admin.h"
-#include "admin/server_urls.h"
 #include "test_util.h"
 #include "vigil/protocol/crypto.h"
 
@@ -30,7 +31,8 @@ TEST_CASE("server urls: a valid list is stored in order and replaced whole; a ba
   REQUIRE(SetServerUrls(server.store(), two).ok());
   CHECK(GetServerUrls(server.store()).value() == two);
 
-  const std::vector<std::string> three = {"https://node-c.vigil.example", "https://[2001:db8::1]:443",
+  const std::vector<std::string> three = {"https://node-c.vigil.example",
+                                          "https://[2001:db8::1]:443",
                                           "https://node-a.vigil.example:8443"};
   REQUIRE(SetServerUrls(server.store(), three).ok());
   CHECK(GetServerUrls(server.store()).value() == three);

@@ -23,8 +23,7 @@ Result<Transport*> Route::Current() {
   if (!transport) {
     TransportOptions options = options_;
     options.base_url = urls_[current_];
-    Result<std::unique_ptr<Transport>> made =
-        make_ ? make_(options) : MakeCurlTransport(options);
+    Result<std::unique_ptr<Transport>> made = make_ ? make_(options) : MakeCurlTransport(options);
     if (!made.ok()) return made.status();
     transport = std::move(made).value();
   }
@@ -62,8 +61,8 @@ Result<Route> MakeRoute(Client::State& state, const SyncOptions& options, const 
     return Status::FailedPrecondition("this device is not enrolled: run `observer enroll` first");
   }
   if (options.transport) {
-    return Route(options.transport, servers.current.empty() ? servers.urls.front()
-                                                            : servers.current);
+    return Route(options.transport,
+                 servers.current.empty() ? servers.urls.front() : servers.current);
   }
   auto at = std::find(servers.urls.begin(), servers.urls.end(), servers.current);
   TransportOptions transport;

@@ -57,8 +57,8 @@ Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path, std:
                                  const std::function<bool(const std::string&)>& valid,
                                  uint64_t& retries, const std::string& what) {
   return PostWithRetry(
-      route, path, [body]() -> Result<std::string> { return std::string(body); }, options,
-      valid, nullptr, retries, what);
+      route, path, [body]() -> Result<std::string> { return std::string(body); }, options, valid,
+      nullptr, retries, what);
 }
 
 Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
