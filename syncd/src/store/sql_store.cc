@@ -233,6 +233,16 @@ Status SqlStore::InitSetting(const std::string& key, const std::string& value) {
   });
 }
 
+Status SqlStore::PutSetting(const std::string& key, const std::string& value) {
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement put(db,
+                       "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    put.BindText(1, key).BindBlob(2, value);
+    return put.Run();
+  });
+}
+
 Result<std::optional<DeviceRecord>> SqlStore::FindDevice(const std::string& device_id) {
   VIGIL_ASSIGN_OR_RETURN(Reader reader, Read());
   sql::Statement stmt(

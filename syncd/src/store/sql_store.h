@@ -84,6 +84,7 @@ class SqlStore final : public Store {
 
   Result<std::string> GetSetting(const std::string& key) override;
   Status InitSetting(const std::string& key, const std::string& value) override;
+  Status PutSetting(const std::string& key, const std::string& value) override;
   Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override;
   Result<std::optional<std::pair<std::string, std::string>>> FindBatchResponse(
       const std::string& device_id, uint64_t seq) override;
