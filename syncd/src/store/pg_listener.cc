@@ -119,12 +119,12 @@ PGconn* PgListener::Connect(std::string* error) {
     return nullptr;
   }
   (void)PQsetnonblocking(conn, 1);
+  backend_pid_.store(PQbackendPID(conn));
+  connected_.store(true);
   return conn;
 }
 
 void PgListener::Listen(PGconn* conn) {
-  connected_.store(true);
-  backend_pid_.store(PQbackendPID(conn));
   pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {wake_[0], POLLIN, 0}};
   while (!stopping_.load()) {
     int ready = poll(fds, 2, 1000);
