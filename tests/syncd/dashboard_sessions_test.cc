@@ -138,7 +138,9 @@ TEST_CASE("sessions: a use is written only when the stored one is a minute old")
 
 TEST_CASE("dashboard: a login on one node works on another and survives a restart") {
   DashboardServer s;
-  auto [cookie, csrf] = s.Login("ada");
+  const std::pair<std::string, std::string> login = s.Login("ada");
+  const std::string& cookie = login.first;
+  const std::string& csrf = login.second;
   std::unique_ptr<SqlStore> other_store = s.server.Open();
   auto other = std::make_unique<dashboard::Dashboard>(*other_store, TestDashboardOptions());
   auto ask = [&](dashboard::Dashboard& node, const std::string& method, const std::string& path) {

@@ -121,7 +121,8 @@ TEST_CASE("pg listener: hears NOTIFY, reconnects after its connection is killed,
 
 TEST_CASE("pg listener: an event stream on one node shows a push made through another") {
   // TestServer puts its store on a fresh database of the cluster (tests/syncd/test_util.h).
-  setenv("VIGIL_TEST_STORE", "postgres", 1);
+  // Set before this test starts any thread of its own.
+  setenv("VIGIL_TEST_STORE", "postgres", 1);  // NOLINT(concurrency-mt-unsafe)
   testing::DashboardServer node_a;
   auto [cookie, csrf] = node_a.Login("vic");
   std::unique_ptr<SqlStore> store_b = node_a.server.Open();
