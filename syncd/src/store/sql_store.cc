@@ -7,6 +7,7 @@
 #include <set>
 
 #include "records/record_rules.h"
+#include "store/pg_listener.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_rows.h"
 #include "vigil/protocol/crypto.h"
@@ -56,14 +57,21 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(const std::string& path, bool c
 }
 
 SqlStore::SqlStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
-                   SqlStoreOptions options)
-    : connect_(std::move(connect)), options_(options), writer_db_(std::move(writer)) {
+                   SqlStoreOptions options, std::string node_id)
+    : connect_(std::move(connect)),
+      options_(options),
+      writer_db_(std::move(writer)),
+      node_id_(std::move(node_id)),
+      notify_sql_(node_id_.empty() ? ""
+                                   : "SELECT pg_notify('vigil_changes', '" + node_id_ +
+                                         "') WHERE txid_current_if_assigned() IS NOT NULL") {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
 SqlStore::~SqlStore() { Close(); }
 
 void SqlStore::Close() {
+  if (listener_) listener_->Stop();
   {
     std::lock_guard lock(mu_);
     closing_ = true;
@@ -180,6 +188,8 @@ void SqlStore::WriterLoop() {
         }
         // Cached statements may still hold a read cursor; none survives the transaction.
         for (auto& [sql, stmt] : writer_statements_) stmt->Reset();
+        // Other nodes hear of what this transaction wrote when, and only if, it commits.
+        if (commit.ok() && !notify_sql_.empty()) commit = writer_db_->Exec(notify_sql_);
         if (commit.ok()) commit = txn.Commit();
         if (commit.ok()) transactions_.fetch_add(1);
       }
