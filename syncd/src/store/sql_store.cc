@@ -160,6 +160,11 @@ void SqlStore::WriterLoop() {
     {
       sql::Transaction txn(*writer_db_);
       commit = txn.status();
+      // On PostgreSQL, the log order's row before anything else: every node's write
+      // transactions then take their locks in one order and never deadlock (note 7).
+      if (commit.ok() && writer_db_->backend() == sql::Backend::kPostgres) {
+        commit = writer_db_->Exec("SELECT 1 FROM log_order WHERE id = 1 FOR UPDATE");
+      }
       if (commit.ok()) {
         for (size_t i = 0; i < group.size(); ++i) {
           Status savepoint = writer_db_->Exec("SAVEPOINT job");

@@ -31,6 +31,12 @@
 //     listening connection (store/pg_listener.h); notifications of other nodes advance
 //     ChangeCounter(), its own are ignored. SQLite has one writing process per data directory
 //     and needs none of this.
+//  7. On PostgreSQL, each group's transaction locks the `log_order` row first (the ledger's
+//     LockDevice takes it too, which covers SQLite's single writer). Writes of several nodes
+//     are therefore serialised group by group: no two nodes' transactions can wait on each
+//     other's rows in a cycle (a deadlock would abort a job), and log indexes follow commit
+//     order. Nodes still verify, decompress and check in parallel; only the commit is one at
+//     a time, as it is on one node.
 #pragma once
 
 #include <atomic>
