@@ -32,7 +32,7 @@ std::string Slurp(const std::string& path) {
 struct Source {
   TempDir dir;
   DataDir data{dir.path() + "/data"};
-  Source() { REQUIRE(InitDataDir(data, InitOptions{"backup-test", "", ""}).ok()); }
+  Source() { REQUIRE(InitDataDir(data, InitOptions{"backup-test", "", "", ""}).ok()); }
 };
 
 TEST_CASE("backup: one 0600 file with the store and keys, and a restore puts both back") {

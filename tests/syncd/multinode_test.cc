@@ -36,7 +36,7 @@ using testing::TestDevice;
 
 // A record id of the test's own: the n-th of `prefix`.
 std::string RecordId(int prefix, int n) {
-  char id[40];
+  char id[64];
   std::snprintf(id, sizeof id, "00000000-0000-4000-8%03d-%012d", prefix, n);
   return id;
 }
