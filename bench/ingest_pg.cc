@@ -80,6 +80,13 @@ std::string Setting(PgConnection& c, const std::string& name) {
   return Take(cursor->Step(), name) ? cursor->Text(0) : "?";
 }
 
+// pg_database_size of the database at `url`.
+int64_t DatabaseSize(const std::string& url) {
+  auto db = Connect(url);
+  auto size = Take(db->Prepare("SELECT pg_database_size(current_database())"), "size");
+  return Take(size->Step(), "size") ? size->Int(0) : 0;
+}
+
 // The PostgreSQL server's CPU seconds so far: the postmaster and its children (backends,
 // WAL writer, checkpointer, …) that run now.
 double ServerCpuSeconds(const fs::path& cluster_dir) {
@@ -122,6 +129,10 @@ class PgIngest {
   }
 
   Phase SyncdPhase(int nodes, double offered_per_s = 0, bool merge = true, bool validate = true);
+  // With pg_stat_statements loaded (PG_CLUSTER_OPTIONS, docs/performance.md): before a phase,
+  // clears its counts; after it, prints the statements syncd ran per acknowledged batch.
+  bool CountStatements(const std::string& url);
+  void PrintStatements(const std::string& url, uint64_t batches);
   Phase RawPhase(int threads);
   // Copies up to 40 batch rows and their record rows from the store at `url`.
   void TakeRows(const std::string& url);
@@ -130,6 +141,7 @@ class PgIngest {
   const PgIngestOptions& o_;
   protocol::Form form_;
   int serial_ = 0;
+  bool counted_ = false;  // Statements were counted once.
   std::vector<BatchRow> rows_;  // What raw phases insert, from the first syncd phase.
 };
 
@@ -168,6 +180,8 @@ Phase PgIngest::SyncdPhase(int nodes, double offered_per_s, bool merge, bool val
       for (const auto& s : servers) total += ProcessCpuSeconds(s->pid());
       return total;
     };
+    const bool counting = !counted_ && CountStatements(url);
+    const int64_t size_before = rows_.empty() ? DatabaseSize(url) : 0;
     const double syncd_before = syncd_cpu();
     const double server_before = ServerCpuSeconds(o_.cluster_dir);
     const double self_before = ProcessCpuSeconds(getpid());
@@ -181,11 +195,61 @@ Phase PgIngest::SyncdPhase(int nodes, double offered_per_s, bool merge, bool val
     phase.p99_ms = Percentile(pushed.latencies_ms, 0.99);
     phase.errors = pushed.errors;
     for (const Device& d : fleet) phase.ran_out = phase.ran_out || d.next >= d.batches.size();
-    if (rows_.empty()) TakeRows(url);
+    if (rows_.empty()) {
+      TakeRows(url);
+      const double grown = static_cast<double>(DatabaseSize(url) - size_before);
+      std::printf("database growth: %.0f bytes per checklist stored (%llu checklists; batch, "
+                  "record, receipt, merge rows and their indexes)\n",
+                  pushed.acked > 0 ? grown / static_cast<double>(pushed.acked) : 0,
+                  static_cast<unsigned long long>(pushed.acked));
+    }
+    if (counting) {
+      counted_ = true;
+      PrintStatements(url, pushed.latencies_ms.size());
+    }
   }  // The nodes stop here.
   DropDatabase(name);
   fs::remove_all(dir);
   return phase;
+}
+
+bool PgIngest::CountStatements(const std::string& url) {
+  auto db = Connect(url);
+  if (Setting(*db, "shared_preload_libraries").find("pg_stat_statements") == std::string::npos) {
+    return false;
+  }
+  Check(db->Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"), "pg_stat_statements");
+  auto reset = Take(db->Prepare("SELECT pg_stat_statements_reset()"), "pg_stat_statements");
+  Take(reset->Step(), "pg_stat_statements_reset");
+  return true;
+}
+
+void PgIngest::PrintStatements(const std::string& url, uint64_t batches) {
+  auto db = Connect(url);
+  auto top = Take(db->Prepare("SELECT calls, total_exec_time, query FROM pg_stat_statements "
+                              "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+                              "current_database()) ORDER BY calls DESC"),
+                  "pg_stat_statements");
+  const double per = batches > 0 ? 1.0 / static_cast<double>(batches) : 0;
+  double calls = 0, ms = 0;
+  std::vector<std::string> lines;
+  while (Take(top->Step(), "pg_stat_statements")) {
+    calls += static_cast<double>(top->Int(0));
+    ms += top->Double(1);
+    if (lines.size() >= 12) continue;
+    std::string query = top->Text(2);
+    std::replace(query.begin(), query.end(), '\n', ' ');
+    char line[200];
+    std::snprintf(line, sizeof line, "  %7.1f  %7.3f  %.100s", static_cast<double>(top->Int(0)) * per,
+                  top->Double(1) * per, query.c_str());
+    lines.emplace_back(line);
+  }
+  std::printf("statements per acknowledged batch (pg_stat_statements, %llu batches): %.1f, "
+              "%.2f ms executing in PostgreSQL; the most frequent:\n  %7s  %7s  %s\n",
+              static_cast<unsigned long long>(batches), calls * per, ms * per, "calls", "ms",
+              "statement");
+  for (const std::string& l : lines) std::printf("%s\n", l.c_str());
+  std::fflush(stdout);
 }
 
 void PgIngest::TakeRows(const std::string& url) {
