@@ -255,8 +255,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (store == "sqlite" && nodes_given) {
-    std::fprintf(stderr, "ingest_bench: --nodes needs --store postgres (one syncd serves a "
-                         "SQLite store)\n");
+    std::fprintf(stderr,
+                 "ingest_bench: --nodes needs --store postgres (one syncd serves a "
+                 "SQLite store)\n");
     return 2;
   }
   Bench b{argv[1], argv[2], fs::absolute(argv[3])};

@@ -203,8 +203,7 @@ class Pusher {
   // `fleet` must outlive the Pusher and not be resized while it lives.
   Pusher(std::vector<Device>& fleet, const std::string& url, const std::string& pin);
   // Device i pushes to urls[i % urls.size()] (the nodes of one deployment, sharing one key).
-  Pusher(std::vector<Device>& fleet, const std::vector<std::string>& urls,
-         const std::string& pin);
+  Pusher(std::vector<Device>& fleet, const std::vector<std::string>& urls, const std::string& pin);
   ~Pusher();
   Pusher(const Pusher&) = delete;
   Pusher& operator=(const Pusher&) = delete;

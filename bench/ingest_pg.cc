@@ -36,12 +36,12 @@ constexpr double kPacedLoad = 3000;
 struct Phase {
   double rate = 0;  // Checklists (raw: record rows) committed per second.
   double p50_ms = 0;
-  double p99_ms = 0;         // Push latency (raw: transaction latency).
-  double syncd_us = 0;       // CPU per checklist: syncd nodes,
-  double postgres_us = 0;    // the PostgreSQL server's processes,
-  double bench_us = 0;       // this process (the devices, or the raw clients).
-  uint64_t errors = 0;       // Pushes not answered 200 (raw: failed transactions).
-  bool ran_out = false;      // Some device had no batch left before the end.
+  double p99_ms = 0;       // Push latency (raw: transaction latency).
+  double syncd_us = 0;     // CPU per checklist: syncd nodes,
+  double postgres_us = 0;  // the PostgreSQL server's processes,
+  double bench_us = 0;     // this process (the devices, or the raw clients).
+  uint64_t errors = 0;     // Pushes not answered 200 (raw: failed transactions).
+  bool ran_out = false;    // Some device had no batch left before the end.
 };
 
 // One stored record row and one batch row with its records: what the raw phase inserts.
@@ -141,7 +141,7 @@ class PgIngest {
   const PgIngestOptions& o_;
   protocol::Form form_;
   int serial_ = 0;
-  bool counted_ = false;  // Statements were counted once.
+  bool counted_ = false;        // Statements were counted once.
   std::vector<BatchRow> rows_;  // What raw phases insert, from the first syncd phase.
 };
 
@@ -198,10 +198,11 @@ Phase PgIngest::SyncdPhase(int nodes, double offered_per_s, bool merge, bool val
     if (rows_.empty()) {
       TakeRows(url);
       const double grown = static_cast<double>(DatabaseSize(url) - size_before);
-      std::printf("database growth: %.0f bytes per checklist stored (%llu checklists; batch, "
-                  "record, receipt, merge rows and their indexes)\n",
-                  pushed.acked > 0 ? grown / static_cast<double>(pushed.acked) : 0,
-                  static_cast<unsigned long long>(pushed.acked));
+      std::printf(
+          "database growth: %.0f bytes per checklist stored (%llu checklists; batch, "
+          "record, receipt, merge rows and their indexes)\n",
+          pushed.acked > 0 ? grown / static_cast<double>(pushed.acked) : 0,
+          static_cast<unsigned long long>(pushed.acked));
     }
     if (counting) {
       counted_ = true;
@@ -240,14 +241,14 @@ void PgIngest::PrintStatements(const std::string& url, uint64_t batches) {
     std::string query = top->Text(2);
     std::replace(query.begin(), query.end(), '\n', ' ');
     char line[200];
-    std::snprintf(line, sizeof line, "  %7.1f  %7.3f  %.100s", static_cast<double>(top->Int(0)) * per,
-                  top->Double(1) * per, query.c_str());
+    std::snprintf(line, sizeof line, "  %7.1f  %7.3f  %.100s",
+                  static_cast<double>(top->Int(0)) * per, top->Double(1) * per, query.c_str());
     lines.emplace_back(line);
   }
-  std::printf("statements per acknowledged batch (pg_stat_statements, %llu batches): %.1f, "
-              "%.2f ms executing in PostgreSQL; the most frequent:\n  %7s  %7s  %s\n",
-              static_cast<unsigned long long>(batches), calls * per, ms * per, "calls", "ms",
-              "statement");
+  std::printf(
+      "statements per acknowledged batch (pg_stat_statements, %llu batches): %.1f, "
+      "%.2f ms executing in PostgreSQL; the most frequent:\n  %7s  %7s  %s\n",
+      static_cast<unsigned long long>(batches), calls * per, ms * per, "calls", "ms", "statement");
   for (const std::string& l : lines) std::printf("%s\n", l.c_str());
   std::fflush(stdout);
 }
@@ -321,8 +322,8 @@ Phase PgIngest::RawPhase(int threads) {
   const double server_before = ServerCpuSeconds(o_.cluster_dir);
   const double self_before = ProcessCpuSeconds(getpid());
   const Clock::time_point start = Clock::now();
-  const Clock::time_point stop_at =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.seconds));
+  const Clock::time_point stop_at = start + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(o_.seconds));
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
@@ -423,8 +424,8 @@ int PgIngest::Run() {
       o_.devices, o_.batch, o_.seconds, o_.batch);
   std::printf("%-6s %-16s %13s %8s %8s %9s %9s %9s %7s\n", "round", "what", "checklists/s",
               "p50 ms", "p99 ms", "syncd us", "pg us", "bench us", "errors");
-  std::printf("%-6s %-16s %13s %8s %8s %9s %9s %9s\n", "", "", "(raw: rows/s)", "", "",
-              "/chkl", "/chkl", "/chkl");
+  std::printf("%-6s %-16s %13s %8s %8s %9s %9s %9s\n", "", "", "(raw: rows/s)", "", "", "/chkl",
+              "/chkl", "/chkl");
   const std::string many = std::to_string(o_.nodes) + " nodes";
   std::vector<double> one_rate, one_p99, many_rate, many_p99, raw_one, raw_many;
   for (int round = 1; round <= o_.rounds; ++round) {
@@ -479,9 +480,8 @@ int PgIngest::Run() {
     Print("cost", "--no-validate", no_validate);
   }
 
-  std::printf(
-      "targets: %.0f checklists/s (>= 3000: %s), %.2f of raw PostgreSQL (>= 0.50: %s)", rate,
-      rate >= 3000 ? "met" : "MISSED", ratio, ratio >= 0.5 ? "met" : "MISSED");
+  std::printf("targets: %.0f checklists/s (>= 3000: %s), %.2f of raw PostgreSQL (>= 0.50: %s)",
+              rate, rate >= 3000 ? "met" : "MISSED", ratio, ratio >= 0.5 ? "met" : "MISSED");
   if (several) {
     std::printf(", %s / 1 node %.2f (>= 1: %s)", many.c_str(), nodes_ratio,
                 nodes_ratio >= 1 ? "met" : "MISSED");
