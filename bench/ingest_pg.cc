@@ -316,6 +316,7 @@ Phase PgIngest::RawPhase(int threads) {
           "raw schema");
   }
   std::vector<std::unique_ptr<PgConnection>> connections;
+  connections.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) connections.push_back(Connect(url));
 
   std::atomic<int64_t> log_index{0};
@@ -327,6 +328,7 @@ Phase PgIngest::RawPhase(int threads) {
   const Clock::time_point stop_at = start + std::chrono::duration_cast<Clock::duration>(
                                                 std::chrono::duration<double>(o_.seconds));
   std::vector<std::thread> workers;
+  workers.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       PgConnection& db = *connections[static_cast<size_t>(t)];
