@@ -12,6 +12,7 @@
 #include "crypto/aead.h"
 #include "store/schema.h"
 #include "sync/holds.h"
+#include "sync/route.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/protocol/signing.h"
 
@@ -308,6 +309,9 @@ std::string DeviceStatusToJson(const DeviceStatus& s) {
   f["lastBatchSeq"].set_number_value(static_cast<double>(s.last_batch_seq));
   f["lastSyncMs"].set_number_value(static_cast<double>(s.last_sync_ms));
   f["heldByServer"].set_number_value(static_cast<double>(s.held_by_server));
+  f["serverUrl"].set_string_value(s.server_url);
+  auto& urls = *f["serverUrls"].mutable_list_value();
+  for (const std::string& url : s.server_urls) urls.add_values()->set_string_value(url);
   auto& held = *f["held"].mutable_list_value();
   for (const auto& [id, reason] : s.held_reasons) {
     google::protobuf::Struct entry;
@@ -356,6 +360,9 @@ Result<DeviceStatus> Client::GetStatus() {
   s.last_sync_ms = last_sync ? std::stoll(*last_sync) : 0;
   VIGIL_ASSIGN_OR_RETURN(s.held_by_server,
                          state_->db->QueryInt("SELECT count(*) FROM server_holds"));
+  VIGIL_ASSIGN_OR_RETURN(sync::StoredServers servers, sync::LoadServers(*state_));
+  s.server_urls = std::move(servers.urls);
+  s.server_url = std::move(servers.current);
   if (state_->RequireUnlocked().ok()) {
     VIGIL_ASSIGN_OR_RETURN(s.held_reasons, LoadHeldRecords(*state_));
   }

@@ -9,11 +9,13 @@
 
 #include "admin/admin.h"
 #include "admin/data_dir.h"
+#include "admin/server_urls.h"
 #include "cli.h"
 #include "dashboard/api.h"
 #include "dashboard/password.h"
 #include "tls/cert.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/protocol/server_urls.h"
 
 namespace vigil::syncd::cli {
 namespace {
@@ -22,11 +24,35 @@ struct EnrollCodeFlags : DataFlags {
   std::string observer_id;
   bool all = false;
   std::string expires = "24h";
-  std::string server_url = "https://127.0.0.1:8443";
+  std::string server_url;  // Empty: the deployment's list, else kDefaultServerUrl.
 };
 
+constexpr char kDefaultServerUrl[] = "https://127.0.0.1:8443";
+
+// Where an enrollment payload sends the device: the deployment's server URLs when an
+// administrator listed them (`server-urls set`), --server-url first when given; else
+// --server-url alone (a payload without server_urls, as before the list existed).
+struct PayloadUrls {
+  std::vector<std::string> urls;
+  bool listed = false;
+
+  std::string Payload(const std::string& pin, const std::string& code) const {
+    return listed ? MakeEnrollmentPayload(urls, pin, code)
+                  : MakeEnrollmentPayload(urls.front(), pin, code);
+  }
+};
+
+Result<PayloadUrls> LoadPayloadUrls(SqlStore& store, const std::string& server_url) {
+  VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> stored, GetServerUrls(store));
+  if (stored.empty()) {
+    return PayloadUrls{{server_url.empty() ? kDefaultServerUrl : server_url}, false};
+  }
+  if (!server_url.empty()) VIGIL_RETURN_IF_ERROR(protocol::CheckServerUrl(server_url));
+  return PayloadUrls{EnrollmentUrls(stored, server_url), true};
+}
+
 // A code for every observer, one line each: OBSERVER STATION PAYLOAD.
-int EnrollEveryObserver(SqlStore& store, const EnrollCodeFlags& flags, int64_t validity_ms,
+int EnrollEveryObserver(SqlStore& store, const PayloadUrls& urls, int64_t validity_ms,
                         const std::string& pin) {
   Result<std::vector<ObserverEntry>> observers = store.ListObservers();
   if (!observers.ok()) return Report(observers.status());
@@ -38,7 +64,7 @@ int EnrollEveryObserver(SqlStore& store, const EnrollCodeFlags& flags, int64_t v
     std::string code = protocol::Base64UrlEncode(*random);
     codes.push_back({protocol::Sha256(code), o.id, NowMs() + validity_ms});
     lines += o.id + " " + (o.station_codes.empty() ? "-" : o.station_codes.front()) + " " +
-             MakeEnrollmentPayload(flags.server_url, pin, code) + "\n";
+             urls.Payload(pin, code) + "\n";
   }
   Status stored = store.AddEnrollmentCodes(codes);
   if (!stored.ok()) return Report(stored);
@@ -54,14 +80,16 @@ int RunEnrollCode(SqlStore& store, const EnrollCodeFlags& flags) {
   if (!validity.ok()) return Report(validity.status());
   Result<std::string> pin = PinOfCertFile(DataDir(flags.data).tls_cert());
   if (!pin.ok()) return Report(pin.status());
-  if (flags.all) return EnrollEveryObserver(store, flags, *validity, *pin);
+  Result<PayloadUrls> urls = LoadPayloadUrls(store, flags.server_url);
+  if (!urls.ok()) return Report(urls.status());
+  if (flags.all) return EnrollEveryObserver(store, *urls, *validity, *pin);
   Result<std::string> random = protocol::RandomBytes(16);
   if (!random.ok()) return Report(random.status());
   std::string code = protocol::Base64UrlEncode(*random);
   Status stored =
       store.AddEnrollmentCode(protocol::Sha256(code), flags.observer_id, NowMs() + *validity);
   if (!stored.ok()) return Report(stored);
-  std::cout << MakeEnrollmentPayload(flags.server_url, *pin, code) << "\n";
+  std::cout << urls->Payload(*pin, code) << "\n";
   return 0;
 }
 
@@ -176,7 +204,10 @@ void AddEnrollCodeCommand(CLI::App& admin, Commands& commands) {
                  "a code for every observer; prints OBSERVER STATION PAYLOAD per line")
       ->excludes(one_observer);
   enroll_code->add_option("--expires", flags->expires, "validity, e.g. 30m, 24h, 7d");
-  enroll_code->add_option("--server-url", flags->server_url, "URL devices reach syncd at");
+  enroll_code->add_option("--server-url", flags->server_url,
+                          "URL devices reach syncd at (default: the deployment's list from "
+                          "`server-urls set`, else https://127.0.0.1:8443); with a list, put "
+                          "first");
   commands.AddOnStore(enroll_code, flags, RunEnrollCode);
 }
 

@@ -32,6 +32,7 @@ int Main(int argc, char** argv) {
   AddBackupCommand(*admin, commands);
   AddSetupCommands(*admin, commands);
   AddAccessCommands(*admin, commands);
+  AddServerUrlCommands(*admin, commands);
   AddReportCommands(*admin, commands);
   AddCheckCommands(*admin, commands);
 

@@ -142,6 +142,55 @@ TEST_CASE("without --data every subcommand gives the same clear error") {
   }
 }
 
+TEST_CASE("admin server-urls sets and shows the list, refuses a bad one, and enroll-code uses it") {
+  CliDeployment deployment;
+  const std::string admin = "admin --data " + deployment.data + " ";
+  // None set: show says so (on stderr) and a payload carries --server-url alone, as before.
+  auto [rc, out] = RunSyncd(admin + "server-urls show");
+  CHECK(rc == 0);
+  CHECK(out.find("no server URLs set") != std::string::npos);
+  auto payload_of = [&](const std::string& args) {
+    std::string text = CliDeployment::Succeeds(admin + "enroll-code --observer obs1" + args);
+    v1::EnrollmentPayload payload;
+    REQUIRE(payload.ParseFromString(
+        protocol::Base64UrlDecode(text.substr(0, text.find('\n'))).value()));
+    return payload;
+  };
+  v1::EnrollmentPayload before = payload_of(" --server-url https://lan.example:8443");
+  CHECK(before.server_url() == "https://lan.example:8443");
+  CHECK(before.server_urls_size() == 0);
+
+  CHECK(
+      CliDeployment::Succeeds(admin + "server-urls set https://a.example:8443 https://b.example") ==
+      "server URLs set (2); devices learn them at their next pull\n");
+  CHECK(CliDeployment::Succeeds(admin + "server-urls show") ==
+        "https://a.example:8443\nhttps://b.example\n");
+  v1::EnrollmentPayload listed = payload_of("");
+  CHECK(listed.server_url() == "https://a.example:8443");
+  CHECK(std::vector<std::string>(listed.server_urls().begin(), listed.server_urls().end()) ==
+        std::vector<std::string>{"https://a.example:8443", "https://b.example"});
+  v1::EnrollmentPayload first = payload_of(" --server-url https://b.example");
+  CHECK(std::vector<std::string>(first.server_urls().begin(), first.server_urls().end()) ==
+        std::vector<std::string>{"https://b.example", "https://a.example:8443"});
+
+  // A bad list: exit status 2, the bad URL named, the stored list unchanged.
+  for (const std::string& bad :
+       {std::string("http://a.example"), std::string("https://a.example/sync"),
+        std::string("https://a.example:70000")}) {
+    CAPTURE(bad);
+    std::tie(rc, out) = RunSyncd(admin + "server-urls set https://c.example " + bad);
+    CHECK(rc == 2);
+    CHECK(out.find("'" + bad + "'") != std::string::npos);
+  }
+  std::tie(rc, out) = RunSyncd(admin + "server-urls set https://c.example https://c.example");
+  CHECK(rc == 2);
+  CHECK(out.find("listed twice") != std::string::npos);
+  std::tie(rc, out) = RunSyncd(admin + "server-urls set");
+  CHECK(rc != 0);
+  CHECK(CliDeployment::Succeeds(admin + "server-urls show") ==
+        "https://a.example:8443\nhttps://b.example\n");
+}
+
 TEST_CASE("syncd --help names --data with the subcommands") {
   auto [rc, out] = RunSyncd("--help");
   CHECK(rc == 0);

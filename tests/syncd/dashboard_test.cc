@@ -48,7 +48,30 @@ TEST_CASE("dashboard: sessions end when idle or old and the oldest is evicted") 
   options.idle_timeout_ms = 1000;
   options.max_age_ms = 5000;
   options.max_sessions = 2;
-  dashboard::SessionStore sessions(options);
+  options.touch_interval_ms = 0;  // Every use recorded: this test is about the order of uses.
+  testing::TestServer server;
+  for (const char* name : {"ada", "a", "b", "c", "d"}) {
+    CoordinatorRecord coordinator;
+    coordinator.name = name;
+    coordinator.password_hash = "scrypt$unused";
+    REQUIRE(server.store().AddCoordinator(coordinator).ok());
+  }
+  dashboard::SessionStore store_sessions(server.store(), options);
+  // The assertions below read the optional a lookup gives when the store answered.
+  struct {
+    dashboard::SessionStore& store;
+    Result<std::pair<std::string, dashboard::Session>> Create(const std::string& name,
+                                                              v1::CoordinatorRole role,
+                                                              int64_t now_ms) {
+      return store.Create(name, role, now_ms);
+    }
+    std::optional<dashboard::Session> Find(const std::string& token, int64_t now_ms, bool touch) {
+      Result<std::optional<dashboard::Session>> found = store.Find(token, now_ms, touch);
+      REQUIRE(found.ok());
+      return *found;
+    }
+    void Remove(const std::string& token) { REQUIRE(store.Remove(token).ok()); }
+  } sessions{store_sessions};
   auto [token, session] = sessions.Create("ada", v1::ROLE_ADMIN, 0).value();
   CHECK(session.csrf_token.size() >= 40);
   CHECK(sessions.Find(token, 900, true).has_value());

@@ -32,6 +32,24 @@ class Client {
     REQUIRE(curl_ != nullptr);
   }
   ~Client() { curl_easy_cleanup(curl_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // GET `path` (e.g. /metrics).
+  Response Get(const std::string& path) {
+    Response response;
+    std::string url = base_url_ + path;
+    curl_easy_reset(curl_);
+    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_CAINFO, ca_file_.c_str());
+    curl_easy_setopt(curl_, CURLOPT_PINNEDPUBLICKEY, pin_.c_str());
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Client::Write);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
+    response.rc = curl_easy_perform(curl_);
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+  }
 
   Response Post(const std::string& path, const std::string& body) {
     Response response;

@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -15,6 +18,7 @@
 #include "deployment.h"
 #include "pg_cluster.h"
 #include "serve_process.h"
+#include "support/process.h"
 #include "test_util.h"
 
 namespace vigil::syncd {
@@ -203,6 +207,171 @@ TEST_CASE("two nodes take pushes of many devices at once: log indexes 1..N, none
   CHECK(*all.begin() == 1);
   CHECK(*all.rbegin() == kDevices * kBatches);
   CHECK(cluster.deployment.Admin("verify").find("verify: ok") != std::string::npos);
+}
+
+TEST_CASE(
+    "three nodes, one killed with SIGKILL 20 times at random moments: every ack is stored once") {
+  Cluster cluster(3);
+  constexpr int kDevices = 4;
+  constexpr int kKills = 20;
+  std::vector<TestDevice> devices;
+  {
+    Client enroller = cluster.ClientOf(0);
+    std::string receipt_key;
+    for (int d = 0; d < kDevices; ++d) {
+      devices.push_back(cluster.deployment.Enroll(enroller, cluster.urls[0], &receipt_key));
+    }
+  }
+  std::atomic<bool> stop{false};
+  std::vector<int> acknowledged(kDevices, 0);
+  std::vector<std::string> failures(kDevices);
+  std::vector<int> failovers(kDevices, 0);
+  std::vector<std::thread> threads;
+  for (int d = 0; d < kDevices; ++d) {
+    threads.emplace_back([&, d] {
+      std::vector<std::unique_ptr<Client>> nodes;
+      for (const std::string& url : cluster.urls) {
+        nodes.push_back(
+            std::make_unique<Client>(url, cluster.deployment.ca(), cluster.deployment.pin()));
+      }
+      size_t current = static_cast<size_t>(d) % nodes.size();
+      for (int n = 1; !stop.load(); ++n) {
+        const std::string body = devices[d].NextBody({MakeSubmission(RecordId(20 + d, n))});
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (true) {
+          Client::Response pushed = nodes[current]->Post("/v1/push", body);
+          if (pushed.status == 200) break;
+          // A node that is down (no answer) or busy (503): the next one, as a device does.
+          if ((pushed.status != 0 && pushed.status != 503) ||
+              std::chrono::steady_clock::now() > deadline) {
+            failures[d] = "batch " + std::to_string(n) + ": status " +
+                          std::to_string(pushed.status) + ", curl " + std::to_string(pushed.rc);
+            return;
+          }
+          current = (current + 1) % nodes.size();
+          ++failovers[d];
+        }
+        ++acknowledged[d];
+      }
+    });
+  }
+  std::mt19937 random(12);
+  for (int kill = 0; kill < kKills; ++kill) {
+    // A random moment: the devices push meanwhile (load shaping, not a timing assertion).
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + random() % 200));
+    cluster.nodes[random() % cluster.nodes.size()]->Restart();
+  }
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  int total = 0;
+  int total_failovers = 0;
+  for (int d = 0; d < kDevices; ++d) {
+    CHECK_MESSAGE(failures[d].empty(), "device " << d << ": " << failures[d]);
+    CHECK(acknowledged[d] > 0);
+    total += acknowledged[d];
+    total_failovers += failovers[d];
+  }
+  MESSAGE(total << " batches acknowledged, " << total_failovers << " failovers, " << kKills
+                << " kills");
+  CHECK(total_failovers > 0);
+  v1::ServerStats stats = cluster.deployment.Stats();
+  CHECK(stats.batches() == static_cast<uint64_t>(total));
+  CHECK(stats.submissions() == static_cast<uint64_t>(total));
+  CHECK(cluster.deployment.Admin("verify").find("verify: ok") != std::string::npos);
+}
+
+// A primary and its synchronous standby (scripts/pg-cluster), each in its own folder; both
+// stopped when the guard dies.
+struct ReplicatedCluster {
+  TempDir dir;
+  std::string primary_url;
+  std::string standby_url;
+
+  ReplicatedCluster() {
+    primary_url = Script("start " + dir.path() + "/primary");
+    standby_url = Script("standby " + dir.path() + "/primary " + dir.path() + "/standby");
+  }
+  ~ReplicatedCluster() {
+    for (const char* which : {"/standby", "/primary"}) {
+      (void)test_support::RunShell(std::string(VIGIL_PG_CLUSTER_SCRIPT) + " stop " + dir.path() +
+                                   which + " >/dev/null 2>&1");
+    }
+  }
+  ReplicatedCluster(const ReplicatedCluster&) = delete;
+  ReplicatedCluster& operator=(const ReplicatedCluster&) = delete;
+
+  // Runs scripts/pg-cluster ARGS; its last output line.
+  static std::string Script(const std::string& args) {
+    Result<test_support::ShellResult> run =
+        test_support::RunShell(std::string(VIGIL_PG_CLUSTER_SCRIPT) + " " + args + " 2>&1");
+    REQUIRE_MESSAGE(run.ok(), run.status().ToString());
+    REQUIRE_MESSAGE(run->exit_code == 0, "pg-cluster " << args << ": " << run->output);
+    std::string out = run->output;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  }
+
+  // One URL naming both servers: libpq reaches whichever accepts writes (the primary).
+  std::string BothUrl() const {
+    const std::string host_of_standby = standby_url.substr(
+        standby_url.find('@') + 1, standby_url.rfind('/') - standby_url.find('@') - 1);
+    const size_t slash = primary_url.rfind('/');
+    return primary_url.substr(0, slash) + "," + host_of_standby + primary_url.substr(slash);
+  }
+};
+
+// Pushes `body` until a node answers 200, for at most 60 s; refusals meanwhile must be
+// retryable (503 UNAVAILABLE) or no answer at all.
+Client::Response PushUntilAccepted(Client& client, const std::string& body, int* refused) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    Client::Response pushed = client.Post("/v1/push", body);
+    if (pushed.status == 200 || std::chrono::steady_clock::now() > deadline) return pushed;
+    if (pushed.status != 0) {
+      REQUIRE_MESSAGE(pushed.status == 503, "status " << pushed.status);
+      CHECK(ErrorOf(pushed).code() == v1::UNAVAILABLE);
+    }
+    ++*refused;
+    // Waits between retries, as a device does (not a timing assertion).
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+TEST_CASE("primary killed, standby promoted: syncd reconnects and nothing acknowledged is lost") {
+  ReplicatedCluster pg;
+  Deployment deployment("--database " + pg.BothUrl());
+  ServeProcess node(deployment.data, deployment.dir.path(), "node");
+  const std::string url = node.WaitReady();
+  Client client(url, deployment.ca(), deployment.pin());
+  std::string receipt_key;
+  TestDevice device = deployment.Enroll(client, url, &receipt_key);
+  constexpr int kBefore = 10;
+  constexpr int kAfter = 10;
+  for (int n = 1; n <= kBefore; ++n) {
+    REQUIRE(client.Post("/v1/push", device.NextBody({MakeSubmission(RecordId(4, n))})).status ==
+            200);
+  }
+  ReplicatedCluster::Script("crash " + pg.dir.path() + "/primary");
+  ReplicatedCluster::Script("promote " + pg.dir.path() + "/standby");
+  int refused = 0;
+  for (int n = kBefore + 1; n <= kBefore + kAfter; ++n) {
+    Client::Response pushed =
+        PushUntilAccepted(client, device.NextBody({MakeSubmission(RecordId(4, n))}), &refused);
+    REQUIRE_MESSAGE(pushed.status == 200, "batch " << n << ": " << pushed.status);
+    CHECK(ReceiptOf(pushed).log_index() == static_cast<uint64_t>(n));
+  }
+  MESSAGE(refused << " pushes refused while syncd reconnected");
+  CHECK(refused >= 1);  // The first push after the crash met the lost connection.
+
+  // Every acknowledged batch is on the promoted standby, once.
+  v1::ServerStats stats = deployment.Stats();
+  CHECK(stats.batches() == kBefore + kAfter);
+  CHECK(stats.submissions() == kBefore + kAfter);
+  CHECK(deployment.Admin("verify").find("verify: ok") != std::string::npos);
+  const std::string metrics = client.Get("/metrics").body;
+  CHECK(metrics.find("syncd_store_up 1") != std::string::npos);
+  CHECK(metrics.find("syncd_store_reconnects_total 1") != std::string::npos);
+  CHECK(node.Log().find("syncd: store: reconnected to the database after") != std::string::npos);
 }
 
 }  // namespace

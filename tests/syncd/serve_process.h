@@ -50,6 +50,13 @@ class ServeProcess {
 
   void Kill() { process_.Kill(); }
 
+  // SIGKILL, then serve again on the same port and data dir (bounded wait); the base URL.
+  std::string Restart() {
+    Result<std::string> url = process_.Restart();
+    REQUIRE_MESSAGE(url.ok(), url.status().ToString());
+    return *url;
+  }
+
   // Sends SIGTERM and waits (bounded) for the exit status.
   int Terminate() { return process_.Terminate(std::chrono::seconds(30)); }
 

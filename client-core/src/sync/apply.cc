@@ -1,6 +1,8 @@
 #include "sync/apply.h"
 
 #include "sync/holds.h"
+#include "sync/route.h"
+#include "vigil/protocol/server_urls.h"
 #include "vigil/sqlite/db.h"
 
 namespace vigil::client {
@@ -9,6 +11,25 @@ namespace vigil::client {
 Status StoreAssignmentForSync(Client::State& state, const v1::Assignment& assignment);
 
 namespace sync {
+namespace {
+
+// The deployment's server URLs, when the answer carries them (docs/protocol.md §5.1): they
+// replace the stored list. A list that breaks the rules is ignored, with the reason in the
+// report: the device keeps the list it has rather than lose its way to the servers.
+Status ApplyServerUrls(SyncContext& ctx, const v1::PullResponse& response) {
+  if (response.server_urls().empty()) return Status::Ok();
+  std::vector<std::string> urls(response.server_urls().begin(), response.server_urls().end());
+  if (Status checked = protocol::CheckServerUrls(urls); !checked.ok()) {
+    ctx.report.warnings.push_back("ignored the server URLs in the pull answer: " +
+                                  checked.message());
+    return Status::Ok();
+  }
+  VIGIL_ASSIGN_OR_RETURN(StoredServers stored, LoadServers(ctx.state));
+  if (stored.urls == urls) return Status::Ok();
+  return StoreServerUrls(ctx.state, urls);
+}
+
+}  // namespace
 
 Status Apply(SyncContext& ctx, const v1::PullResponse& response) {
   Client::State& state = ctx.state;
@@ -46,6 +67,7 @@ Status Apply(SyncContext& ctx, const v1::PullResponse& response) {
     ++ctx.report.incident_updates;
   }
   VIGIL_RETURN_IF_ERROR(ReplaceHeldRecords(state, response.held_records()));
+  VIGIL_RETURN_IF_ERROR(ApplyServerUrls(ctx, response));
   VIGIL_RETURN_IF_ERROR(state.PutMeta("pull_cursor", std::to_string(response.next_cursor())));
   VIGIL_RETURN_IF_ERROR(
       state.PutMeta("server_last_seq", std::to_string(response.last_accepted_seq())));

@@ -1,6 +1,12 @@
 // Client::Enroll: joining a deployment with a coordinator's one-time code.
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "client_state.h"
+#include "sync/route.h"
 #include "sync/wire.h"
+#include "vigil/protocol/server_urls.h"
 #include "vigil/protocol/signing.h"
 #include "vigil/sqlite/db.h"
 
@@ -39,17 +45,25 @@ Result<v1::EnrollResponse> Client::Enroll(const std::string& payload_text,
   VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
   VIGIL_ASSIGN_OR_RETURN(std::string payload_bytes, protocol::Base64UrlDecode(payload_text));
   v1::EnrollmentPayload payload;
-  if (!payload.ParseFromString(payload_bytes) || payload.server_url().empty() ||
-      payload.code().empty()) {
+  if (!payload.ParseFromString(payload_bytes) ||
+      (payload.server_url().empty() && payload.server_urls().empty()) || payload.code().empty()) {
     return Status::InvalidArgument("not an enrollment payload (ask the coordinator for a new one)");
   }
-  if (!transport) {
+  // The deployment's URLs (docs/protocol.md §5.1); a payload from before lists has one.
+  std::vector<std::string> urls(payload.server_urls().begin(), payload.server_urls().end());
+  if (urls.empty()) urls.push_back(payload.server_url());
+  if (!payload.server_urls().empty()) {
+    VIGIL_RETURN_IF_ERROR(protocol::CheckServerUrls(urls).WithContext(
+        "enrollment payload (ask the coordinator for a new one)"));
+  }
+  std::optional<sync::Route> route;
+  if (transport) {
+    route.emplace(std::move(transport), urls.front());
+  } else {
     TransportOptions options;
-    options.base_url = payload.server_url();
     options.tls_pin = payload.tls_pin();
     options.ca_file = ca_file;
-    VIGIL_ASSIGN_OR_RETURN(auto curl, MakeCurlTransport(options));
-    transport = std::move(curl);
+    route.emplace(urls, 0, std::move(options), nullptr);
   }
   v1::EnrollRequest request;
   request.set_code(payload.code());
@@ -67,7 +81,7 @@ Result<v1::EnrollResponse> Client::Enroll(const std::string& payload_text,
   VIGIL_ASSIGN_OR_RETURN(
       HttpResult result,
       wire::PostWithRetry(
-          *transport, "/v1/enroll", request.SerializeAsString(), retry,
+          *route, "/v1/enroll", request.SerializeAsString(), retry,
           [&](const std::string& body) { return response.ParseFromString(body); }, retries,
           "enroll"));
   if (result.status != 200) return wire::Refusal(result);
@@ -84,7 +98,8 @@ Result<v1::EnrollResponse> Client::Enroll(const std::string& payload_text,
   for (const v1::FormDefinition& form : response.forms()) {
     VIGIL_RETURN_IF_ERROR(state_->PutForm(form).WithContext("published form " + form.form_id()));
   }
-  VIGIL_RETURN_IF_ERROR(state_->PutMeta("server_url", payload.server_url()));
+  VIGIL_RETURN_IF_ERROR(sync::StoreServerUrls(*state_, urls));
+  VIGIL_RETURN_IF_ERROR(state_->PutMeta("server_url", route->answered()));
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("tls_pin", payload.tls_pin()));
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("receipt_public_key", response.receipt_public_key()));
   VIGIL_RETURN_IF_ERROR(state_->PutMeta("enrolled_at", std::to_string(NowMs())));

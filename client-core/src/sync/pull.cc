@@ -44,7 +44,7 @@ Result<v1::PullResponse> Pull(SyncContext& ctx, const LostRun* lost) {
   };
   v1::PullResponse response;
   VIGIL_ASSIGN_OR_RETURN(HttpResult result, wire::PostWithRetry(
-                                                *ctx.transport, "/v1/pull", make_pull, ctx.options,
+                                                ctx.route, "/v1/pull", make_pull, ctx.options,
                                                 [&](const std::string& body) {
                                                   return response.ParseFromString(body);
                                                 },

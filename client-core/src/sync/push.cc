@@ -57,7 +57,7 @@ Result<std::optional<uint64_t>> PushInOrder(SyncContext& ctx,
     v1::PushResponse response;
     VIGIL_ASSIGN_OR_RETURN(HttpResult result,
                            wire::PostWithRetry(
-                               *ctx.transport, "/v1/push", b.wire, ctx.options,
+                               ctx.route, "/v1/push", b.wire, ctx.options,
                                [&](const std::string& body) {
                                  return response.ParseFromString(body) && response.has_receipt();
                                },

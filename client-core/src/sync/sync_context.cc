@@ -6,25 +6,16 @@
 namespace vigil::client::sync {
 
 Result<SyncContext> StartSync(Client::State& state, const SyncOptions& options) {
-  VIGIL_ASSIGN_OR_RETURN(auto url, state.GetMeta("server_url"));
   VIGIL_ASSIGN_OR_RETURN(auto pin, state.GetMeta("tls_pin"));
   VIGIL_ASSIGN_OR_RETURN(auto receipt_raw, state.GetMeta("receipt_public_key"));
-  if (!url || !pin || !receipt_raw) {
+  if (!pin || !receipt_raw) {
     return Status::FailedPrecondition("this device is not enrolled: run `observer enroll` first");
   }
   VIGIL_ASSIGN_OR_RETURN(auto receipt_key, protocol::Ed25519PublicKey::FromRaw(*receipt_raw));
   VIGIL_ASSIGN_OR_RETURN(auto server_id, state.GetMeta("server_id"));  // As Client::ServerId.
-  std::shared_ptr<Transport> transport = options.transport;
-  if (!transport) {
-    TransportOptions t;
-    t.base_url = *url;
-    t.tls_pin = *pin;
-    t.ca_file = options.ca_file;
-    VIGIL_ASSIGN_OR_RETURN(auto curl, MakeCurlTransport(t));
-    transport = std::move(curl);
-  }
+  VIGIL_ASSIGN_OR_RETURN(Route route, MakeRoute(state, options, *pin));
   return SyncContext{
-      state, options, std::move(transport), std::move(receipt_key), server_id.value_or(""), {}, {}};
+      state, options, std::move(route), std::move(receipt_key), server_id.value_or(""), {}, {}};
 }
 
 void ReportPhase(SyncContext& ctx, std::string_view phase) {

@@ -42,6 +42,7 @@
 #include <string_view>
 
 #include "client_state.h"
+#include "sync/route.h"
 #include "vigil/client/sync.h"
 #include "vigil/protocol/crypto.h"
 
@@ -51,15 +52,16 @@ namespace vigil::client::sync {
 struct SyncContext {
   Client::State& state;
   const SyncOptions& options;
-  std::shared_ptr<Transport> transport;
+  Route route;
   protocol::Ed25519PublicKey receipt_key;
   std::string server_id;
   SyncReport report;
   SyncProgress progress;
 };
 
-// The context of a sync of an enrolled device: the server's id and receipt key, and a
-// transport (options.transport, else libcurl pinned to the enrolled server).
+// The context of a sync of an enrolled device: the server's id and receipt key, and the route
+// to the deployment's servers (route.h: options.transport, else a transport per URL pinned
+// to the enrolled key).
 // FailedPrecondition when the device is not enrolled.
 Result<SyncContext> StartSync(Client::State& state, const SyncOptions& options);
 

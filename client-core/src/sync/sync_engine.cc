@@ -73,24 +73,34 @@ Status Resend(SyncContext& ctx, uint64_t from_seq) {
   return Status::Ok();
 }
 
+// Push, then pull and apply (and resend) as the options say.
+Status PushAndPull(Client& client, SyncContext& ctx) {
+  VIGIL_ASSIGN_OR_RETURN(PushOutcome pushed, Push(client, ctx));
+  // A server that is behind is asked where to resend from even without `pull`.
+  if (ctx.options.pull || pushed == PushOutcome::kServerBehind) {
+    ReportPhase(ctx, "pull");
+    VIGIL_ASSIGN_OR_RETURN(v1::PullResponse response, Pull(ctx, nullptr));
+    VIGIL_RETURN_IF_ERROR(Apply(ctx, response));
+    if (response.resend_from_seq() != 0) {
+      VIGIL_RETURN_IF_ERROR(Resend(ctx, response.resend_from_seq()));
+    }
+    return Status::Ok();
+  }
+  return ctx.state.PutMeta("last_sync_ms", std::to_string(NowMs()));
+}
+
 }  // namespace
 }  // namespace sync
 
 Result<SyncReport> Client::Sync(const SyncOptions& options) {
   VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
   VIGIL_ASSIGN_OR_RETURN(sync::SyncContext ctx, sync::StartSync(*state_, options));
-  VIGIL_ASSIGN_OR_RETURN(sync::PushOutcome pushed, sync::Push(*this, ctx));
-  // A server that is behind is asked where to resend from even without `pull`.
-  if (options.pull || pushed == sync::PushOutcome::kServerBehind) {
-    sync::ReportPhase(ctx, "pull");
-    VIGIL_ASSIGN_OR_RETURN(v1::PullResponse response, sync::Pull(ctx, nullptr));
-    VIGIL_RETURN_IF_ERROR(sync::Apply(ctx, response));
-    if (response.resend_from_seq() != 0) {
-      VIGIL_RETURN_IF_ERROR(sync::Resend(ctx, response.resend_from_seq()));
-    }
-  } else {
-    VIGIL_RETURN_IF_ERROR(state_->PutMeta("last_sync_ms", std::to_string(NowMs())));
-  }
+  Status synced = sync::PushAndPull(*this, ctx);
+  // The server that answered last is tried first next time, whatever failed after it.
+  ctx.report.server_url = ctx.route.answered();
+  Status remembered = sync::RememberServer(*state_, ctx.route.answered());
+  VIGIL_RETURN_IF_ERROR(synced);
+  VIGIL_RETURN_IF_ERROR(remembered);
   VIGIL_RETURN_IF_ERROR(PurgeAcknowledged(options.purge_after).status());
   return std::move(ctx.report);
 }

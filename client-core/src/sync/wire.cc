@@ -52,16 +52,16 @@ Status Refusal(const HttpResult& result, v1::Error* error_out) {
   return Status(CodeFor(error.code(), result.status), msg);
 }
 
-Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, std::string_view body,
+Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path, std::string_view body,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
                                  uint64_t& retries, const std::string& what) {
   return PostWithRetry(
-      transport, path, [body]() -> Result<std::string> { return std::string(body); }, options,
-      valid, nullptr, retries, what);
+      route, path, [body]() -> Result<std::string> { return std::string(body); }, options, valid,
+      nullptr, retries, what);
 }
 
-Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
+Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
                                  const std::function<Result<std::string>()>& make_body,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
@@ -73,14 +73,19 @@ Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
   const int attempts = std::max(1, options.max_attempts);
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     VIGIL_ASSIGN_OR_RETURN(std::string body, make_body());
-    auto result = transport.Post(path, body);
+    VIGIL_ASSIGN_OR_RETURN(Transport * transport, route.Current());
+    auto result = transport->Post(path, body);
     if (result.ok()) {
       if (result->status == 200) {
-        if (valid(result->body)) return result;
+        if (valid(result->body)) {
+          route.Answered();
+          return result;
+        }
         last = Status::Unavailable("HTTP 200 whose body is not a Vigil answer (captive portal?)");
       } else if (Retryable(result->status) || (retry_refusal && retry_refusal(*result))) {
         last = Refusal(*result);
       } else {
+        route.Answered();
         return result;  // A refusal the caller decodes; retrying cannot help.
       }
     } else if (result.status().code() == StatusCode::kUnavailable) {
@@ -89,6 +94,8 @@ Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
       return result.status();  // e.g. the pin does not match: never retry.
     }
     if (attempt == attempts) break;
+    const std::string failed_at = route.url();
+    route.Next();  // Failover (route.h); the same URL when there is only one.
     auto cap = std::min<int64_t>(options.max_delay.count(), options.base_delay.count()
                                                                 << std::min(attempt - 1, 20));
     std::uniform_int_distribution<int64_t> jitter(0, std::max<int64_t>(cap, 0));
@@ -98,6 +105,7 @@ Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
       SyncProgress p;
       p.phase = what + ": retry " + std::to_string(attempt) + " in " +
                 std::to_string(delay.count()) + " ms (" + last.message() + ")";
+      if (route.url() != failed_at) p.phase += " at " + route.url();
       options.progress(p);
     }
     if (options.wait) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "sync/route.h"
 #include "vigil/client/sync.h"
 #include "vigil/v1/sync.pb.h"
 
@@ -15,8 +16,9 @@ Status Refusal(const HttpResult& result, v1::Error* error_out = nullptr);
 
 // POSTs with retries per docs/architecture.md §4 step 8: network faults, 5xx, 408, 429 and a 200
 // whose body `valid` rejects (a captive portal) are retried with exponential backoff and full
-// jitter; anything else is returned at once. Counts retries in `retries`.
-Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, std::string_view body,
+// jitter; anything else is returned at once. Each retried attempt goes to the route's next
+// server URL (route.h); the route learns which one answered. Counts retries in `retries`.
+Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path, std::string_view body,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
                                  uint64_t& retries, const std::string& what);
@@ -24,7 +26,7 @@ Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path, st
 // The same for a request that must differ on every attempt (a pull and its nonce,
 // docs/protocol.md §10.1): `make_body` builds the body of each attempt, and a refusal that
 // `retry_refusal` accepts is retried like a network fault.
-Result<HttpResult> PostWithRetry(Transport& transport, std::string_view path,
+Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
                                  const std::function<Result<std::string>()>& make_body,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,

@@ -112,6 +112,12 @@ int CmdStatus(const std::string& home, bool json, bool pin_stdin) {
             << "acknowledged  " << s->acknowledged << "\n"
             << "last sync     "
             << (s->last_sync_ms == 0 ? "never" : std::to_string(s->last_sync_ms)) << "\n";
+  // The deployment's servers; the next sync tries the marked one (it answered last) first.
+  for (size_t i = 0; i < s->server_urls.size(); ++i) {
+    const std::string& url = s->server_urls[i];
+    std::cout << (i == 0 ? "servers       " : "              ") << url
+              << (url == s->server_url ? "  (current)" : "") << "\n";
+  }
   if (s->held_by_server > 0) {
     std::cout << "held          " << s->held_by_server
               << " records held by the server for a coordinator's review\n";
@@ -228,6 +234,7 @@ int CmdSync(const std::string& home, bool pin_stdin, const std::string& ca_file,
             << " bytes): " << report->records_ok << " records stored, " << report->records_duplicate
             << " already there, " << report->records_rejected << " rejected; " << report->retries
             << " retries\n";
+  for (const std::string& w : report->warnings) std::cerr << "observer: " << w << "\n";
   for (const std::string& r : report->rejections) std::cout << "  rejected " << r << "\n";
   for (const std::string& r : report->held) std::cout << "  held by the server: " << r << "\n";
   if (report->batches_resent > 0) {

@@ -307,6 +307,16 @@ std::string MakeEnrollmentPayload(const std::string& server_url, const std::stri
   return protocol::Base64UrlEncode(payload.SerializeAsString());
 }
 
+std::string MakeEnrollmentPayload(const std::vector<std::string>& server_urls,
+                                  const std::string& tls_pin, const std::string& code) {
+  v1::EnrollmentPayload payload;
+  if (!server_urls.empty()) payload.set_server_url(server_urls.front());
+  for (const std::string& url : server_urls) payload.add_server_urls(url);
+  payload.set_tls_pin(tls_pin);
+  payload.set_code(code);
+  return protocol::Base64UrlEncode(payload.SerializeAsString());
+}
+
 std::string CsvCell(const std::string& value) {
   std::string cell = value;
   if (!cell.empty() && std::string_view("=+-@\t\r").find(cell[0]) != std::string_view::npos) {

@@ -41,6 +41,10 @@ Result<int64_t> ParseDuration(std::string_view text);
 // base64url of EnrollmentPayload{server_url, tls_pin, code}.
 std::string MakeEnrollmentPayload(const std::string& server_url, const std::string& tls_pin,
                                   const std::string& code);
+// The same for a deployment that lists its server URLs (admin/server_urls.h): server_urls
+// holds `server_urls` and server_url the first of them, for devices that read only that.
+std::string MakeEnrollmentPayload(const std::vector<std::string>& server_urls,
+                                  const std::string& tls_pin, const std::string& code);
 
 // One line per stored submission: submission_id, form_id, form_version, station_code,
 // observer_id, device_id, batch_seq, received_at_ms, answers (question=value;…).

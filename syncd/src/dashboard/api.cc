@@ -204,7 +204,7 @@ HttpResponse Forbidden(const std::string& what, v1::CoordinatorRole needed) {
 Dashboard::Dashboard(Store& store, DashboardOptions options)
     : store_(store),
       options_(std::move(options)),
-      sessions_(options_.sessions),
+      sessions_(store, options_.sessions),
       login_throttle_(options_.login),
       events_(options_.max_event_streams) {
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
@@ -356,13 +356,16 @@ HttpResponse Dashboard::Api(Call& call) {
     if (!post) return ApiError(405, "INVALID", "log in with POST");
     return Login(call);
   }
-  call.session = sessions_.Find(call.token, call.now_ms, /*touch=*/call.path != "/api/events");
+  Result<std::optional<Session>> session =
+      sessions_.Find(call.token, call.now_ms, /*touch=*/call.path != "/api/events");
+  if (!session.ok()) return StoreError(session.status());
+  call.session = std::move(session).value();
   if (!call.session) return ApiError(401, "UNAUTHENTICATED", "log in first");
   // A coordinator disabled (or given another role) since logging in: the store decides.
   Result<std::optional<CoordinatorRecord>> coordinator = store_.FindCoordinator(call.session->name);
   if (!coordinator.ok()) return StoreError(coordinator.status());
   if (!coordinator->has_value() || (*coordinator)->disabled) {
-    sessions_.Remove(call.token);
+    (void)sessions_.Remove(call.token);  // The store removed them already (sessions.h, 5).
     return ApiError(401, "UNAUTHENTICATED", "this coordinator may no longer log in");
   }
   call.session->role = std::min(call.session->role, (*coordinator)->role);
@@ -430,10 +433,13 @@ HttpResponse Dashboard::Events(Call& call) {
   if (!json.ok()) return StoreError(json.status());
   auto source = std::make_shared<EventStreamSource>();
   source->first_chunk = "retry: 3000\n\n" + FormatEvent("overview", *json);
-  // The stream ends with its session: each event first checks that the session is valid.
+  // The stream ends with its session: each event first checks that the session is valid
+  // (a store failure is not taken for a logout: the stream waits for the store instead).
   source->subscribe = [this, token = call.token](std::function<bool(const std::string&)> sink) {
     return events_.Subscribe([this, token, sink = std::move(sink)](const std::string& chunk) {
-      return sessions_.Find(token, NowMs(), /*touch=*/false).has_value() && sink(chunk);
+      Result<std::optional<Session>> session = sessions_.Find(token, NowMs(), /*touch=*/false);
+      if (!session.ok()) return true;
+      return session->has_value() && sink(chunk);
     });
   };
   source->unsubscribe = [this](uint64_t id) { events_.Unsubscribe(id); };

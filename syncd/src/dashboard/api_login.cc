@@ -81,7 +81,10 @@ HttpResponse Dashboard::Login(Call& call) {
   }
   login_throttle_.Succeed(name, address);
   auto created = sessions_.Create((*found)->name, (*found)->role, call.now_ms);
-  if (!created.ok()) return ApiError(500, "INTERNAL", "no session could be made");
+  if (!created.ok()) {
+    if (created.status().code() == StatusCode::kUnavailable) return StoreError(created.status());
+    return ApiError(500, "INTERNAL", "no session could be made");
+  }
   v1::AuditEntry audit;
   audit.set_actor((*found)->name);
   audit.set_action("session.login");
@@ -98,7 +101,7 @@ HttpResponse Dashboard::Login(Call& call) {
 }
 
 HttpResponse Dashboard::Logout(Call& call) {
-  sessions_.Remove(call.token);
+  if (Status removed = sessions_.Remove(call.token); !removed.ok()) return StoreError(removed);
   v1::AuditEntry audit;
   audit.set_actor(call.session->name);
   audit.set_action("session.logout");

@@ -8,6 +8,7 @@ namespace vigil::syncd::dashboard {
 namespace {
 
 constexpr size_t kTokenBytes = 32;
+constexpr size_t kMaxTokenChars = 128;
 
 }  // namespace
 
@@ -23,44 +24,51 @@ Result<std::pair<std::string, Session>> SessionStore::Create(const std::string& 
   session.csrf_token = protocol::Base64UrlEncode(csrf_bytes);
   session.created_ms = now_ms;
   session.last_used_ms = now_ms;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (sessions_.size() >= options_.max_sessions) {
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
-      return a.second.last_used_ms < b.second.last_used_ms;
-    });
-    sessions_.erase(oldest);
-  }
-  sessions_[protocol::Sha256(token)] = session;
+  CoordinatorSession row;
+  row.token_hash = protocol::Sha256(token);
+  row.name = name;
+  row.role = role;
+  row.csrf_token = session.csrf_token;
+  row.created_ms = now_ms;
+  row.last_used_ms = now_ms;
+  SessionPruning pruning;
+  pruning.max_sessions = options_.max_sessions;
+  // Valid while now − last_used < idle timeout, now − created < max age (invariant 2).
+  pruning.idle_before_ms = now_ms - options_.idle_timeout_ms + 1;
+  pruning.created_before_ms = now_ms - options_.max_age_ms + 1;
+  VIGIL_RETURN_IF_ERROR(store_.AddSession(row, pruning));
   return std::make_pair(std::move(token), std::move(session));
 }
 
-std::optional<Session> SessionStore::Find(const std::string& token, int64_t now_ms, bool touch) {
-  if (token.empty() || token.size() > 128) return std::nullopt;
+Result<std::optional<Session>> SessionStore::Find(const std::string& token, int64_t now_ms,
+                                                  bool touch) {
+  if (token.empty() || token.size() > kMaxTokenChars) return std::optional<Session>();
   const std::string key = protocol::Sha256(token);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = sessions_.find(key);
-  if (it == sessions_.end()) return std::nullopt;
-  Session& s = it->second;
-  if (now_ms - s.last_used_ms >= options_.idle_timeout_ms ||
-      now_ms - s.created_ms >= options_.max_age_ms) {
-    sessions_.erase(it);
-    return std::nullopt;
+  VIGIL_ASSIGN_OR_RETURN(std::optional<CoordinatorSession> row, store_.FindSession(key));
+  if (!row) return std::optional<Session>();
+  if (now_ms - row->last_used_ms >= options_.idle_timeout_ms ||
+      now_ms - row->created_ms >= options_.max_age_ms) {
+    VIGIL_RETURN_IF_ERROR(store_.RemoveSession(key));
+    return std::optional<Session>();
   }
-  if (touch) s.last_used_ms = std::max(s.last_used_ms, now_ms);
-  return s;
+  const int64_t touch_after = std::min(options_.touch_interval_ms, options_.idle_timeout_ms / 20);
+  if (touch && now_ms - row->last_used_ms >= std::max<int64_t>(touch_after, 1)) {
+    VIGIL_RETURN_IF_ERROR(store_.TouchSession(key, now_ms));
+    row->last_used_ms = now_ms;
+  }
+  Session session;
+  session.name = std::move(row->name);
+  session.role = row->role;
+  session.csrf_token = std::move(row->csrf_token);
+  session.created_ms = row->created_ms;
+  session.last_used_ms = row->last_used_ms;
+  return std::optional<Session>(std::move(session));
 }
 
-void SessionStore::Remove(const std::string& token) {
-  const std::string key = protocol::Sha256(token);
-  std::lock_guard<std::mutex> lock(mu_);
-  sessions_.erase(key);
+Status SessionStore::Remove(const std::string& token) {
+  return store_.RemoveSession(protocol::Sha256(token));
 }
 
-void SessionStore::RemoveAllOf(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    it = it->second.name == name ? sessions_.erase(it) : std::next(it);
-  }
-}
+Status SessionStore::RemoveAllOf(const std::string& name) { return store_.RemoveSessionsOf(name); }
 
 }  // namespace vigil::syncd::dashboard

@@ -107,7 +107,10 @@ void Router::HandleAsync(HttpRequest request, std::function<void(HttpResponse)> 
       return counted(Text(200, "ok\n"));
     }
     if (request.target == "/metrics" && request.method == "GET") {
-      HttpResponse response = Text(200, metrics_.Render(ledger_.WriterQueueDepth()));
+      HttpResponse response =
+          Text(200, metrics_.Render({.writer_queue_depth = ledger_.WriterQueueDepth(),
+                                     .database_up = ledger_.DatabaseUp(),
+                                     .reconnects = ledger_.DatabaseReconnects()}));
       response.content_type = "text/plain; version=0.0.4";
       return counted(std::move(response));
     }

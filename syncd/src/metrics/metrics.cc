@@ -76,7 +76,7 @@ uint64_t Metrics::records_accepted() const {
   return records_;
 }
 
-std::string Metrics::Render(size_t queue_depth) const {
+std::string Metrics::Render(const StoreGauges& store) const {
   std::lock_guard lock(mu_);
   std::ostringstream out;
   out << "# HELP syncd_requests_total Requests answered, by endpoint and HTTP status.\n"
@@ -107,7 +107,14 @@ std::string Metrics::Render(size_t queue_depth) const {
       << "syncd_ingest_latency_seconds_count " << latency_count_ << "\n"
       << "# HELP syncd_writer_queue_depth Requests waiting for the store's writer.\n"
       << "# TYPE syncd_writer_queue_depth gauge\n"
-      << "syncd_writer_queue_depth " << queue_depth << "\n"
+      << "syncd_writer_queue_depth " << store.writer_queue_depth << "\n"
+      << "# HELP syncd_store_up Whether the store's writer is connected to its database.\n"
+      << "# TYPE syncd_store_up gauge\n"
+      << "syncd_store_up " << (store.database_up ? 1 : 0) << "\n"
+      << "# HELP syncd_store_reconnects_total Times the writer connected to the database again "
+         "after losing it.\n"
+      << "# TYPE syncd_store_reconnects_total counter\n"
+      << "syncd_store_reconnects_total " << store.reconnects << "\n"
       << "# HELP syncd_open_connections Client connections open now.\n"
       << "# TYPE syncd_open_connections gauge\n"
       << "syncd_open_connections " << open_connections_.load() << "\n"

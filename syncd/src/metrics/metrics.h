@@ -37,8 +37,15 @@ class Metrics {
   uint64_t batches_accepted() const;
   uint64_t records_accepted() const;
 
-  // The whole exposition, with `queue_depth` as the writer queue gauge.
-  std::string Render(size_t queue_depth) const;
+  // What the store reports of itself at the time of a scrape.
+  struct StoreGauges {
+    size_t writer_queue_depth = 0;
+    bool database_up = true;  // The writer's database connection is up.
+    uint64_t reconnects = 0;  // Times it connected again after losing it.
+  };
+
+  // The whole exposition, with the store's gauges.
+  std::string Render(const StoreGauges& store) const;
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

@@ -47,6 +47,8 @@ class AdminStore {
 
   // Sets a setting once; AlreadyExists when it holds another value.
   virtual Status InitSetting(const std::string& key, const std::string& value) = 0;
+  // Sets a setting, replacing any value it held.
+  virtual Status PutSetting(const std::string& key, const std::string& value) = 0;
   // Inserts or replaces stations; all or nothing.
   virtual Status ImportStations(const std::vector<v1::Station>& stations) = 0;
   // Publishes a form version; AlreadyExists when the same id+version differs.

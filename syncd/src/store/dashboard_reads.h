@@ -66,8 +66,9 @@ class DashboardReads {
   // Quarantined records, newest first: those still held, or with `released` those a
   // coordinator released.
   virtual Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) = 0;
-  // Grows with every committed write of this process: the dashboard recomputes its overview
-  // when it changed.
+  // Grows with every committed write of this process and, on PostgreSQL, with every write
+  // another node announces (LISTEN/NOTIFY, store/pg_listener.h): the dashboard recomputes its
+  // overview when it changed.
   virtual uint64_t ChangeCounter() const = 0;
 };
 

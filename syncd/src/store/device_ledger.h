@@ -120,6 +120,10 @@ class DeviceLedger {
                            const std::string& detail) = 0;
   // Requests waiting for the writer.
   virtual size_t WriterQueueDepth() const = 0;
+  // Whether the writer's connection to the database is up (false while it reconnects).
+  virtual bool DatabaseUp() const = 0;
+  // Times the writer connected again after losing its database connection.
+  virtual uint64_t DatabaseReconnects() const = 0;
 };
 
 }  // namespace vigil::syncd

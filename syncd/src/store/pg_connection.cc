@@ -246,7 +246,12 @@ class PgCursor final : public sql::Cursor {
 };
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // The defaults first: the URL, expanded in place of dbname, overrides any of them.
+  const char* const keywords[] = {
+      "connect_timeout",  "keepalives",           "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "target_session_attrs", "dbname",          nullptr};
+  const char* const values[] = {"5", "1", "10", "5", "3", "read-write", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Unavailable("postgres: out of memory connecting");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message =
@@ -295,6 +300,8 @@ Result<std::unique_ptr<sql::Cursor>> PgConnection::Prepare(std::string_view sql)
   return std::unique_ptr<sql::Cursor>(
       std::make_unique<PgCursor>(*this, it->second.first, it->second.second));
 }
+
+bool PgConnection::Broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
 
 Status PgConnection::Begin() { return Exec("BEGIN ISOLATION LEVEL READ COMMITTED"); }
 

@@ -31,7 +31,10 @@ namespace vigil::syncd {
 // An sql::Connection on one libpq connection.
 class PgConnection final : public sql::Connection {
  public:
-  // Connects to `url` (postgresql://user@host:port/db or a libpq key=value string).
+  // Connects to `url` (postgresql://user@host:port/db or a libpq key=value string). Unless
+  // the URL says otherwise: connect_timeout=5, TCP keepalives after 10 s idle (3 probes 5 s
+  // apart), and target_session_attrs=read-write, so that a URL naming the primary and its
+  // standbys (postgresql://h1:p1,h2:p2/db) reaches whichever is the primary now.
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& url);
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -45,6 +48,8 @@ class PgConnection final : public sql::Connection {
   Status Begin() override;
   // True also while a failed transaction waits for its ROLLBACK.
   bool InTransaction() const override;
+  // libpq lost the connection (PQstatus is CONNECTION_BAD).
+  bool Broken() const override;
 
   // The server process serving this connection (pg_stat_activity.pid).
   int BackendPid() const;

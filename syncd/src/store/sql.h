@@ -62,6 +62,9 @@ class Connection {
   virtual Status Begin() = 0;
   // Whether a transaction is open (false after an error the backend rolled back by itself).
   virtual bool InTransaction() const = 0;
+  // Whether the connection is known dead (its server went away): drop it and connect again.
+  // A SQLite connection never is.
+  virtual bool Broken() const { return false; }
 };
 
 // " FOR UPDATE" on PostgreSQL, "" on SQLite (note 4).

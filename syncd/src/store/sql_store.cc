@@ -1,10 +1,13 @@
 #include "store/sql_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <set>
 
 #include "records/record_rules.h"
+#include "store/pg_listener.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_rows.h"
 #include "vigil/protocol/crypto.h"
@@ -54,14 +57,21 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(const std::string& path, bool c
 }
 
 SqlStore::SqlStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
-                   SqlStoreOptions options)
-    : connect_(std::move(connect)), options_(options), writer_db_(std::move(writer)) {
+                   SqlStoreOptions options, std::string node_id)
+    : connect_(std::move(connect)),
+      options_(options),
+      writer_db_(std::move(writer)),
+      node_id_(std::move(node_id)),
+      notify_sql_(node_id_.empty() ? ""
+                                   : "SELECT pg_notify('vigil_changes', '" + node_id_ +
+                                         "') WHERE txid_current_if_assigned() IS NOT NULL") {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
 SqlStore::~SqlStore() { Close(); }
 
 void SqlStore::Close() {
+  if (listener_) listener_->Stop();
   {
     std::lock_guard lock(mu_);
     closing_ = true;
@@ -95,6 +105,36 @@ Status SqlStore::RunSync(std::function<Status(sql::Connection&)> run) {
   return future.get();
 }
 
+bool SqlStore::EnsureWriter() {
+  if (!writer_db_->Broken()) return true;
+  const int64_t now = NowMs();
+  if (database_up_.exchange(false)) {
+    down_since_ms_ = now;
+    next_connect_ms_ = now;
+    connect_backoff_ms_ = 100;
+    std::fprintf(stderr, "syncd: store: the connection to the database was lost; reconnecting\n");
+    // The pool's idle readers went to the same server: none is used again.
+    std::lock_guard lock(readers_mu_);
+    idle_readers_.clear();
+  }
+  if (now < next_connect_ms_) return false;
+  Result<std::unique_ptr<sql::Connection>> fresh = connect_();
+  if (!fresh.ok()) {
+    next_connect_ms_ = now + connect_backoff_ms_;
+    connect_backoff_ms_ = std::min<int64_t>(connect_backoff_ms_ * 2, 5000);
+    std::fprintf(stderr, "syncd: store: %s; next try in %lld ms\n",
+                 fresh.status().message().c_str(), static_cast<long long>(next_connect_ms_ - now));
+    return false;
+  }
+  writer_statements_.clear();  // Prepared on the old connection.
+  writer_db_ = std::move(fresh).value();
+  reconnects_.fetch_add(1);
+  database_up_.store(true);
+  std::fprintf(stderr, "syncd: store: reconnected to the database after %lld ms\n",
+               static_cast<long long>(NowMs() - down_since_ms_));
+  return true;
+}
+
 void SqlStore::WriterLoop() {
   while (true) {
     std::vector<Job> group;
@@ -106,6 +146,14 @@ void SqlStore::WriterLoop() {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+    }
+    if (!EnsureWriter()) {
+      for (Job& job : group) {
+        if (job.finish) {
+          job.finish(Status::Unavailable("the database is unreachable; syncd is reconnecting"));
+        }
+      }
+      continue;
     }
     std::vector<Status> statuses(group.size());
     Status commit;
@@ -140,6 +188,8 @@ void SqlStore::WriterLoop() {
         }
         // Cached statements may still hold a read cursor; none survives the transaction.
         for (auto& [sql, stmt] : writer_statements_) stmt->Reset();
+        // Other nodes hear of what this transaction wrote when, and only if, it commits.
+        if (commit.ok() && !notify_sql_.empty()) commit = writer_db_->Exec(notify_sql_);
         if (commit.ok()) commit = txn.Commit();
         if (commit.ok()) transactions_.fetch_add(1);
       }
@@ -164,6 +214,7 @@ Result<SqlStore::Reader> SqlStore::Read() {
 }
 
 void SqlStore::ReleaseReader(std::unique_ptr<sql::Connection> db) {
+  if (db->Broken()) return;  // Its server went away (note 5).
   std::lock_guard lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
 }
@@ -187,6 +238,16 @@ Status SqlStore::InitSetting(const std::string& key, const std::string& value) {
       return Status::AlreadyExists("setting " + key + " is already set to another value");
     }
     sql::Statement put(db, "INSERT INTO settings(key, value) VALUES (?, ?)");
+    put.BindText(1, key).BindBlob(2, value);
+    return put.Run();
+  });
+}
+
+Status SqlStore::PutSetting(const std::string& key, const std::string& value) {
+  return RunSync([&](sql::Connection& db) -> Status {
+    sql::Statement put(db,
+                       "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     put.BindText(1, key).BindBlob(2, value);
     return put.Run();
   });

@@ -18,6 +18,19 @@
 //     HTTP layer turns into 503 (retryable). Close() stops accepting jobs, drains the queue,
 //     commits and joins the thread.
 //  4. Readers use their own connections from a small pool and see only committed state.
+//  5. A lost database connection (PostgreSQL restarted or failed over; sql::Connection::
+//     Broken) is replaced before the next group: the writer connects again, at most once per
+//     backoff (0.1 s doubling to 5 s), failing each group meanwhile with kUnavailable (a
+//     retryable 503 for devices); statements prepared on the old connection are dropped, and
+//     so are the pool's idle readers; a reader that broke is never put back in the pool. It says so
+//     on stderr and in DatabaseUp / DatabaseReconnects (/metrics).
+//  6. On PostgreSQL, several nodes write to one database. A transaction of the writer that
+//     wrote anything (txid_current_if_assigned() is set; a job rolled back to its savepoint
+//     may count) sends NOTIFY vigil_changes with this store's node id before its COMMIT, so
+//     the notification goes out if and only if the transaction commits. Every store keeps one
+//     listening connection (store/pg_listener.h); notifications of other nodes advance
+//     ChangeCounter(), its own are ignored. SQLite has one writing process per data directory
+//     and needs none of this.
 #pragma once
 
 #include <atomic>
@@ -39,6 +52,8 @@
 #include "vigil/protocol/form_rules.h"
 
 namespace vigil::syncd {
+
+class PgListener;
 
 // The schema version this code writes; a newer database is refused.
 inline constexpr int kSchemaVersion = 6;
@@ -78,6 +93,7 @@ class SqlStore final : public Store {
 
   Result<std::string> GetSetting(const std::string& key) override;
   Status InitSetting(const std::string& key, const std::string& value) override;
+  Status PutSetting(const std::string& key, const std::string& value) override;
   Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override;
   Result<std::optional<std::pair<std::string, std::string>>> FindBatchResponse(
       const std::string& device_id, uint64_t seq) override;
@@ -114,6 +130,11 @@ class SqlStore final : public Store {
   Result<v1::CoordinatorList> ListCoordinators() override;
   Status SetCoordinatorDisabled(const std::string& name, bool disabled) override;
   Status LogCoordinatorAction(const v1::AuditEntry& entry) override;
+  Status AddSession(const CoordinatorSession& session, const SessionPruning& pruning) override;
+  Result<std::optional<CoordinatorSession>> FindSession(const std::string& token_hash) override;
+  Status TouchSession(const std::string& token_hash, int64_t used_ms) override;
+  Status RemoveSession(const std::string& token_hash) override;
+  Status RemoveSessionsOf(const std::string& name) override;
   void RecordAlert(const std::string& kind, const std::string& device_id,
                    const std::string& detail) override;
   Result<v1::Overview> Overview(int64_t silent_after_ms) override;
@@ -126,8 +147,10 @@ class SqlStore final : public Store {
   Result<v1::DeviceRow> DeviceRow(const std::string& device_id) override;
   Result<v1::AlertPage> AlertPage(const std::string& kind, PageRequest page) override;
   Result<v1::QuarantinePage> QuarantinePage(bool released, PageRequest page) override;
-  uint64_t ChangeCounter() const override { return transactions_.load(); }
+  uint64_t ChangeCounter() const override { return transactions_.load() + remote_changes_.load(); }
   size_t WriterQueueDepth() const override;
+  bool DatabaseUp() const override { return database_up_.load(); }
+  uint64_t DatabaseReconnects() const override { return reconnects_.load(); }
   void Close() override;
 
   // Transactions the writer has committed (for tests of group commit).
@@ -167,13 +190,17 @@ class SqlStore final : public Store {
     std::unique_ptr<sql::Connection> conn_;
   };
 
+  // `node_id` (PostgreSQL only, else empty): the payload of this store's NOTIFYs (note 6).
   SqlStore(ConnectionFactory connect, std::unique_ptr<sql::Connection> writer,
-           SqlStoreOptions options);
+           SqlStoreOptions options, std::string node_id = "");
   // Queues a job; false (and `finish` is not called) when closed or full.
   Status Submit(Job job, bool droppable = false);
   // Queues `run` and waits for its commit.
   Status RunSync(std::function<Status(sql::Connection&)> run);
   void WriterLoop();
+  // Whether the writer has a live connection, connecting again when the old one broke and the
+  // backoff allows (note 5). Writer thread only.
+  bool EnsureWriter();
   // A reader connection from the pool, or a new one.
   Result<Reader> Read();
   void ReleaseReader(std::unique_ptr<sql::Connection> db);
@@ -222,6 +249,8 @@ class SqlStore final : public Store {
   // The compiled form (form_id, version), nullptr when not published. Writer thread only.
   Result<const protocol::Form*> CompiledForm(sql::Connection& db, const std::string& form_id,
                                              uint32_t version);
+  // Deletes every session of coordinator `name` (coordinator_sessions.cc); writer thread only.
+  static Status DeleteSessionsOf(sql::Connection& db, const std::string& name);
   // A statement on the writer connection, prepared once and reset. Writer thread only.
   sql::Statement& Cached(sql::Connection& db, const char* sql);
 
@@ -234,6 +263,18 @@ class SqlStore final : public Store {
   std::map<const protocol::Form*, size_t> allowances_;  // Keyed by forms_' entries.
   std::thread writer_;
   std::atomic<uint64_t> transactions_{0};
+  std::atomic<bool> database_up_{true};
+  std::atomic<uint64_t> reconnects_{0};
+  // Writer thread only (note 5).
+  int64_t next_connect_ms_ = 0;
+  int64_t connect_backoff_ms_ = 100;
+  int64_t down_since_ms_ = 0;
+  // Note 6 (PostgreSQL only): this store's id, the writer's NOTIFY statement (empty on
+  // SQLite), the changes other nodes announced, and the connection that hears them.
+  const std::string node_id_;
+  const std::string notify_sql_;
+  std::atomic<uint64_t> remote_changes_{0};
+  std::unique_ptr<PgListener> listener_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

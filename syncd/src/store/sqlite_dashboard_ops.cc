@@ -59,7 +59,8 @@ Status SqlStore::SetCoordinatorDisabled(const std::string& name, bool disabled) 
     stmt.Bind(1, disabled).BindText(2, name);
     VIGIL_RETURN_IF_ERROR(stmt.Run());
     if (db.Changes() == 0) return Status::NotFound("no coordinator " + name);
-    return Status::Ok();
+    // A disabled coordinator's sessions end with the change, on every node.
+    return disabled ? DeleteSessionsOf(db, name) : Status::Ok();
   });
 }
 

@@ -6,6 +6,7 @@
 #include "store/sql_store.h"
 #include "store/sqlite_chain_ops.h"
 #include "vigil/protocol/crypto.h"
+#include "vigil/protocol/server_urls.h"
 #include "vigil/protocol/signing.h"
 
 namespace vigil::syncd {
@@ -168,6 +169,14 @@ Status SqlStore::PullInTransaction(sql::Connection& db, const PullParams& params
   VIGIL_ASSIGN_OR_RETURN(*response.mutable_assignment(), LoadAssignment(db, observer_id));
   VIGIL_RETURN_IF_ERROR(AddIncidentStatuses(db, params.device_id, response));
   VIGIL_RETURN_IF_ERROR(AddHeldRecords(db, params.device_id, response));
+  // The deployment's server URLs, when an administrator listed them (docs/protocol.md §5.1).
+  sql::Statement urls(db, "SELECT value FROM settings WHERE key = 'server_urls'");
+  VIGIL_ASSIGN_OR_RETURN(bool urls_set, urls.Step());
+  if (urls_set) {
+    for (std::string& url : protocol::SplitServerUrls(urls.Blob(0))) {
+      response.add_server_urls(std::move(url));
+    }
+  }
   if (last_seq > 0) {
     sql::Statement receipt(db, "SELECT receipt FROM batches WHERE device_id = ? AND seq = ?");
     receipt.BindText(1, params.device_id).Bind(2, static_cast<int64_t>(last_seq));

@@ -98,6 +98,11 @@ struct DeviceStatus {
   int64_t held_by_server = 0;
   // Their (record id, reason); filled only when the store is unlocked (reasons are sealed).
   std::vector<std::pair<std::string, std::string>> held_reasons;
+  // The deployment's server URLs as of the enrollment or the last pull that carried them
+  // (docs/protocol.md §5.1), and the one the next sync tries first (the one that last
+  // answered); empty until enrolled.
+  std::vector<std::string> server_urls;
+  std::string server_url;
 };
 
 // The status as one JSON object (lowerCamelCase keys, like protobuf's JSON mapping).

@@ -47,6 +47,11 @@ struct TransportOptions {
 // connection reused across requests), timeouts, a cap on response size.
 Result<std::unique_ptr<Transport>> MakeCurlTransport(const TransportOptions& options);
 
+// Makes the transport for one of the deployment's server URLs (options.base_url); every URL
+// of a deployment has the same pin (docs/protocol.md §5.1).
+using TransportFactory =
+    std::function<Result<std::unique_ptr<Transport>>(const TransportOptions& options)>;
+
 // Where a sync stands, for progress display.
 struct SyncProgress {
   uint64_t batches_done = 0;
@@ -64,9 +69,14 @@ struct SyncOptions {
   std::function<void(const SyncProgress&)> progress;
   // Waits between attempts; tests may replace it. Default: sleeps.
   std::function<void(std::chrono::milliseconds)> wait;
-  // Overrides how the server is reached (tests, platform HTTP stacks). Default: libcurl with
-  // the URL and pin stored at enrollment, and `ca_file` if set.
+  // Overrides how the server is reached (tests, platform HTTP stacks): this one transport,
+  // no failover between the deployment's URLs. Default: a transport per URL (below).
   std::shared_ptr<Transport> transport;
+  // Makes the transport of each of the deployment's server URLs, the pin stored at enrollment
+  // and `ca_file` in its options (platform HTTP stacks, tests). Default: MakeCurlTransport.
+  // The sync starts at the URL that last answered; every failure retried above moves the next
+  // attempt to the next URL of the list (docs/protocol.md §5.1, §12).
+  TransportFactory make_transport;
   std::string ca_file;
   bool pull = true;  // Pull forms, assignments, broadcasts and incident statuses after pushing.
   // After a successful sync, erase the content of records (and batch bytes) whose receipt is
@@ -100,6 +110,11 @@ struct SyncReport {
   // them ("4..6"); the server records and alerts each such gap.
   uint64_t batches_resent = 0;
   std::vector<std::string> lost_batches;
+  // The server URL that answered last ("" when none did); the next sync starts there.
+  std::string server_url;
+  // What the device ignored and why, e.g. a list of server URLs from the server that breaks
+  // the rules of docs/protocol.md §5.1 (the list held before stays in force).
+  std::vector<std::string> warnings;
 };
 
 // What `observer receipts verify` found.
