@@ -8,7 +8,7 @@
 // same answers as an OpenRosa XML submission.
 //
 // The devices, their batches and the push loop are bench/ingest_load.h's, shared with
-// dashboard_bench.
+// dashboard_bench. With --store postgres the benchmark is bench/ingest_pg.h's.
 #include <curl/curl.h>
 #include <google/protobuf/util/json_util.h>
 #include <sqlite3.h>
@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 
 #include "coverage_bench.h"
 #include "ingest_load.h"
+#include "ingest_pg.h"
 #include "machine.h"
 #include "support/process.h"
 #include "vigil/protocol/batch_codec.h"
@@ -97,18 +99,7 @@ Result RunConfig(const Bench& b, const protocol::Form& form, int devices, int ba
   // Stations and observers: one observer per device, one station each.
   std::vector<v1::Station> stations;
   std::vector<vigil::bench::ObserverPlan> observers;
-  for (int i = 0; i < devices; ++i) {
-    char code[32];
-    std::snprintf(code, sizeof code, "%02d-%02d-%02d-%04d", 1 + i % 25, 1 + i % 8, 1 + i % 10, i);
-    v1::Station& s = stations.emplace_back();
-    s.set_code(code);
-    s.set_name("Station " + std::to_string(i));
-    s.set_province("P" + std::to_string(1 + i % 25));
-    s.set_district("D" + std::to_string(1 + i % 8));
-    s.set_commune("C" + std::to_string(1 + i % 10));
-    s.set_registered_voters(600);
-    observers.push_back({"obs-" + std::to_string(i), {code}});
-  }
+  vigil::bench::StationPerObserver(devices, &stations, &observers);
   vigil::bench::SetUpDataDir(b.syncd, data, b.server_id, stations, observers,
                              {b.forms / "closing.json"});
 
@@ -195,15 +186,98 @@ double VerifyRate() {
 
 }  // namespace
 
+namespace {
+
+constexpr char kUsage[] =
+    "usage: ingest_bench SYNCD FORMS_DIR WORK_DIR [--quick]\n"
+    "       ingest_bench SYNCD FORMS_DIR WORK_DIR --store postgres --database URL --cluster DIR\n"
+    "                    [--nodes N] [--devices N] [--rounds N] [--seconds S] [--quick]\n"
+    "(scripts/bench ingest [--store postgres] starts the PostgreSQL cluster and passes the "
+    "rest)\n";
+
+// A positive number from the command line, or exit 2.
+double Number(const char* text, double max) {
+  char* end = nullptr;
+  const double value = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(value > 0) || value > max) {
+    std::fprintf(stderr, "ingest_bench: %s is not a number in 1-%.0f\n%s", text, max, kUsage);
+    std::exit(2);
+  }
+  return value;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: ingest_bench SYNCD FORMS_DIR WORK_DIR [--quick]\n");
+    std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
-  bool quick = argc > 4 && std::string(argv[4]) == "--quick";
+  bool quick = false;
+  std::string store = "sqlite";
+  vigil::bench::PgIngestOptions pg;
+  bool nodes_given = false;
+  for (int i = 4; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (arg == "--quick") {
+      quick = true;
+      continue;
+    }
+    if (value == nullptr) {
+      std::fprintf(stderr, "ingest_bench: unknown option or missing value: %s\n%s", arg.c_str(),
+                   kUsage);
+      return 2;
+    }
+    ++i;
+    if (arg == "--store") {
+      store = value;
+    } else if (arg == "--database") {
+      pg.database_url = value;
+    } else if (arg == "--cluster") {
+      pg.cluster_dir = value;
+    } else if (arg == "--nodes") {
+      pg.nodes = static_cast<int>(Number(value, 16));
+      nodes_given = true;
+    } else if (arg == "--devices") {
+      pg.devices = static_cast<int>(Number(value, 5000));
+    } else if (arg == "--rounds") {
+      pg.rounds = static_cast<int>(Number(value, 20));
+    } else if (arg == "--seconds") {
+      pg.seconds = Number(value, 600);
+    } else {
+      std::fprintf(stderr, "ingest_bench: unknown option %s\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (store != "sqlite" && store != "postgres") {
+    std::fprintf(stderr, "ingest_bench: --store is sqlite or postgres\n");
+    return 2;
+  }
+  if (store == "sqlite" && nodes_given) {
+    std::fprintf(stderr,
+                 "ingest_bench: --nodes needs --store postgres (one syncd serves a "
+                 "SQLite store)\n");
+    return 2;
+  }
   Bench b{argv[1], argv[2], fs::absolute(argv[3])};
   fs::create_directories(b.work);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (store == "postgres") {
+    if (pg.database_url.empty() || pg.cluster_dir.empty()) {
+      std::fprintf(stderr, "ingest_bench: --store postgres needs --database and --cluster\n%s",
+                   kUsage);
+      return 2;
+    }
+    pg.syncd = b.syncd;
+    pg.forms = b.forms;
+    pg.work = b.work;
+    if (quick) {
+      pg.seconds = std::min(pg.seconds, 6.0);
+      pg.breakdown = false;
+    }
+    return vigil::bench::RunPgIngest(pg);
+  }
   protocol::Form form = vigil::bench::LoadForm(b.forms / "closing.json");
 
   std::printf("ingest benchmark: %s, %ld cores; syncd and the devices share this machine\n",

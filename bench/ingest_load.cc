@@ -20,14 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The syncd that Die stops; nullptr: none running.
-test_support::SyncdProcess* running_syncd = nullptr;
+// The syncd processes that Die stops.
+std::vector<test_support::SyncdProcess*> running_syncds;
 
 }  // namespace
 
 void Die(const std::string& what) {
   std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, what.c_str());
-  if (running_syncd != nullptr) running_syncd->Terminate();
+  for (test_support::SyncdProcess* p : running_syncds) p->Terminate();
   std::fflush(nullptr);
   _exit(1);  // Not exit(): other threads may still be running.
 }
@@ -78,13 +78,13 @@ protocol::Form LoadForm(const fs::path& json) {
 
 // ----- syncd
 
-Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge, bool validate) {
-  if (running_syncd != nullptr) Die("one syncd at a time");
+Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge, bool validate,
+             const std::string& node) {
   test_support::ServeOptions options;
   options.binary = binary;
   options.data = data.string();
-  options.ready_file = (data.parent_path() / "ready").string();
-  options.log_file = (data.parent_path() / "syncd.log").string();
+  options.ready_file = (data.parent_path() / ("ready" + node)).string();
+  options.log_file = (data.parent_path() / ("syncd" + node + ".log")).string();
   options.truncate_log = true;
   options.die_with_parent = true;  // Stopped with the benchmark, however it ends.
   // Every simulated device connects from 127.0.0.1: no per-address limit.
@@ -93,14 +93,15 @@ Syncd::Syncd(const std::string& binary, const fs::path& data, bool merge, bool v
   if (!validate) options.args.emplace_back("--no-validate");
   Status started = process_.Start(std::move(options));
   if (!started.ok()) Die(started.ToString());
-  running_syncd = &process_;
+  running_syncds.push_back(&process_);
   Result<std::string> url = process_.WaitReady();
   if (!url.ok()) Die(url.status().ToString());
 }
 
 Syncd::~Syncd() {
   process_.Terminate();
-  running_syncd = nullptr;
+  running_syncds.erase(std::remove(running_syncds.begin(), running_syncds.end(), &process_),
+                       running_syncds.end());
 }
 
 // ----- the country
@@ -120,12 +121,34 @@ v1::Station NationalStation(int i) {
   return s;
 }
 
+void StationPerObserver(int devices, std::vector<v1::Station>* stations,
+                        std::vector<ObserverPlan>* observers) {
+  for (int i = 0; i < devices; ++i) {
+    char code[32];
+    std::snprintf(code, sizeof code, "%02d-%02d-%02d-%04d", 1 + i % 25, 1 + i % 8, 1 + i % 10, i);
+    v1::Station& s = stations->emplace_back();
+    s.set_code(code);
+    s.set_name("Station " + std::to_string(i));
+    s.set_province("P" + std::to_string(1 + i % 25));
+    s.set_district("D" + std::to_string(1 + i % 8));
+    s.set_commune("C" + std::to_string(1 + i % 10));
+    s.set_registered_voters(600);
+    observers->push_back({"obs-" + std::to_string(i), {code}});
+  }
+}
+
 void SetUpDataDir(const std::string& syncd, const fs::path& data, const std::string& server_id,
                   const std::vector<v1::Station>& stations,
-                  const std::vector<ObserverPlan>& observers, const std::vector<fs::path>& forms) {
+                  const std::vector<ObserverPlan>& observers, const std::vector<fs::path>& forms,
+                  const std::string& database_url) {
   const fs::path dir = data.parent_path();
-  Status init = test_support::InitDataDir(syncd, data.string(), server_id);
-  if (!init.ok()) Die(init.ToString());
+  if (database_url.empty()) {
+    Status init = test_support::InitDataDir(syncd, data.string(), server_id);
+    if (!init.ok()) Die(init.ToString());
+  } else {
+    Run(syncd + " init --data " + Quote(data.string()) + " --server-id " + Quote(server_id) +
+        " --database " + Quote(database_url) + " >/dev/null");
+  }
   {
     std::ofstream st(dir / "stations.csv");
     st << "code,name,province,district,commune,registered_voters\n";
@@ -324,7 +347,12 @@ std::vector<Device> EnrollFleet(const std::string& syncd, const fs::path& data,
 // ----- the push loop
 
 Pusher::Pusher(std::vector<Device>& fleet, const std::string& url, const std::string& pin)
-    : fleet_(fleet), push_url_(url + "/v1/push"), multi_(curl_multi_init()) {
+    : Pusher(fleet, std::vector<std::string>{url}, pin) {}
+
+Pusher::Pusher(std::vector<Device>& fleet, const std::vector<std::string>& urls,
+               const std::string& pin)
+    : fleet_(fleet), multi_(curl_multi_init()) {
+  for (const std::string& url : urls) push_urls_.push_back(url + "/v1/push");
   for (size_t i = 0; i < fleet_.size(); ++i) handles_.push_back(NewHandle(pin));
 }
 
@@ -348,7 +376,7 @@ PushResult Pusher::Run(const PushOptions& options, pid_t syncd_pid) {
   auto send = [&](int i) {
     Device& d = fleet_[i];
     d.response.clear();
-    curl_easy_setopt(handles_[i], CURLOPT_URL, push_url_.c_str());
+    curl_easy_setopt(handles_[i], CURLOPT_URL, push_urls_[i % push_urls_.size()].c_str());
     curl_easy_setopt(handles_[i], CURLOPT_POSTFIELDS, d.batches[d.next].bytes.data());
     curl_easy_setopt(handles_[i], CURLOPT_POSTFIELDSIZE,
                      static_cast<long>(d.batches[d.next].bytes.size()));

@@ -61,11 +61,12 @@ protocol::Form LoadForm(const std::filesystem::path& json);
 
 // A running `syncd serve` on 127.0.0.1 (port 0, --ready-file; tests/support's
 // SyncdProcess), stopped with SIGTERM when destroyed, by Die, or (PR_SET_PDEATHSIG) when the
-// benchmark itself dies. One at a time. Its output goes to `data`/../syncd.log.
+// benchmark itself dies. Its output goes to `data`/../syncd`node`.log. Several at once only
+// on a PostgreSQL data dir (the nodes of one deployment; `node` tells them apart).
 class Syncd {
  public:
   Syncd(const std::string& binary, const std::filesystem::path& data, bool merge = true,
-        bool validate = true);
+        bool validate = true, const std::string& node = "");
   ~Syncd();
   Syncd(const Syncd&) = delete;
   Syncd& operator=(const Syncd&) = delete;
@@ -89,12 +90,18 @@ struct ObserverPlan {
   std::vector<std::string> stations;
 };
 
-// `syncd init` of a fresh data dir `data` (its parent holds the CSV files), then imports
+// ingest_bench's country: `devices` stations and an observer for each (obs-I at station I).
+void StationPerObserver(int devices, std::vector<v1::Station>* stations,
+                        std::vector<ObserverPlan>* observers);
+
+// `syncd init` of a fresh data dir `data` (its parent holds the CSV files; with
+// `database_url`, `init --database`: the store is that PostgreSQL database), then imports
 // `stations` and `observers` and publishes `forms` (JSON files).
 void SetUpDataDir(const std::string& syncd, const std::filesystem::path& data,
                   const std::string& server_id, const std::vector<v1::Station>& stations,
                   const std::vector<ObserverPlan>& observers,
-                  const std::vector<std::filesystem::path>& forms);
+                  const std::vector<std::filesystem::path>& forms,
+                  const std::string& database_url = "");
 
 // ----- devices and their batches
 
@@ -195,6 +202,8 @@ class Pusher {
  public:
   // `fleet` must outlive the Pusher and not be resized while it lives.
   Pusher(std::vector<Device>& fleet, const std::string& url, const std::string& pin);
+  // Device i pushes to urls[i % urls.size()] (the nodes of one deployment, sharing one key).
+  Pusher(std::vector<Device>& fleet, const std::vector<std::string>& urls, const std::string& pin);
   ~Pusher();
   Pusher(const Pusher&) = delete;
   Pusher& operator=(const Pusher&) = delete;
@@ -204,7 +213,7 @@ class Pusher {
 
  private:
   std::vector<Device>& fleet_;
-  std::string push_url_;
+  std::vector<std::string> push_urls_;
   CURLM* multi_;
   std::vector<CURL*> handles_;
 };
