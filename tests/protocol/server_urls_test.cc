@@ -10,7 +10,7 @@ namespace {
 TEST_CASE("server URLs: what is accepted") {
   for (const char* url :
        {"https://vigil.example", "https://vigil.example:8443", "https://10.0.0.2:443",
-        "https://127.0.0.1:65535", "https://[2001:db8::1]:8443", "https://[::1]",
+        "https://192.0.2.7:65535", "https://[2001:db8::1]:8443", "https://[::1]",
         "https://node-1.syncd.vigil.example"}) {
     CAPTURE(url);
     CHECK(CheckServerUrl(url).ok());

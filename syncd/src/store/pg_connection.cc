@@ -69,17 +69,6 @@ std::string Scrubbed(std::string message, const std::string& url) {
   return message;
 }
 
-// "host:port/db" of a connection (possibly a failed one).
-std::string WhereOf(PGconn* conn) {
-  const char* host = PQhost(conn);
-  const char* port = PQport(conn);
-  const char* db = PQdb(conn);
-  std::string where = host != nullptr && *host != '\0' ? host : "(no host)";
-  if (port != nullptr && *port != '\0') where += std::string(":") + port;
-  if (db != nullptr && *db != '\0') where += std::string("/") + db;
-  return where;
-}
-
 std::string HexDecoded(const char* value, int length) {
   if (length < 2 || value[0] != '\\' || value[1] != 'x') return std::string(value, length);
   auto nibble = [](char c) -> int {
@@ -245,6 +234,16 @@ class PgCursor final : public sql::Cursor {
   int row_ = -1;
 };
 
+std::string PgServerOf(PGconn* conn) {
+  const char* host = PQhost(conn);
+  const char* port = PQport(conn);
+  const char* db = PQdb(conn);
+  std::string where = host != nullptr && *host != '\0' ? host : "(no host)";
+  if (port != nullptr && *port != '\0') where += std::string(":") + port;
+  if (db != nullptr && *db != '\0') where += std::string("/") + db;
+  return where;
+}
+
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& url) {
   // The defaults first: the URL, expanded in place of dbname, overrides any of them.
   const char* const keywords[] = {
@@ -254,15 +253,15 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Unavailable("postgres: out of memory connecting");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message =
-        "postgres: cannot connect to " + WhereOf(conn) + ": " + Scrubbed(PQerrorMessage(conn), url);
+    std::string message = "postgres: cannot connect to " + PgServerOf(conn) + ": " +
+                          Scrubbed(PQerrorMessage(conn), url);
     PQfinish(conn);
     return Status::Unavailable(Scrubbed(std::move(message), url));
   }
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
   std::unique_ptr<PgConnection> connection(new PgConnection(conn));
-  connection->where_ = WhereOf(conn);
+  connection->where_ = PgServerOf(conn);
   VIGIL_RETURN_IF_ERROR(connection->Exec("SET bytea_output = 'hex'"));
   return connection;
 }

@@ -28,6 +28,10 @@ struct pg_conn;
 
 namespace vigil::syncd {
 
+// "host:port/db" of a libpq connection (possibly a failed one), for messages; never the
+// password.
+std::string PgServerOf(pg_conn* conn);
+
 // An sql::Connection on one libpq connection.
 class PgConnection final : public sql::Connection {
  public:

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "store/pg_connection.h"
+
 namespace vigil::syncd {
 namespace {
 
@@ -20,17 +22,6 @@ bool IsChannelName(const std::string& channel) {
          std::all_of(channel.begin(), channel.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
          });
-}
-
-// "host:port/db" of a connection, for messages (never the password).
-std::string WhereOf(PGconn* conn) {
-  const char* host = PQhost(conn);
-  const char* port = PQport(conn);
-  const char* db = PQdb(conn);
-  std::string where = host != nullptr && *host != '\0' ? host : "(no host)";
-  if (port != nullptr && *port != '\0') where += std::string(":") + port;
-  if (db != nullptr && *db != '\0') where += std::string("/") + db;
-  return where;
 }
 
 }  // namespace
@@ -114,7 +105,7 @@ PGconn* PgListener::Connect(std::string* error) {
     }
   }
   if (!ok) {
-    *error = stopping_.load() ? "stopped" : "cannot connect and listen on " + WhereOf(conn);
+    *error = stopping_.load() ? "stopped" : "cannot connect and listen on " + PgServerOf(conn);
     PQfinish(conn);
     return nullptr;
   }
