@@ -390,5 +390,95 @@ TEST_CASE("postgres: the schema migrates on a fresh database and reports its ver
   CHECK(MigratePgSchema(*conn).code() == StatusCode::kUnimplemented);
 }
 
+TEST_CASE("postgres: queued writes run in order, and a read behind them sees every one") {
+  std::unique_ptr<PgConnection> conn = FreshConnection();
+  REQUIRE(conn->Exec("CREATE TABLE t(k BIGINT PRIMARY KEY, v TEXT)").ok());
+  sql::Transaction txn(*conn);
+  REQUIRE(txn.status().ok());
+  sql::Statement insert(*conn, "INSERT INTO t(k, v) VALUES (?1, ?2)");
+  const int64_t rows = 3 * static_cast<int64_t>(PgConnection::kMaxQueued) + 5;
+  for (int64_t k = 1; k <= rows; ++k) {
+    insert.Reset();
+    insert.Bind(1, k).BindText(2, "v" + std::to_string(k));
+    REQUIRE(insert.Queue().ok());
+    CHECK(conn->queued() <= PgConnection::kMaxQueued);  // Never more waiting unanswered.
+  }
+  CHECK(conn->queued() > 0);
+  sql::Statement update(*conn, "UPDATE t SET v = ?1 WHERE k = ?2");
+  update.BindText(1, "last").Bind(2, rows);
+  REQUIRE(update.Queue().ok());
+  sql::Statement read(*conn, "SELECT count(*), max(k), min(v) FILTER (WHERE k = ?1) FROM t");
+  read.Bind(1, rows);
+  REQUIRE(read.Step().value());
+  CHECK(conn->queued() == 0);
+  CHECK(read.Int(0) == rows);
+  CHECK(read.Int(1) == rows);
+  CHECK(read.Text(2) == "last");  // The update ran after the inserts, as queued.
+  REQUIRE(txn.Commit().ok());
+  CHECK(CountRows(*conn, "t") == rows);
+}
+
+TEST_CASE("postgres: a queued write's failure comes back with the next statement that waits") {
+  std::unique_ptr<PgConnection> conn = FreshConnection();
+  REQUIRE(conn->Exec("CREATE TABLE t(k BIGINT PRIMARY KEY)").ok());
+  REQUIRE(conn->Exec("INSERT INTO t VALUES (1)").ok());
+  sql::Statement insert(*conn, "INSERT INTO t(k) VALUES (?1)");
+  {
+    sql::Transaction txn(*conn);
+    insert.Reset();
+    insert.Bind(1, 2);
+    REQUIRE(insert.Queue().ok());
+    insert.Reset();
+    insert.Bind(1, 1);  // A unique violation, not known yet.
+    REQUIRE(insert.Queue().ok());
+    insert.Reset();
+    insert.Bind(1, 3);  // Never runs: the transaction is aborted by then.
+    REQUIRE(insert.Queue().ok());
+    sql::Statement read(*conn, "SELECT count(*) FROM t");
+    Result<bool> row = read.Step();
+    REQUIRE_FALSE(row.ok());
+    CHECK(row.status().code() == StatusCode::kAlreadyExists);
+    CHECK(row.status().message().find("queued statement: INSERT INTO t(k)") != std::string::npos);
+    CHECK(conn->queued() == 0);
+    CHECK(conn->InTransaction());
+    CHECK(txn.Commit().code() == StatusCode::kAborted);
+  }
+  CHECK(CountRows(*conn, "t") == 1);
+
+  // Inside a savepoint, as syncd's writer runs a job: the RELEASE reports the failure, and
+  // rolling back to the savepoint keeps what came before it.
+  sql::Transaction txn(*conn);
+  insert.Reset();
+  insert.Bind(1, 10);
+  REQUIRE(insert.Queue().ok());
+  REQUIRE(sql::Statement(*conn, "SAVEPOINT job").Queue().ok());
+  insert.Reset();
+  insert.Bind(1, 1);
+  REQUIRE(insert.Queue().ok());
+  Status released = sql::Statement(*conn, "RELEASE job").Run();
+  CHECK(released.code() == StatusCode::kAlreadyExists);
+  REQUIRE(conn->Exec("ROLLBACK TO job; RELEASE job").ok());
+  insert.Reset();
+  insert.Bind(1, 11);
+  REQUIRE(insert.Queue().ok());
+  REQUIRE(txn.Commit().ok());  // COMMIT collects the queued insert first.
+  CHECK(CountRows(*conn, "t") == 3);
+}
+
+TEST_CASE("postgres: Exec after a queued failure returns it and still runs its statement") {
+  std::unique_ptr<PgConnection> conn = FreshConnection();
+  REQUIRE(conn->Exec("CREATE TABLE t(k BIGINT PRIMARY KEY)").ok());
+  REQUIRE(conn->Begin().ok());
+  sql::Statement bad(*conn, "INSERT INTO t(k) VALUES (?1 / 0)");
+  bad.Bind(1, 1);
+  REQUIRE(bad.Queue().ok());
+  CHECK(conn->InTransaction());
+  Status rolled = conn->Exec("ROLLBACK");
+  CHECK(rolled.code() == StatusCode::kInternal);
+  CHECK(rolled.message().find("22012") != std::string::npos);  // division_by_zero
+  CHECK_FALSE(conn->InTransaction());                          // The ROLLBACK ran.
+  CHECK(conn->Exec("SELECT 1").ok());
+}
+
 }  // namespace
 }  // namespace vigil::syncd

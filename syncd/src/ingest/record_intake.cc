@@ -1,9 +1,13 @@
 #include "ingest/record_intake.h"
 
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "records/record_checks.h"
 #include "records/record_rules.h"
+#include "vigil/protocol/batch_codec.h"
 
 namespace vigil::syncd {
 namespace {
@@ -197,6 +201,15 @@ Status StoreBatchRecords(LedgerTx& tx, const VerifiedBatch& batch, const std::st
     VIGIL_ASSIGN_OR_RETURN(bool within, BatchWithinAllowance(tx, batch, outcome));
     if (!within) return Status::Ok();
   }
+  std::vector<std::string> record_ids;
+  std::set<std::string> stations;
+  for (const v1::Record& record : batch.records.records()) {
+    record_ids.emplace_back(protocol::RecordId(record));
+    if (record.has_submission() && tx.merge_enabled()) {
+      stations.insert(record.submission().station_code());
+    }
+  }
+  VIGIL_RETURN_IF_ERROR(tx.ReadAhead(record_ids, observer_id, stations));
   BatchMergeState merge;
   for (const v1::Record& record : batch.records.records()) {
     VIGIL_ASSIGN_OR_RETURN(RecordVerdict verdict,

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "records/record_checks.h"
 #include "vigil/protocol/form_rules.h"
@@ -97,6 +98,14 @@ class LedgerTx {
                              int64_t now_ms) = 0;
 
   // ----- records
+  // Reads ahead, in a few statements, what the records of one batch will ask one by one:
+  // which of `record_ids` are stored (StoredContentHash) and the latest submission of
+  // `observer_id` at each of `stations` (MergeSubmission). Later answers stay right as this
+  // transaction writes. On PostgreSQL each statement is a round trip, the cost that bounds
+  // ingest there (docs/performance.md).
+  virtual Status ReadAhead(const std::vector<std::string>& record_ids,
+                           const std::string& observer_id,
+                           const std::set<std::string>& stations) = 0;
   // The compiled form, nullptr when not published or not compilable here.
   virtual Result<const protocol::Form*> CompiledForm(const std::string& form_id,
                                                      uint32_t version) = 0;

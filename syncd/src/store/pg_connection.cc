@@ -136,9 +136,10 @@ Status PgStatus(PGconn* conn, const PGresult* result, const std::string& where,
 // One server-side prepared statement with its bindings and its current result.
 class PgCursor final : public sql::Cursor {
  public:
-  PgCursor(PgConnection& conn, const std::string& name, int params)
+  PgCursor(PgConnection& conn, const std::string& name, std::string_view sql, int params)
       : conn_(conn),
         name_(name),
+        head_(sql.substr(0, 60)),
         values_(static_cast<size_t>(params)),
         bound_(static_cast<size_t>(params), false),
         formats_(static_cast<size_t>(params), 0) {}
@@ -159,14 +160,16 @@ class PgCursor final : public sql::Cursor {
 
   Result<bool> Step() override {
     if (!result_) {
-      std::vector<const char*> values(values_.size());
-      std::vector<int> lengths(values_.size());
-      for (size_t i = 0; i < values_.size(); ++i) {
-        values[i] = bound_[i] ? values_[i].data() : nullptr;
-        lengths[i] = static_cast<int>(values_[i].size());
+      Parameters p = Pointers();
+      if (conn_.queued() == 0) {
+        result_.reset(PQexecPrepared(conn_.conn_, name_.c_str(), p.count, p.values.data(),
+                                     p.lengths.data(), formats_.data(), 0));
+      } else {  // Behind the queued statements, in the same round trip.
+        VIGIL_RETURN_IF_ERROR(conn_.SendQueued(name_, head_, p.count, p.values.data(),
+                                               p.lengths.data(), formats_.data()));
+        VIGIL_ASSIGN_OR_RETURN(PGresult * own, conn_.Collect(/*own=*/true));
+        result_.reset(own);
       }
-      result_.reset(PQexecPrepared(conn_.conn_, name_.c_str(), static_cast<int>(values.size()),
-                                   values.data(), lengths.data(), formats_.data(), 0));
       ExecStatusType status = PQresultStatus(result_.get());
       if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         Status failure = PgStatus(conn_.conn_, result_.get(), conn_.where_, "step");
@@ -181,6 +184,12 @@ class PgCursor final : public sql::Cursor {
     }
     if (row_ < rows_) ++row_;
     return row_ < rows_;
+  }
+  Status Send() override {
+    result_.reset();
+    Parameters p = Pointers();
+    return conn_.SendQueued(name_, head_, p.count, p.values.data(), p.lengths.data(),
+                            formats_.data());
   }
   void Reset() override {
     result_.reset();
@@ -215,6 +224,23 @@ class PgCursor final : public sql::Cursor {
     return Status::Internal("postgres: binding parameter " + std::to_string(index) +
                             " of a statement with " + std::to_string(values_.size()));
   }
+  // The bound values as libpq takes them (unbound: NULL).
+  struct Parameters {
+    int count = 0;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+  };
+  Parameters Pointers() const {
+    Parameters p;
+    p.count = static_cast<int>(values_.size());
+    p.values.resize(values_.size());
+    p.lengths.resize(values_.size());
+    for (size_t i = 0; i < values_.size(); ++i) {
+      p.values[i] = bound_[i] ? values_[i].data() : nullptr;
+      p.lengths[i] = static_cast<int>(values_[i].size());
+    }
+    return p;
+  }
   Status Set(int index, std::string value, int format) {
     VIGIL_RETURN_IF_ERROR(InRange(index));
     auto i = static_cast<size_t>(index - 1);
@@ -226,6 +252,7 @@ class PgCursor final : public sql::Cursor {
 
   PgConnection& conn_;
   const std::string name_;
+  const std::string head_;  // The statement's start, for errors found in the pipeline.
   std::vector<std::string> values_;
   std::vector<bool> bound_;  // Unbound parameters are NULL, as in SQLite.
   std::vector<int> formats_;
@@ -268,7 +295,76 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
+Status PgConnection::SendQueued(const std::string& name, std::string_view head, int count,
+                                const char* const* values, const int* lengths, const int* formats) {
+  if (queued_.size() >= kMaxQueued) VIGIL_RETURN_IF_ERROR(Flush());
+  if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
+    return PgStatus(conn_, nullptr, where_, "entering pipeline mode");
+  }
+  if (PQsendQueryPrepared(conn_, name.c_str(), count, values, lengths, formats, 0) != 1) {
+    Status failure = PgStatus(conn_, nullptr, where_, "queue");
+    (void)Flush();
+    return failure;
+  }
+  queued_.emplace_back(head);
+  return Status::Ok();
+}
+
+Result<PGresult*> PgConnection::Collect(bool own) {
+  std::deque<std::string> sent = std::move(queued_);
+  queued_.clear();
+  Status failure;
+  ResultPtr mine;
+  if (PQpipelineSync(conn_) != 1) {
+    failure = PgStatus(conn_, nullptr, where_, "pipeline sync");
+  } else {
+    // Each statement's results end with a NULL; the Sync's answer comes last.
+    for (size_t i = 0; i < sent.size() && failure.code() != StatusCode::kUnavailable; ++i) {
+      ResultPtr first(PQgetResult(conn_));
+      if (!first) {
+        failure = PgStatus(conn_, nullptr, where_, "pipeline");
+        break;
+      }
+      while (ResultPtr more{PQgetResult(conn_)}) {
+      }
+      ExecStatusType status = PQresultStatus(first.get());
+      const bool last = i + 1 == sent.size();
+      if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
+        if (failure.ok()) {
+          failure = PgStatus(conn_, first.get(), where_,
+                             own && last ? "step" : "queued statement: " + sent[i] + "…");
+        }
+      } else if (own && last) {
+        mine = std::move(first);
+      }
+    }
+    while (PQstatus(conn_) == CONNECTION_OK) {
+      ResultPtr sync(PQgetResult(conn_));
+      if (!sync || PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC) break;
+    }
+  }
+  if (PQstatus(conn_) == CONNECTION_OK && PQexitPipelineMode(conn_) != 1 && failure.ok()) {
+    failure = PgStatus(conn_, nullptr, where_, "leaving pipeline mode");
+  }
+  if (!failure.ok()) return failure;
+  return mine.release();
+}
+
+Status PgConnection::Flush() {
+  if (queued_.empty()) return Status::Ok();
+  return Collect(/*own=*/false).status();
+}
+
 Status PgConnection::Exec(std::string_view sql) {
+  // A queued failure is this call's answer, but the statement still runs: it may be the
+  // ROLLBACK that clears that failure.
+  Status flushed = Flush();
+  if (flushed.code() == StatusCode::kUnavailable) return flushed;
+  Status ran = ExecNow(sql);
+  return flushed.ok() ? ran : flushed;
+}
+
+Status PgConnection::ExecNow(std::string_view sql) {
   ResultPtr result(PQexec(conn_, std::string(sql).c_str()));
   ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
@@ -287,6 +383,7 @@ Status PgConnection::Exec(std::string_view sql) {
 Result<std::unique_ptr<sql::Cursor>> PgConnection::Prepare(std::string_view sql) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
+    VIGIL_RETURN_IF_ERROR(Flush());
     int params = 0;
     std::string text = RewriteParameters(sql, &params);
     std::string name = "vigil_" + std::to_string(prepared_.size() + 1);
@@ -297,7 +394,7 @@ Result<std::unique_ptr<sql::Cursor>> PgConnection::Prepare(std::string_view sql)
     it = prepared_.emplace(std::string(sql), std::make_pair(name, params)).first;
   }
   return std::unique_ptr<sql::Cursor>(
-      std::make_unique<PgCursor>(*this, it->second.first, it->second.second));
+      std::make_unique<PgCursor>(*this, it->second.first, it->first, it->second.second));
 }
 
 bool PgConnection::Broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
@@ -305,6 +402,7 @@ bool PgConnection::Broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
 Status PgConnection::Begin() { return Exec("BEGIN ISOLATION LEVEL READ COMMITTED"); }
 
 bool PgConnection::InTransaction() const {
+  if (!queued_.empty()) return true;  // Statements of the transaction are on their way.
   PGTransactionStatusType status = PQtransactionStatus(conn_);
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
 }

@@ -14,9 +14,20 @@
 //   anything else                                                   → kInternal
 // Messages start with "postgres: " and name the server as host:port; never a password. After
 // kUnavailable the connection is dead: the caller drops it and connects again.
+//
+// PIPELINE (Statement::Queue)
+//   A queued statement is sent in libpq's pipeline mode and not waited for. The next statement
+//   that waits (Step/Run) goes out behind the queued ones with one Sync: one round trip for
+//   all of them. Exec and Prepare first collect the queued outcomes (a round trip of their
+//   own). The first failure among the queued statements is returned by whichever call
+//   collects it, naming the statement; the statements after it did not run, and in a
+//   transaction block the transaction is aborted as after any failed statement. At most
+//   kMaxQueued statements wait unanswered, so neither side's socket buffer can fill up.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +36,7 @@
 #include "store/sql.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace vigil::syncd {
 
@@ -58,6 +70,11 @@ class PgConnection final : public sql::Connection {
   // The server process serving this connection (pg_stat_activity.pid).
   int BackendPid() const;
 
+  // Statements sent and not answered at most (PIPELINE above).
+  static constexpr size_t kMaxQueued = 64;
+  // How many statements are sent and not answered now.
+  size_t queued() const { return queued_.size(); }
+
   // `sql` with `?N` / `?` outside string literals, quoted names and comments turned into `$N`;
   // `params` gets the number of parameters (the highest N).
   static std::string RewriteParameters(std::string_view sql, int* params);
@@ -66,9 +83,22 @@ class PgConnection final : public sql::Connection {
   friend class PgCursor;
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
 
+  // Sends one prepared statement into the pipeline (PIPELINE above); `head` names it in errors.
+  Status SendQueued(const std::string& name, std::string_view head, int count,
+                    const char* const* values, const int* lengths, const int* formats);
+  // Ends the pipeline: sends a Sync and collects every queued statement's outcome, and, when
+  // `own` is true, the result of the statement sent last (the caller's), which it returns.
+  Result<pg_result*> Collect(bool own);
+  // Collects the queued outcomes when there are any (Exec and Prepare cannot pipeline).
+  Status Flush();
+  // Exec without the Flush.
+  Status ExecNow(std::string_view sql);
+
   pg_conn* conn_;
   std::string where_;  // "host:port/db", for messages.
   int64_t changes_ = 0;
+  // The queued statements' heads, oldest first, while the connection is in pipeline mode.
+  std::deque<std::string> queued_;
   // SQL text → name of its server-side prepared statement and its parameter count.
   std::map<std::string, std::pair<std::string, int>, std::less<>> prepared_;
 };

@@ -13,6 +13,13 @@ std::string Contains(const Connection& conn, std::string_view haystack, std::str
   return function + std::string(haystack) + ", " + std::string(needle) + ") > 0";
 }
 
+Status Cursor::Send() {
+  while (true) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
+  }
+}
+
 Statement::Statement(Connection& conn, std::string_view sql) : sql_head_(sql.substr(0, 60)) {
   Result<std::unique_ptr<Cursor>> cursor = conn.Prepare(sql);
   if (cursor.ok()) {
@@ -63,6 +70,11 @@ Status Statement::Run() {
     VIGIL_ASSIGN_OR_RETURN(bool row, Step());
     if (!row) return Status::Ok();
   }
+}
+
+Status Statement::Queue() {
+  if (!status_.ok()) return status_;
+  return cursor_->Send();
 }
 
 void Statement::Reset() {

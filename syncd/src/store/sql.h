@@ -38,6 +38,9 @@ class Cursor {
   virtual Status BindNull(int index) = 0;
   // Runs the statement on the first call; true while a row is available.
   virtual Result<bool> Step() = 0;
+  // Runs a statement whose rows and change count nobody reads (Statement::Queue). The
+  // default runs it at once; PostgreSQL only sends it.
+  virtual Status Send();
   // Rewinds and clears the bindings, so the statement can run again.
   virtual void Reset() = 0;
   virtual int64_t Int(int column) const = 0;
@@ -56,7 +59,7 @@ class Connection {
   virtual Status Exec(std::string_view sql) = 0;
   // Prepares one statement (PORTABLE SQL above).
   virtual Result<std::unique_ptr<Cursor>> Prepare(std::string_view sql) = 0;
-  // Rows inserted, updated or deleted by the last statement that finished.
+  // Rows inserted, updated or deleted by the last statement run with Step/Run (not Queue).
   virtual int64_t Changes() const = 0;
   // Starts a write transaction (SQLite: BEGIN IMMEDIATE).
   virtual Status Begin() = 0;
@@ -94,6 +97,13 @@ class Statement {
   Result<bool> Step();
   // Steps until done (for statements without result rows).
   Status Run();
+  // Runs a statement without result rows whose failure may be reported late: SQLite runs it
+  // now; PostgreSQL sends it without waiting (libpq's pipeline mode) and its outcome arrives
+  // with the next statement that waits, or the next Exec/Prepare. Only for statements whose
+  // failure fails the whole transaction (an insert, an update, an upsert), and never before a
+  // Changes() that should count it. The database server's cost is per round trip
+  // (docs/performance.md), and most of ingest's statements are such writes.
+  Status Queue();
   // Clears bindings and rewinds, so the statement can run again.
   void Reset();
 

@@ -1,7 +1,13 @@
 // The device ledger's repository (store/ledger_tx.h) over the portable SQL layer: the rows
 // ingest reads and writes inside the writer's transaction. Statements are prepared once per
 // writer connection (SqlStore::Cached).
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "store/ledger_tx.h"
 #include "store/sql_store.h"
@@ -15,13 +21,9 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
   LedgerTxImpl(SqlStore& store, sql::Connection& db) : store_(store), db_(db) {}
 
   Result<std::optional<DeviceHead>> LockDevice(const std::string& device_id) override {
-    // The log order's row first, then the device's: every transaction that appends to the
-    // ledger takes its locks in this order, so transactions of two nodes never wait on each
-    // other in a cycle, and log indexes are handed out in commit order (schema 6).
-    sql::Statement order(db_, std::string("SELECT next_index FROM log_order WHERE id = 1") +
-                                  std::string(sql::ForUpdate(db_)));
-    VIGIL_ASSIGN_OR_RETURN(bool ordered, order.Step());
-    if (!ordered) return Status::Internal("the store has no log order row");
+    // On PostgreSQL the writer's transaction holds the log order's row already: every
+    // transaction that appends to the ledger locks it first, then devices (schema 6,
+    // sql_store.h note 7).
     sql::Statement device(db_, std::string("SELECT status, last_seq, last_hash, observer_id "
                                            "FROM devices WHERE device_id = ?") +
                                    std::string(sql::ForUpdate(db_)));
@@ -80,7 +82,7 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
     insert.BindBlob(5, batch.signature).Bind(6, batch.received_at_ms);
     insert.Bind(7, static_cast<int64_t>(batch.log_index)).Bind(8, batch.record_count);
     insert.BindBlob(9, batch.receipt).BindBlob(10, batch.response);
-    return insert.Run();
+    return insert.Queue();
   }
 
   Status AdvanceHead(const std::string& device_id, uint64_t seq, const std::string& hash,
@@ -90,7 +92,7 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
                            "WHERE device_id = ?");
     advance.Bind(1, static_cast<int64_t>(seq)).BindBlob(2, hash);
     advance.Bind(3, now_ms).BindText(4, device_id);
-    return advance.Run();
+    return advance.Queue();
   }
 
   Result<const protocol::Form*> CompiledForm(const std::string& form_id,
@@ -110,7 +112,47 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
 
   size_t AllowanceOf(const protocol::Form& form) override { return store_.AllowanceOf(form); }
 
+  Status ReadAhead(const std::vector<std::string>& record_ids, const std::string& observer_id,
+                   const std::set<std::string>& stations) override {
+    for (size_t at = 0; at < record_ids.size(); at += kAheadChunk) {
+      sql::Statement& stored = store_.Cached(db_, RecordsAheadSql().c_str());
+      stored.Reset();
+      const size_t end = std::min(record_ids.size(), at + kAheadChunk);
+      for (size_t i = at; i < end; ++i) {
+        stored.BindText(static_cast<int>(i - at + 1), record_ids[i]);
+        content_hashes_.emplace(record_ids[i], std::nullopt);
+      }
+      while (true) {
+        VIGIL_ASSIGN_OR_RETURN(bool row, stored.Step());
+        if (!row) break;
+        content_hashes_[stored.Text(0)] = stored.Blob(1);
+      }
+      stored.Reset();
+    }
+    latest_.observer_id = observer_id;
+    const std::vector<std::string> codes(stations.begin(), stations.end());
+    for (size_t at = 0; at < codes.size(); at += kAheadChunk) {
+      sql::Statement& latest = store_.Cached(db_, LatestAheadSql().c_str());
+      latest.Reset();
+      latest.BindText(1, observer_id);
+      const size_t end = std::min(codes.size(), at + kAheadChunk);
+      for (size_t i = at; i < end; ++i) {
+        latest.BindText(static_cast<int>(i - at + 2), codes[i]);
+        latest_.stations.insert(codes[i]);
+      }
+      while (true) {
+        VIGIL_ASSIGN_OR_RETURN(bool row, latest.Step());
+        if (!row) break;
+        latest_.rows[{latest.Text(0), latest.Text(1)}] = {latest.Text(2), latest.Int(3)};
+      }
+      latest.Reset();
+    }
+    return Status::Ok();
+  }
+
   Result<std::optional<std::string>> StoredContentHash(const std::string& record_id) override {
+    auto known = content_hashes_.find(record_id);
+    if (known != content_hashes_.end()) return known->second;
     sql::Statement& stored =
         store_.Cached(db_, "SELECT content_hash FROM records WHERE record_id = ?");
     stored.Reset();
@@ -144,7 +186,9 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
     insert.BindText(7, record.station_code).BindText(8, record.form_id);
     insert.Bind(9, record.form_version).BindText(10, record.observer_id);
     insert.Bind(11, record.received_at_ms);
-    return insert.Run();
+    VIGIL_RETURN_IF_ERROR(insert.Queue());
+    content_hashes_[record.record_id] = record.content_hash;
+    return Status::Ok();
   }
 
   Status Quarantine(const std::string& record_id, const std::string& reason,
@@ -156,7 +200,7 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
     hold.Reset();
     hold.BindText(1, record_id).BindText(2, reason);
     hold.BindText(3, claimed_observer_id).Bind(4, now_ms);
-    return hold.Run();
+    return hold.Queue();
   }
 
   Status InsertRejection(const std::string& record_id, const std::string& device_id,
@@ -170,7 +214,7 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
     reject.BindText(1, record_id).BindText(2, device_id);
     reject.Bind(3, static_cast<int64_t>(batch_seq)).BindText(4, reason);
     reject.BindBlob(5, content_hash).Bind(6, now_ms);
-    return reject.Run();
+    return reject.Queue();
   }
 
   Status CountMinute(int64_t minute, const std::string& kind, int64_t n) override {
@@ -181,7 +225,7 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
                       "excluded.count");
     per_minute.Reset();
     per_minute.Bind(1, minute).BindText(2, kind).Bind(3, n);
-    return per_minute.Run();
+    return per_minute.Queue();
   }
 
   Result<HeldRecord> LoadHeld(const std::string& record_id) override {
@@ -215,7 +259,7 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
 
   Status MergeSubmission(const v1::Submission& submission, const std::string& device_id,
                          const std::string& observer_id, DirtyMasters& dirty) override {
-    return store_.MergeSubmission(db_, submission, device_id, observer_id, dirty);
+    return store_.MergeSubmission(db_, submission, device_id, observer_id, dirty, &latest_);
   }
 
   Status RecomputeMaster(const std::string& station_code, const std::string& form_id) override {
@@ -227,8 +271,35 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
   }
 
  private:
+  // Ids per read-ahead statement (unbound places are NULL and match nothing).
+  static constexpr size_t kAheadChunk = 64;
+  // "?first, ?first+1, …", kAheadChunk places.
+  static std::string Places(int first) {
+    std::string places;
+    for (size_t i = 0; i < kAheadChunk; ++i) {
+      places += (i == 0 ? "?" : ", ?") + std::to_string(first + static_cast<int>(i));
+    }
+    return places;
+  }
+  static const std::string& RecordsAheadSql() {
+    static const std::string sql =
+        "SELECT record_id, content_hash FROM records WHERE record_id IN (" + Places(1) + ")";
+    return sql;
+  }
+  static const std::string& LatestAheadSql() {
+    static const std::string sql =
+        "SELECT station_code, form_id, submission_id, finalized_at_ms FROM merge_latest "
+        "WHERE observer_id = ?1 AND station_code IN (" +
+        Places(2) + ")";
+    return sql;
+  }
+
   SqlStore& store_;
   sql::Connection& db_;
+  // What this transaction knows of records' content hashes (nullopt: not stored), read ahead
+  // or written by it.
+  std::map<std::string, std::optional<std::string>> content_hashes_;
+  SqlStore::LatestAhead latest_;  // merge_latest rows read ahead (MergeSubmission).
 };
 
 void SqlStore::WriteLedger(std::function<Status(LedgerTx&)> run,

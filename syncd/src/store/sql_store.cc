@@ -167,7 +167,9 @@ void SqlStore::WriterLoop() {
       }
       if (commit.ok()) {
         for (size_t i = 0; i < group.size(); ++i) {
-          Status savepoint = writer_db_->Exec("SAVEPOINT job");
+          // Statements, not Exec: on PostgreSQL the SAVEPOINT is queued and the RELEASE goes
+          // out behind the job's queued writes, one round trip for all of them.
+          Status savepoint = Cached(*writer_db_, "SAVEPOINT job").Queue();
           if (!savepoint.ok()) {
             statuses[i] = savepoint;
             continue;
@@ -177,11 +179,9 @@ void SqlStore::WriterLoop() {
           } catch (const std::exception& e) {
             statuses[i] = Status::Internal(std::string("write job threw: ") + e.what());
           }
-          if (statuses[i].ok()) {
-            statuses[i] = writer_db_->Exec("RELEASE job");
-          } else {
-            (void)writer_db_->Exec("ROLLBACK TO job; RELEASE job");
-          }
+          // On PostgreSQL a queued write's failure may arrive only with the RELEASE.
+          if (statuses[i].ok()) statuses[i] = Cached(*writer_db_, "RELEASE job").Run();
+          if (!statuses[i].ok()) (void)writer_db_->Exec("ROLLBACK TO job; RELEASE job");
           // SQLITE_FULL, IOERR and NOMEM may roll back the whole transaction, not just the
           // statement: the jobs before this one are gone too, and the next would run (and
           // commit) on its own. The whole group fails with this job's error (note 2).

@@ -31,12 +31,17 @@
 //     listening connection (store/pg_listener.h); notifications of other nodes advance
 //     ChangeCounter(), its own are ignored. SQLite has one writing process per data directory
 //     and needs none of this.
-//  7. On PostgreSQL, each group's transaction locks the `log_order` row first (the ledger's
-//     LockDevice takes it too, which covers SQLite's single writer). Writes of several nodes
+//  7. On PostgreSQL, each group's transaction locks the `log_order` row first (every ledger
+//     job runs in such a group; SQLite has one writer anyway). Writes of several nodes
 //     are therefore serialised group by group: no two nodes' transactions can wait on each
 //     other's rows in a cycle (a deadlock would abort a job), and log indexes follow commit
 //     order. Nodes still verify, decompress and check in parallel; only the commit is one at
 //     a time, as it is on one node.
+//  8. Round trips (PostgreSQL): the writer's inserts and updates are queued (Statement::Queue,
+//     libpq's pipeline mode) and go out with the next read or the job's RELEASE; ingest reads
+//     a batch's record ids and merge rows ahead in a statement or two (LedgerTx::ReadAhead).
+//     A queued write's failure fails its job at the RELEASE at the latest, which then rolls
+//     back to the job's savepoint as before.
 #pragma once
 
 #include <atomic>
@@ -223,6 +228,13 @@ class SqlStore final : public Store {
   // The repository ingest works through (store/ledger_tx.h, sql_ledger_tx.cc).
   class LedgerTxImpl;
   friend class LedgerTxImpl;
+  // merge_latest rows of one observer at some stations, read ahead for a batch
+  // (LedgerTx::ReadAhead): stations read, and (station, form) → (submission id, finalized at).
+  struct LatestAhead {
+    std::string observer_id;
+    std::set<std::string> stations;
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, int64_t>> rows;
+  };
   // Lookups for it (sqlite_record_ops.cc, sqlite_quarantine.cc); writer thread only.
   Result<SenderFacts> LoadSenderFacts(sql::Connection& db, const std::string& observer_id,
                                       const std::string& station_code);
@@ -238,10 +250,11 @@ class SqlStore final : public Store {
 
   // Writer-side merge (sqlite_merge_ops.cc); each runs inside the writer's transaction.
   // A stored submission: its QA flags and the observer's latest; adds the (station, form) to
-  // `dirty` when that changed.
+  // `dirty` when that changed. `ahead` (may be null) holds merge_latest rows read ahead for
+  // the batch and is kept up to date.
   Status MergeSubmission(sql::Connection& db, const v1::Submission& submission,
                          const std::string& device_id, const std::string& observer_id,
-                         DirtyMasters& dirty);
+                         DirtyMasters& dirty, LatestAhead* ahead = nullptr);
   // Recomputes and stores the master of (station, form) from merge_latest and overrides.
   Result<v1::MasterRecord> RecomputeMaster(sql::Connection& db, const std::string& station_code,
                                            const std::string& form_id);

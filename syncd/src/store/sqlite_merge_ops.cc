@@ -57,7 +57,9 @@ std::string StatusName(v1::CaseStatus status) { return v1::CaseStatus_Name(statu
 
 sql::Statement& SqlStore::Cached(sql::Connection& db, const char* sql) {
   std::unique_ptr<sql::Statement>& slot = writer_statements_[sql];
-  if (slot == nullptr) slot = std::make_unique<sql::Statement>(db, sql);
+  // A statement whose preparation failed (e.g. behind a queued write that failed, sql.h) is
+  // prepared again next time, never kept broken.
+  if (slot == nullptr || !slot->status().ok()) slot = std::make_unique<sql::Statement>(db, sql);
   slot->Reset();
   return *slot;
 }
@@ -86,7 +88,7 @@ Result<const protocol::Form*> SqlStore::CompiledForm(sql::Connection& db,
 
 Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& submission,
                                  const std::string& device_id, const std::string& observer_id,
-                                 DirtyMasters& dirty) {
+                                 DirtyMasters& dirty, LatestAhead* ahead) {
   VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
                          CompiledForm(db, submission.form_id(), submission.form_version()));
   if (form != nullptr && form->definition().kind() != v1::CHECKLIST) return Status::Ok();
@@ -99,22 +101,34 @@ Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& subm
       flag.Reset();
       flag.BindText(1, f.station_code()).BindText(2, f.form_id()).BindText(3, f.submission_id());
       flag.BindText(4, f.check_id()).BindBlob(5, DeterministicBytes(f));
-      VIGIL_RETURN_IF_ERROR(flag.Run());
+      VIGIL_RETURN_IF_ERROR(flag.Queue());
     }
   }
-  sql::Statement& latest = Cached(db,
-                                  "SELECT submission_id, finalized_at_ms FROM merge_latest WHERE "
-                                  "station_code = ? AND form_id = ? AND observer_id = ?");
-  latest.BindText(1, submission.station_code()).BindText(2, submission.form_id());
-  latest.BindText(3, observer_id);
-  VIGIL_ASSIGN_OR_RETURN(bool found, latest.Step());
-  if (found) {
+  const std::pair<std::string, std::string> key(submission.station_code(), submission.form_id());
+  if (ahead != nullptr &&
+      (ahead->observer_id != observer_id || ahead->stations.count(key.first) == 0)) {
+    ahead = nullptr;  // Not read ahead: ask the database.
+  }
+  std::optional<std::pair<std::string, int64_t>> latest_now;
+  if (ahead != nullptr) {
+    auto it = ahead->rows.find(key);
+    if (it != ahead->rows.end()) latest_now = it->second;
+  } else {
+    sql::Statement& latest = Cached(db,
+                                    "SELECT submission_id, finalized_at_ms FROM merge_latest WHERE "
+                                    "station_code = ? AND form_id = ? AND observer_id = ?");
+    latest.Reset();
+    latest.BindText(1, key.first).BindText(2, key.second).BindText(3, observer_id);
+    VIGIL_ASSIGN_OR_RETURN(bool found, latest.Step());
+    if (found) latest_now.emplace(latest.Text(0), latest.Int(1));
+    latest.Reset();
+  }
+  if (latest_now) {
     v1::Submission current;
-    current.set_submission_id(latest.Text(0));
-    current.set_finalized_at_ms(latest.Int(1));
+    current.set_submission_id(latest_now->first);
+    current.set_finalized_at_ms(latest_now->second);
     if (!merge::Supersedes(submission, current)) return Status::Ok();
   }
-  latest.Reset();
   sql::Statement& put =
       Cached(db,
              "INSERT INTO merge_latest(station_code, form_id, observer_id, submission_id, "
@@ -122,11 +136,15 @@ Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& subm
              "ON CONFLICT(station_code, form_id, observer_id) DO UPDATE SET "
              "submission_id = excluded.submission_id, device_id = excluded.device_id, "
              "finalized_at_ms = excluded.finalized_at_ms");
-  put.BindText(1, submission.station_code()).BindText(2, submission.form_id());
+  put.Reset();
+  put.BindText(1, key.first).BindText(2, key.second);
   put.BindText(3, observer_id).BindText(4, submission.submission_id()).BindText(5, device_id);
   put.Bind(6, submission.finalized_at_ms());
-  VIGIL_RETURN_IF_ERROR(put.Run());
-  dirty.emplace(submission.station_code(), submission.form_id());
+  VIGIL_RETURN_IF_ERROR(put.Queue());
+  if (ahead != nullptr) {
+    ahead->rows[key] = {submission.submission_id(), submission.finalized_at_ms()};
+  }
+  dirty.insert(key);
   return Status::Ok();
 }
 
@@ -189,7 +207,7 @@ Result<v1::MasterRecord> SqlStore::RecomputeMaster(sql::Connection& db,
   if (master.status() == v1::COVERAGE_MISSING) {
     sql::Statement& drop = Cached(db, "DELETE FROM masters WHERE station_code = ? AND form_id = ?");
     drop.BindText(1, station_code).BindText(2, form_id);
-    VIGIL_RETURN_IF_ERROR(drop.Run());
+    VIGIL_RETURN_IF_ERROR(drop.Queue());
   } else {
     sql::Statement& put =
         Cached(db,
@@ -204,12 +222,12 @@ Result<v1::MasterRecord> SqlStore::RecomputeMaster(sql::Connection& db,
                "commune = excluded.commune");
     put.BindText(1, station_code).BindText(2, form_id).Bind(3, master.form_version());
     put.Bind(4, master.status()).BindBlob(5, bytes).Bind(6, NowMs());
-    VIGIL_RETURN_IF_ERROR(put.Run());
+    VIGIL_RETURN_IF_ERROR(put.Queue());
   }
   sql::Statement& clear_conflicts =
       Cached(db, "DELETE FROM conflicts WHERE station_code = ? AND form_id = ?");
   clear_conflicts.BindText(1, station_code).BindText(2, form_id);
-  VIGIL_RETURN_IF_ERROR(clear_conflicts.Run());
+  VIGIL_RETURN_IF_ERROR(clear_conflicts.Queue());
   sql::Statement& conflict = Cached(db,
                                     "INSERT INTO conflicts(station_code, form_id, question_id, "
                                     "conflict) VALUES (?, ?, ?, ?)");
@@ -218,7 +236,7 @@ Result<v1::MasterRecord> SqlStore::RecomputeMaster(sql::Connection& db,
     conflict.Reset();
     conflict.BindText(1, station_code).BindText(2, form_id).BindText(3, c.question_id());
     conflict.BindBlob(4, DeterministicBytes(c));
-    VIGIL_RETURN_IF_ERROR(conflict.Run());
+    VIGIL_RETURN_IF_ERROR(conflict.Queue());
   }
   return master;
 }
@@ -301,7 +319,7 @@ Status SqlStore::RecomputeCases(sql::Connection& db, const std::string& station_
                  "status = excluded.status, changed_at_ms = excluded.changed_at_ms, "
                  "changed_by = excluded.changed_by");
       put.BindText(1, c.case_id()).Bind(2, winner).Bind(3, NowMs());
-      VIGIL_RETURN_IF_ERROR(put.Run());
+      VIGIL_RETURN_IF_ERROR(put.Queue());
     }
     VIGIL_RETURN_IF_ERROR(AppendAuditEntry(db, "merge", "case.merge", c.case_id(), before,
                                            StatusName(winner), "reports joined one case"));
@@ -309,10 +327,10 @@ Status SqlStore::RecomputeCases(sql::Connection& db, const std::string& station_
 
   sql::Statement& clear_members = Cached(db, "DELETE FROM case_members WHERE station_code = ?");
   clear_members.BindText(1, station_code);
-  VIGIL_RETURN_IF_ERROR(clear_members.Run());
+  VIGIL_RETURN_IF_ERROR(clear_members.Queue());
   sql::Statement& clear_cases = Cached(db, "DELETE FROM cases WHERE station_code = ?");
   clear_cases.BindText(1, station_code);
-  VIGIL_RETURN_IF_ERROR(clear_cases.Run());
+  VIGIL_RETURN_IF_ERROR(clear_cases.Queue());
   sql::Statement& put_case =
       Cached(db,
              "INSERT INTO cases(case_id, station_code, first_occurred_at_ms, "
@@ -325,12 +343,12 @@ Status SqlStore::RecomputeCases(sql::Connection& db, const std::string& station_
     put_case.Reset();
     put_case.BindText(1, c.case_id()).BindText(2, station_code);
     put_case.Bind(3, c.first_occurred_at_ms()).BindBlob(4, DeterministicBytes(c));
-    VIGIL_RETURN_IF_ERROR(put_case.Run());
+    VIGIL_RETURN_IF_ERROR(put_case.Queue());
     for (const v1::CaseEvent& e : c.timeline()) {
       put_member.Reset();
       put_member.BindText(1, e.incident_id()).BindText(2, c.case_id());
       put_member.BindText(3, station_code).BindText(4, e.device_id());
-      VIGIL_RETURN_IF_ERROR(put_member.Run());
+      VIGIL_RETURN_IF_ERROR(put_member.Queue());
     }
   }
   return Status::Ok();

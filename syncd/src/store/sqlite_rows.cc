@@ -17,19 +17,11 @@ double Percent(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// Counts one more of the alert (kind, device, detail) into its row from the last hour;
-// false when there is no such row.
-Result<bool> BumpAlert(sql::Connection& db, const std::string& kind, const std::string& device,
-                       const std::string& detail, int64_t now_ms) {
-  sql::Statement bump(
-      db,
-      "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = (SELECT id FROM "
-      "alerts WHERE kind = ?2 AND device_id = ?3 AND detail = ?4 AND last_at_ms >= ?5 "
-      "ORDER BY last_at_ms DESC LIMIT 1)");
-  bump.Bind(1, now_ms).BindText(2, kind).BindText(3, device).BindText(4, detail);
-  bump.Bind(5, now_ms - kAlertWindowMs);
-  VIGIL_RETURN_IF_ERROR(bump.Run());
-  return db.Changes() > 0;
+// Counts one more into the alert row `id`.
+Status BumpAlert(sql::Connection& db, int64_t id, int64_t now_ms) {
+  sql::Statement bump(db, "UPDATE alerts SET count = count + 1, last_at_ms = ?1 WHERE id = ?2");
+  bump.Bind(1, now_ms).Bind(2, id);
+  return bump.Queue();
 }
 
 }  // namespace
@@ -49,23 +41,28 @@ Status RaiseAlert(sql::Connection& db, const std::string& kind, const std::strin
                   const std::string& detail, int64_t now_ms) {
   const std::string device = InertText(device_id, kMaxAlertDeviceId);
   std::string text = InertText(detail, kMaxAlertDetail);
-  VIGIL_ASSIGN_OR_RETURN(bool counted, BumpAlert(db, kind, device, text, now_ms));
-  if (counted) return Status::Ok();
-  sql::Statement distinct(db,
-                          "SELECT count(*) FROM alerts WHERE kind = ?1 AND device_id = ?2 AND "
-                          "last_at_ms >= ?3");
-  distinct.BindText(1, kind).BindText(2, device).Bind(3, now_ms - kAlertWindowMs);
-  VIGIL_ASSIGN_OR_RETURN(bool row, distinct.Step());
-  if (row && distinct.Int(0) >= kMaxAlertDetailsPerHour) {
+  // One read: this alert's open row, the overflow row, and how many distinct ones are open.
+  sql::Statement open(
+      db,
+      "SELECT (SELECT id FROM alerts WHERE kind = ?1 AND device_id = ?2 AND detail = ?3 AND "
+      "last_at_ms >= ?5 ORDER BY last_at_ms DESC LIMIT 1), "
+      "(SELECT id FROM alerts WHERE kind = ?1 AND device_id = ?2 AND detail = ?4 AND "
+      "last_at_ms >= ?5 ORDER BY last_at_ms DESC LIMIT 1), "
+      "(SELECT count(*) FROM alerts WHERE kind = ?1 AND device_id = ?2 AND last_at_ms >= ?5)");
+  open.BindText(1, kind).BindText(2, device).BindText(3, text).BindText(4, kOverflowDetail);
+  open.Bind(5, now_ms - kAlertWindowMs);
+  VIGIL_ASSIGN_OR_RETURN(bool row, open.Step());
+  if (!row) return Status::Internal("alert lookup returned no row");
+  if (!open.IsNull(0)) return BumpAlert(db, open.Int(0), now_ms);
+  if (open.Int(2) >= kMaxAlertDetailsPerHour) {
+    if (!open.IsNull(1)) return BumpAlert(db, open.Int(1), now_ms);
     text = kOverflowDetail;
-    VIGIL_ASSIGN_OR_RETURN(counted, BumpAlert(db, kind, device, text, now_ms));
-    if (counted) return Status::Ok();
   }
   sql::Statement put(db,
                      "INSERT INTO alerts(kind, device_id, detail, first_at_ms, last_at_ms, count) "
                      "VALUES (?, ?, ?, ?, ?, 1)");
   put.BindText(1, kind).BindText(2, device).BindText(3, text).Bind(4, now_ms).Bind(5, now_ms);
-  return put.Run();
+  return put.Queue();
 }
 
 void FillPercentages(v1::CoverageRow& row) {
