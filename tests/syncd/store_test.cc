@@ -106,6 +106,113 @@ TEST_CASE("forms: a changed re-publish of the same version is refused") {
   CHECK(server.store().PublishForm(changed).ok());
 }
 
+// Holds the store's writer with a job of its own until Open() is called (the test's jobs then
+// queue up behind it and run as one group).
+class WriterGate {
+ public:
+  // Returns once the writer runs the holding job, so that what comes next queues behind it.
+  explicit WriterGate(SqlStore& store) : opened_(gate_.get_future().share()) {
+    auto holding = std::make_shared<std::promise<void>>();
+    std::future<void> held = holding->get_future();
+    store.WriteLedger(
+        [opened = opened_, holding](LedgerTx&) {
+          holding->set_value();
+          opened.wait();
+          return Status::Ok();
+        },
+        [](const Status&) {});
+    held.wait();
+  }
+  WriterGate(const WriterGate&) = delete;
+  WriterGate& operator=(const WriterGate&) = delete;
+  ~WriterGate() { Open(); }
+  void Open() {
+    if (!open_) gate_.set_value();
+    open_ = true;
+  }
+
+ private:
+  std::promise<void> gate_;
+  std::shared_future<void> opened_;
+  bool open_ = false;
+};
+
+// Waits until `depth` jobs wait in the writer's queue.
+void WaitForQueue(SqlStore& store, size_t depth) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (store.WriterQueueDepth() < depth) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::yield();
+  }
+}
+
+TEST_CASE("log indexes are handed out as a group ends: in job order, none to a failed job") {
+  TestServer server;
+  TestDevice a = server.Enroll();
+  TestDevice b = server.Enroll();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<HttpResponse> answers(3);
+  int answered = 0;
+  auto push = [&](size_t slot, std::string body) {
+    server.router().HandleAsync({"POST", "/v1/push", std::move(body)},
+                                [&, slot](const HttpResponse& response) {
+                                  std::lock_guard lock(mu);
+                                  answers[slot] = response;
+                                  ++answered;
+                                  cv.notify_all();
+                                });
+  };
+  const std::string a1 = a.NextBody({MakeSubmission("00000000-0000-4000-8000-00000000000a")});
+  const std::string b1 = b.NextBody({MakeSubmission("00000000-0000-4000-8000-00000000000b")});
+  Status failed_job;
+  {
+    WriterGate gate(server.store());
+    push(0, a1);
+    WaitForQueue(server.store(), 1);
+    push(1, a1);  // The same batch again, in the same group as its first copy.
+    WaitForQueue(server.store(), 2);
+    // A job that appends a batch to the log and then fails: its batch must take no index.
+    server.store().WriteLedger(
+        [](LedgerTx& tx) {
+          BatchRow row;
+          row.device_id = "dnobody";
+          row.seq = 1;
+          Status appended = tx.AppendToLog(row, [](uint64_t, BatchRow&) { return Status::Ok(); });
+          return appended.ok() ? Status::Internal("this job fails after appending") : appended;
+        },
+        [&](const Status& status) {
+          std::lock_guard lock(mu);
+          failed_job = status;
+          ++answered;
+          cv.notify_all();
+        });
+    WaitForQueue(server.store(), 3);
+    push(2, b1);
+    WaitForQueue(server.store(), 4);
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answered == 4; }));
+  }
+  CHECK(failed_job.code() == StatusCode::kInternal);
+  auto log_index_of = [](const HttpResponse& response) {
+    REQUIRE(response.status == 200);
+    v1::PushResponse push_response;
+    REQUIRE(push_response.ParseFromString(response.body));
+    v1::Receipt receipt;
+    REQUIRE(receipt.ParseFromString(push_response.receipt().receipt_bytes()));
+    return receipt.log_index();
+  };
+  CHECK(log_index_of(answers[0]) == 1);
+  CHECK(log_index_of(answers[2]) == 2);  // No gap where the failed job's batch was.
+  // The copy that waited in the group was told to send it again; sent again, it is a replay
+  // with the first copy's receipt.
+  CHECK(answers[1].status == 503);
+  CHECK(testing::ErrorOf(answers[1]).code() == v1::UNAVAILABLE);
+  CHECK(log_index_of(server.Post("/v1/push", a1)) == 1);
+}
+
 TEST_CASE("group commit: many batches share transactions and every acknowledged one survives") {
   constexpr int kDevices = 40;
   TestServer server;
@@ -116,18 +223,11 @@ TEST_CASE("group commit: many batches share transactions and every acknowledged 
 
   // The writer is held by a job of our own until every push waits in its queue: how many
   // jobs share a transaction then does not depend on how fast this machine verifies.
-  std::promise<void> gate;
-  std::shared_future<void> opened = gate.get_future().share();
-  server.store().WriteLedger(
-      [opened](LedgerTx&) {
-        opened.wait();
-        return Status::Ok();
-      },
-      [](const Status&) {});
   std::mutex mu;
   std::condition_variable cv;
   int answered = 0;
   int accepted = 0;
+  WriterGate gate(server.store());  // After what the answers touch: opened before they go.
   for (int i = 0; i < kDevices; ++i) {
     server.router().HandleAsync(
         {"POST", "/v1/push", devices[i].NextBody({MakeSubmission("rec-" + std::to_string(i))})},
@@ -138,12 +238,8 @@ TEST_CASE("group commit: many batches share transactions and every acknowledged 
           cv.notify_all();
         });
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (server.store().WriterQueueDepth() < static_cast<size_t>(kDevices)) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::yield();
-  }
-  gate.set_value();
+  WaitForQueue(server.store(), kDevices);
+  gate.Open();
   {
     std::unique_lock lock(mu);
     REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answered == kDevices; }));

@@ -31,6 +31,7 @@ Status IngestService::Append(LedgerTx& tx, const VerifiedBatch& batch,
     return Status::PermissionDenied("device " + batch.device_id + " is revoked");
   }
   std::string stored_hash;
+  bool unsealed = false;  // The stored copy waits in this very group for its log index.
   if (batch.seq <= device->last_seq) {
     VIGIL_ASSIGN_OR_RETURN(std::optional<StoredBatch> stored,
                            tx.FindBatch(batch.device_id, batch.seq));
@@ -44,6 +45,7 @@ Status IngestService::Append(LedgerTx& tx, const VerifiedBatch& batch,
     }
     stored_hash = std::move(stored->hash);
     outcome.response_bytes = std::move(stored->response);
+    unsealed = !stored->sealed;
   }
   outcome.verdict = protocol::CheckSequence(device->last_seq, device->last_hash, batch.seq,
                                             batch.prev_hash, batch.batch_hash, stored_hash);
@@ -58,6 +60,10 @@ Status IngestService::Append(LedgerTx& tx, const VerifiedBatch& batch,
   row.received_at_ms = now;
   switch (outcome.verdict) {
     case protocol::SequenceVerdict::kReplay:
+      if (unsealed) {
+        return Status::Unavailable("batch " + std::to_string(batch.seq) +
+                                   " is being committed; send it again for its receipt");
+      }
       return Status::Ok();
     case protocol::SequenceVerdict::kEquivocation: {
       outcome.response_bytes.clear();
@@ -84,24 +90,28 @@ Status IngestService::Append(LedgerTx& tx, const VerifiedBatch& batch,
   VIGIL_RETURN_IF_ERROR(StoreBatchRecords(tx, batch, device->observer_id, now, response, outcome));
   if (!outcome.payload_status.ok()) return Status::Ok();  // Over its forms' size: not stored.
 
-  VIGIL_ASSIGN_OR_RETURN(uint64_t log_index, tx.NextLogIndex());
-  v1::Receipt receipt;
-  receipt.set_device_id(batch.device_id);
-  receipt.set_batch_seq(batch.seq);
-  receipt.set_batch_hash(batch.batch_hash);
-  receipt.set_log_index(log_index);
-  receipt.set_received_at_ms(now);
-  receipt.set_record_count(static_cast<uint32_t>(batch.records.records_size()));
-  VIGIL_ASSIGN_OR_RETURN(v1::SignedReceipt signed_receipt, receipts_.Sign(receipt));
-  *response.mutable_receipt() = signed_receipt;
-  outcome.response_bytes = response.SerializeAsString();
-
-  row.log_index = log_index;
-  row.record_count = receipt.record_count();
-  row.receipt = signed_receipt.SerializeAsString();
-  row.response = outcome.response_bytes;
-  VIGIL_RETURN_IF_ERROR(tx.InsertBatch(row));
-  return tx.AdvanceHead(batch.device_id, batch.seq, batch.batch_hash, now);
+  row.record_count = static_cast<uint32_t>(batch.records.records_size());
+  VIGIL_RETURN_IF_ERROR(tx.AdvanceHead(batch.device_id, batch.seq, batch.batch_hash, now));
+  // The receipt names the log index, which the store hands out when the writer's group ends.
+  return tx.AppendToLog(std::move(row),
+                        [this, &outcome, response = std::move(response)](
+                            uint64_t log_index, BatchRow& sealed) mutable -> Status {
+                          v1::Receipt receipt;
+                          receipt.set_device_id(sealed.device_id);
+                          receipt.set_batch_seq(sealed.seq);
+                          receipt.set_batch_hash(sealed.hash);
+                          receipt.set_log_index(log_index);
+                          receipt.set_received_at_ms(sealed.received_at_ms);
+                          receipt.set_record_count(sealed.record_count);
+                          VIGIL_ASSIGN_OR_RETURN(v1::SignedReceipt signed_receipt,
+                                                 receipts_.Sign(receipt));
+                          *response.mutable_receipt() = signed_receipt;
+                          outcome.response_bytes = response.SerializeAsString();
+                          sealed.log_index = log_index;
+                          sealed.receipt = signed_receipt.SerializeAsString();
+                          sealed.response = outcome.response_bytes;
+                          return Status::Ok();
+                        });
 }
 
 Result<v1::QuarantinedRecord> ReleaseQuarantine(DeviceLedger& ledger, const std::string& record_id,

@@ -180,19 +180,28 @@ Status MergeTrustedRecord(LedgerTx& tx, const v1::Record& record, const protocol
 }
 
 Status FinishBatchMerge(LedgerTx& tx, const BatchMergeState& merge, int64_t now_ms) {
-  for (const auto& [kind, n] :
-       {std::pair<const char*, int64_t>{"submission", merge.submissions_stored},
-        {"incident", merge.incidents_stored}}) {
-    if (n == 0) continue;
-    VIGIL_RETURN_IF_ERROR(tx.CountMinute(now_ms / 60000, kind, n));
+  if (merge.submissions_stored == 0 && merge.incidents_stored == 0 && merge.dirty.empty() &&
+      merge.incident_stations.empty()) {
+    return Status::Ok();
   }
-  for (const auto& [station, form] : merge.dirty) {
-    VIGIL_RETURN_IF_ERROR(tx.RecomputeMaster(station, form));
-  }
-  for (const std::string& station : merge.incident_stations) {
-    VIGIL_RETURN_IF_ERROR(tx.RecomputeCases(station));
-  }
-  return Status::Ok();
+  // Rows every batch touches (the minute's count, a station's master and cases) are written
+  // when the writer's group ends, one node at a time (sql_store.h note 7).
+  return tx.AtGroupEnd([submissions = merge.submissions_stored, incidents = merge.incidents_stored,
+                        dirty = merge.dirty, stations = merge.incident_stations,
+                        now_ms](LedgerTx& end) -> Status {
+    for (const auto& [kind, n] :
+         {std::pair<const char*, int64_t>{"submission", submissions}, {"incident", incidents}}) {
+      if (n == 0) continue;
+      VIGIL_RETURN_IF_ERROR(end.CountMinute(now_ms / 60000, kind, n));
+    }
+    for (const auto& [station, form] : dirty) {
+      VIGIL_RETURN_IF_ERROR(end.RecomputeMaster(station, form));
+    }
+    for (const std::string& station : stations) {
+      VIGIL_RETURN_IF_ERROR(end.RecomputeCases(station));
+    }
+    return Status::Ok();
+  });
 }
 
 Status StoreBatchRecords(LedgerTx& tx, const VerifiedBatch& batch, const std::string& observer_id,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,6 +34,9 @@ struct DeviceHead {
 struct StoredBatch {
   std::string hash;
   std::string response;
+  // False while the batch waits in the writer's group for its log index: its response is
+  // not known yet (LedgerTx::AppendToLog).
+  bool sealed = true;
 };
 
 // One row of `batches`.
@@ -90,9 +94,19 @@ class LedgerTx {
   // Keeps a batch that contradicts the stored one of its seq; false when this very fork is
   // known already.
   virtual Result<bool> KeepEquivocation(const BatchRow& batch) = 0;
-  // 1 + the largest log index so far.
-  virtual Result<uint64_t> NextLogIndex() = 0;
-  virtual Status InsertBatch(const BatchRow& batch) = 0;
+  // Fills in an accepted batch's log index and what depends on it (row.log_index, receipt,
+  // response); an error fails the writer's whole group.
+  using LogSealer = std::function<Status(uint64_t log_index, BatchRow& row)>;
+  // Appends an accepted batch to the log. Log indexes are handed out at the end of the
+  // writer's group, under the log order's lock, which is then held only until the COMMIT
+  // (sql_store.h note 7): `seal` runs there and the row is stored. Until then FindBatch
+  // finds it unsealed.
+  virtual Status AppendToLog(BatchRow row, LogSealer seal) = 0;
+  // Runs `task` when the writer's group ends, after the log order's row is locked and before
+  // the log indexes are handed out: for writes to rows that every node's batches share
+  // (per-minute counts, masters, cases), which nodes then make one at a time, each seeing
+  // the one before. Dropped with the job if the job fails; an error fails the whole group.
+  virtual Status AtGroupEnd(std::function<Status(LedgerTx&)> task) = 0;
   // Moves the device's chain head to (seq, hash) and its last-seen time to `now_ms`.
   virtual Status AdvanceHead(const std::string& device_id, uint64_t seq, const std::string& hash,
                              int64_t now_ms) = 0;

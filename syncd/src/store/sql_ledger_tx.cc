@@ -21,9 +21,8 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
   LedgerTxImpl(SqlStore& store, sql::Connection& db) : store_(store), db_(db) {}
 
   Result<std::optional<DeviceHead>> LockDevice(const std::string& device_id) override {
-    // On PostgreSQL the writer's transaction holds the log order's row already: every
-    // transaction that appends to the ledger locks it first, then devices (schema 6,
-    // sql_store.h note 7).
+    // Devices are locked here, during the jobs; the log order's row only at the group's end
+    // (sql_store.h note 7): no transaction holds it while it waits for a device.
     sql::Statement device(db_, std::string("SELECT status, last_seq, last_hash, observer_id "
                                            "FROM devices WHERE device_id = ?") +
                                    std::string(sql::ForUpdate(db_)));
@@ -40,6 +39,11 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
 
   Result<std::optional<StoredBatch>> FindBatch(const std::string& device_id,
                                                uint64_t seq) override {
+    for (const PendingLogEntry& pending : store_.pending_log_) {
+      if (pending.row.device_id == device_id && pending.row.seq == seq) {
+        return std::optional<StoredBatch>(StoredBatch{pending.row.hash, "", false});
+      }
+    }
     sql::Statement stored(db_,
                           "SELECT hash, response FROM batches WHERE device_id = ? AND seq = ?");
     stored.BindText(1, device_id).Bind(2, static_cast<int64_t>(seq));
@@ -63,26 +67,14 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
     return db_.Changes() != 0;
   }
 
-  Result<uint64_t> NextLogIndex() override {
-    sql::Statement next_index(
-        db_,
-        "UPDATE log_order SET next_index = next_index + 1 WHERE id = 1 RETURNING next_index - 1");
-    VIGIL_ASSIGN_OR_RETURN(bool row, next_index.Step());
-    if (!row) return Status::Internal("the store has no log order row");
-    return static_cast<uint64_t>(next_index.Int(0));
+  Status AppendToLog(BatchRow row, LogSealer seal) override {
+    store_.pending_log_.push_back({std::move(row), std::move(seal)});
+    return Status::Ok();
   }
 
-  Status InsertBatch(const BatchRow& batch) override {
-    sql::Statement insert(db_,
-                          "INSERT INTO batches(device_id, seq, hash, bytes, signature, "
-                          "received_at_ms, log_index, record_count, receipt, response) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    insert.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
-    insert.BindBlob(3, batch.hash).BindBlob(4, batch.bytes);
-    insert.BindBlob(5, batch.signature).Bind(6, batch.received_at_ms);
-    insert.Bind(7, static_cast<int64_t>(batch.log_index)).Bind(8, batch.record_count);
-    insert.BindBlob(9, batch.receipt).BindBlob(10, batch.response);
-    return insert.Queue();
+  Status AtGroupEnd(std::function<Status(LedgerTx&)> task) override {
+    store_.group_tasks_.push_back(std::move(task));
+    return Status::Ok();
   }
 
   Status AdvanceHead(const std::string& device_id, uint64_t seq, const std::string& hash,
@@ -301,6 +293,48 @@ class SqlStore::LedgerTxImpl final : public LedgerTx {
   std::map<std::string, std::optional<std::string>> content_hashes_;
   SqlStore::LatestAhead latest_;  // merge_latest rows read ahead (MergeSubmission).
 };
+
+Status SqlStore::SealLog(sql::Connection& db) {
+  std::vector<PendingLogEntry> entries = std::move(pending_log_);
+  pending_log_.clear();
+  std::vector<std::function<Status(LedgerTx&)>> tasks = std::move(group_tasks_);
+  group_tasks_.clear();
+  if (entries.empty() && tasks.empty()) return Status::Ok();
+  // The log order's row, locked until the COMMIT (note 7): by the UPDATE that hands out the
+  // indexes, or, with none to hand out, by a read for update (it only ever moves forward).
+  const auto count = static_cast<int64_t>(entries.size());
+  const char* lock_only = db.backend() == sql::Backend::kPostgres
+                              ? "SELECT next_index FROM log_order WHERE id = 1 FOR UPDATE"
+                              : "SELECT next_index FROM log_order WHERE id = 1";
+  sql::Statement& take =
+      count > 0 ? Cached(db,
+                         "UPDATE log_order SET next_index = next_index + ?1 WHERE id = 1 "
+                         "RETURNING next_index - ?1")
+                : Cached(db, lock_only);
+  if (count > 0) take.Bind(1, count);
+  VIGIL_ASSIGN_OR_RETURN(bool row, take.Step());
+  if (!row) return Status::Internal("the store has no log order row");
+  const auto first = static_cast<uint64_t>(take.Int(0));
+  take.Reset();
+  LedgerTxImpl end(*this, db);
+  for (const auto& task : tasks) VIGIL_RETURN_IF_ERROR(task(end));
+  sql::Statement& insert = Cached(db,
+                                  "INSERT INTO batches(device_id, seq, hash, bytes, signature, "
+                                  "received_at_ms, log_index, record_count, receipt, response) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < entries.size(); ++i) {
+    BatchRow& batch = entries[i].row;
+    VIGIL_RETURN_IF_ERROR(entries[i].seal(first + i, batch));
+    insert.Reset();
+    insert.BindText(1, batch.device_id).Bind(2, static_cast<int64_t>(batch.seq));
+    insert.BindBlob(3, batch.hash).BindBlob(4, batch.bytes);
+    insert.BindBlob(5, batch.signature).Bind(6, batch.received_at_ms);
+    insert.Bind(7, static_cast<int64_t>(batch.log_index)).Bind(8, batch.record_count);
+    insert.BindBlob(9, batch.receipt).BindBlob(10, batch.response);
+    VIGIL_RETURN_IF_ERROR(insert.Queue());
+  }
+  return Status::Ok();
+}
 
 void SqlStore::WriteLedger(std::function<Status(LedgerTx&)> run,
                            std::function<void(Status)> finish) {

@@ -160,15 +160,12 @@ void SqlStore::WriterLoop() {
     {
       sql::Transaction txn(*writer_db_);
       commit = txn.status();
-      // On PostgreSQL, the log order's row before anything else: every node's write
-      // transactions then take their locks in one order and never deadlock (note 7).
-      if (commit.ok() && writer_db_->backend() == sql::Backend::kPostgres) {
-        commit = writer_db_->Exec("SELECT 1 FROM log_order WHERE id = 1 FOR UPDATE");
-      }
       if (commit.ok()) {
         for (size_t i = 0; i < group.size(); ++i) {
           // Statements, not Exec: on PostgreSQL the SAVEPOINT is queued and the RELEASE goes
           // out behind the job's queued writes, one round trip for all of them.
+          const size_t logged = pending_log_.size();
+          const size_t tasks = group_tasks_.size();
           Status savepoint = Cached(*writer_db_, "SAVEPOINT job").Queue();
           if (!savepoint.ok()) {
             statuses[i] = savepoint;
@@ -181,7 +178,13 @@ void SqlStore::WriterLoop() {
           }
           // On PostgreSQL a queued write's failure may arrive only with the RELEASE.
           if (statuses[i].ok()) statuses[i] = Cached(*writer_db_, "RELEASE job").Run();
-          if (!statuses[i].ok()) (void)writer_db_->Exec("ROLLBACK TO job; RELEASE job");
+          if (!statuses[i].ok()) {
+            (void)writer_db_->Exec("ROLLBACK TO job; RELEASE job");
+            pending_log_.erase(pending_log_.begin() + static_cast<std::ptrdiff_t>(logged),
+                               pending_log_.end());
+            group_tasks_.erase(group_tasks_.begin() + static_cast<std::ptrdiff_t>(tasks),
+                               group_tasks_.end());
+          }
           // SQLITE_FULL, IOERR and NOMEM may roll back the whole transaction, not just the
           // statement: the jobs before this one are gone too, and the next would run (and
           // commit) on its own. The whole group fails with this job's error (note 2).
@@ -193,12 +196,16 @@ void SqlStore::WriterLoop() {
         }
         // Cached statements may still hold a read cursor; none survives the transaction.
         for (auto& [sql, stmt] : writer_statements_) stmt->Reset();
+        // The accepted batches' log indexes, last (note 7).
+        if (commit.ok()) commit = SealLog(*writer_db_);
         // Other nodes hear of what this transaction wrote when, and only if, it commits.
         if (commit.ok() && !notify_sql_.empty()) commit = writer_db_->Exec(notify_sql_);
         if (commit.ok()) commit = txn.Commit();
         if (commit.ok()) transactions_.fetch_add(1);
       }
     }
+    pending_log_.clear();  // Sealed, or gone with the rolled-back group.
+    group_tasks_.clear();
     for (size_t i = 0; i < group.size(); ++i) {
       if (group[i].finish) group[i].finish(commit.ok() ? statuses[i] : commit);
     }

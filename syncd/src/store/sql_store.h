@@ -31,12 +31,17 @@
 //     listening connection (store/pg_listener.h); notifications of other nodes advance
 //     ChangeCounter(), its own are ignored. SQLite has one writing process per data directory
 //     and needs none of this.
-//  7. On PostgreSQL, each group's transaction locks the `log_order` row first (every ledger
-//     job runs in such a group; SQLite has one writer anyway). Writes of several nodes
-//     are therefore serialised group by group: no two nodes' transactions can wait on each
-//     other's rows in a cycle (a deadlock would abort a job), and log indexes follow commit
-//     order. Nodes still verify, decompress and check in parallel; only the commit is one at
-//     a time, as it is on one node.
+//  7. The log order (schema 6). A group's jobs run first (chain checks, records, merge_latest,
+//     alerts); then SealLog locks the `log_order` row (an UPDATE, held until the COMMIT),
+//     runs the jobs' AtGroupEnd tasks (per-minute counts, masters, cases: rows that batches
+//     of every node share), and hands out the accepted batches' log indexes in job order,
+//     signing each receipt. On PostgreSQL, nodes therefore run their jobs in parallel but
+//     their group ends one at a time: log indexes follow commit order with no gap or repeat,
+//     and a master is recomputed after the previous node's group committed, so it misses no
+//     node's submissions. A job's own row locks (its device, new records, its observer's
+//     merge_latest row, conditional on superseding) are taken before the log order's and are
+//     only contended when one device or observer pushes to two nodes at once; a deadlock
+//     there is broken by PostgreSQL and answered with a retryable 503.
 //  8. Round trips (PostgreSQL): the writer's inserts and updates are queued (Statement::Queue,
 //     libpq's pipeline mode) and go out with the next read or the job's RELEASE; ingest reads
 //     a batch's record ids and merge rows ahead in a statement or two (LedgerTx::ReadAhead).
@@ -272,6 +277,15 @@ class SqlStore final : public Store {
   static Status DeleteSessionsOf(sql::Connection& db, const std::string& name);
   // A statement on the writer connection, prepared once and reset. Writer thread only.
   sql::Statement& Cached(sql::Connection& db, const char* sql);
+  // An accepted batch waiting for its log index (LedgerTx::AppendToLog).
+  struct PendingLogEntry {
+    BatchRow row;
+    LedgerTx::LogSealer seal;
+  };
+  // At the end of a group: takes the log order's row, runs the group's AtGroupEnd tasks,
+  // hands out the pending batches' log indexes in order, seals and stores them (note 7;
+  // sql_ledger_tx.cc).
+  Status SealLog(sql::Connection& db);
 
   const ConnectionFactory connect_;
   const SqlStoreOptions options_;
@@ -279,7 +293,9 @@ class SqlStore final : public Store {
   // Writer thread only; declared after writer_db_ so they are destroyed before it closes.
   std::map<const char*, std::unique_ptr<sql::Statement>> writer_statements_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<protocol::Form>> forms_;
-  std::map<const protocol::Form*, size_t> allowances_;  // Keyed by forms_' entries.
+  std::map<const protocol::Form*, size_t> allowances_;         // Keyed by forms_' entries.
+  std::vector<PendingLogEntry> pending_log_;                   // Of the group being written.
+  std::vector<std::function<Status(LedgerTx&)>> group_tasks_;  // LedgerTx::AtGroupEnd.
   std::thread writer_;
   std::atomic<uint64_t> transactions_{0};
   std::atomic<bool> database_up_{true};

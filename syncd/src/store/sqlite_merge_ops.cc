@@ -135,7 +135,11 @@ Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& subm
              "device_id, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?) "
              "ON CONFLICT(station_code, form_id, observer_id) DO UPDATE SET "
              "submission_id = excluded.submission_id, device_id = excluded.device_id, "
-             "finalized_at_ms = excluded.finalized_at_ms");
+             "finalized_at_ms = excluded.finalized_at_ms "
+             // merge::Supersedes again, in case another node wrote the row meanwhile.
+             "WHERE excluded.finalized_at_ms > merge_latest.finalized_at_ms OR "
+             "(excluded.finalized_at_ms = merge_latest.finalized_at_ms AND "
+             "excluded.submission_id > merge_latest.submission_id)");
   put.Reset();
   put.BindText(1, key.first).BindText(2, key.second);
   put.BindText(3, observer_id).BindText(4, submission.submission_id()).BindText(5, device_id);
