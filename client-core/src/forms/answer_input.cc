@@ -250,6 +250,56 @@ Result<std::vector<std::pair<std::string, v1::Value>>> ParseAnswersJson(const pr
   return out;
 }
 
+google::protobuf::Struct AnswersToStruct(
+    const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  for (const v1::Answer& a : answers) {
+    google::protobuf::Value& j = fields[a.question_id()];
+    const v1::Value& v = a.value();
+    switch (v.kind_case()) {
+      case v1::Value::kBoolean:
+        j.set_bool_value(v.boolean());
+        break;
+      case v1::Value::kInteger:
+        j.set_number_value(static_cast<double>(v.integer()));
+        break;
+      case v1::Value::kDecimal:
+        j.set_number_value(v.decimal());
+        break;
+      case v1::Value::kText:
+        j.set_string_value(v.text());
+        break;
+      case v1::Value::kChoices:
+        for (const std::string& id : v.choices().ids()) {
+          j.mutable_list_value()->add_values()->set_string_value(id);
+        }
+        if (v.choices().ids_size() == 0) j.mutable_list_value();
+        break;
+      case v1::Value::kUnixMs:
+        j.set_number_value(static_cast<double>(v.unix_ms()));
+        break;
+      case v1::Value::kLocation: {
+        auto& loc = *j.mutable_struct_value()->mutable_fields();
+        loc["latitude"].set_number_value(v.location().latitude());
+        loc["longitude"].set_number_value(v.location().longitude());
+        loc["accuracy_m"].set_number_value(v.location().accuracy_m());
+        break;
+      }
+      default:
+        j.set_null_value(google::protobuf::NULL_VALUE);
+        break;
+    }
+  }
+  return out;
+}
+
+std::string AnswersToJson(const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(AnswersToStruct(answers), &text);
+  return text;
+}
+
 std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Form& form,
                                                               uint64_t seed) {
   // splitmix64: a tiny deterministic generator; quality is irrelevant here.

@@ -48,7 +48,8 @@ Result<v1::PullResponse> Pull(SyncContext& ctx, const LostRun* lost) {
                                                 [&](const std::string& body) {
                                                   return response.ParseFromString(body);
                                                 },
-                                                replayed, ctx.report.retries, "pull"));
+                                                replayed, ctx.report.retries, "pull",
+                                                &ctx.progress));
   if (result.status != 200) return wire::Refusal(result).WithContext("pull");
   return response;
 }

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/struct.pb.h>
+
 #include "vigil/protocol/form_rules.h"
 #include "vigil/status.h"
 #include "vigil/v1/forms.pb.h"
@@ -33,6 +35,14 @@ Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view text);
 // Unknown question ids are refused by name.
 Result<std::vector<std::pair<std::string, v1::Value>>> ParseAnswersJson(const protocol::Form& form,
                                                                         std::string_view json);
+
+// The answers as the JSON object ParseAnswersJson reads: booleans, numbers (integers, decimals,
+// DATE_TIME milliseconds), strings (text, a SELECT_ONE option id, TIME "HH:MM", photo
+// references), arrays of option ids (SELECT_MANY), {"latitude", "longitude", "accuracy_m"}.
+// ParseAnswersJson of its JSON gives back the same values (resuming a draft).
+google::protobuf::Struct AnswersToStruct(
+    const google::protobuf::RepeatedPtrField<v1::Answer>& answers);
+std::string AnswersToJson(const google::protobuf::RepeatedPtrField<v1::Answer>& answers);
 
 // A deterministic, valid example answer for every question (training mode, the demo and
 // load tests). The same (form, seed) always gives the same answers; integers are chosen
