@@ -41,7 +41,7 @@ static_assert(VIGIL_INTERNAL == static_cast<int>(vigil::StatusCode::kInternal) &
 #undef VIGIL_SAME_CODE
 
 struct VigilClient {
-  std::mutex mu;  // Guards `client`.
+  std::mutex mu;                                  // Guards `client`.
   std::unique_ptr<vigil::client::Client> client;  // Null once wiped.
   std::mutex sync_mu;  // One sync at a time; guards `syncer`. Taken before `mu`.
   std::unique_ptr<vigil::client::Client> syncer;  // A sibling of `client`, made by the first sync.
@@ -331,8 +331,7 @@ char* vigil_client_relevant_questions_json(VigilClient* client, const char* draf
   });
 }
 
-char* vigil_client_warnings_json(VigilClient* client, const char* draft_id,
-                                 VigilError* out_error) {
+char* vigil_client_warnings_json(VigilClient* client, const char* draft_id, VigilError* out_error) {
   return TryCatch<char*>(out_error, nullptr, [&]() -> Result<char*> {
     VIGIL_RETURN_IF_ERROR(Required(client, "client"));
     VIGIL_RETURN_IF_ERROR(Required(draft_id, "draft_id"));
@@ -382,8 +381,7 @@ char* vigil_client_draft_json(VigilClient* client, const char* draft_id, VigilEr
   });
 }
 
-bool vigil_client_discard_draft(VigilClient* client, const char* draft_id,
-                                VigilError* out_error) {
+bool vigil_client_discard_draft(VigilClient* client, const char* draft_id, VigilError* out_error) {
   return TryCatch<bool>(out_error, false, [&]() -> Result<bool> {
     VIGIL_RETURN_IF_ERROR(Required(client, "client"));
     VIGIL_RETURN_IF_ERROR(Required(draft_id, "draft_id"));
@@ -435,11 +433,10 @@ int vigil_client_seal_outbox(VigilClient* client, VigilError* out_error) {
 
 VigilBatchList* vigil_client_pending_batches(VigilClient* client, VigilError* out_error) {
   return TryCatch<VigilBatchList*>(out_error, nullptr, [&]() -> Result<VigilBatchList*> {
-    return With<VigilBatchList*>(
-        client, [&](vigil::client::Client& c) -> Result<VigilBatchList*> {
-          VIGIL_ASSIGN_OR_RETURN(auto batches, c.PendingBatches());
-          return new VigilBatchList{std::move(batches)};
-        });
+    return With<VigilBatchList*>(client, [&](vigil::client::Client& c) -> Result<VigilBatchList*> {
+      VIGIL_ASSIGN_OR_RETURN(auto batches, c.PendingBatches());
+      return new VigilBatchList{std::move(batches)};
+    });
   });
 }
 
@@ -487,7 +484,7 @@ char* vigil_client_sync(VigilClient* client, const char* ca_file, VigilSyncProgr
     options.cancel = &client->cancel;
     if (progress != nullptr) {
       options.progress = [progress, progress_context](const vigil::client::SyncProgress& p) {
-        VigilSyncProgress c{p.phase.c_str(), p.batches_done, p.batches_total,
+        VigilSyncProgress c{p.phase.c_str(), p.batches_done,  p.batches_total,
                             p.records_done,  p.records_total, p.bytes_sent};
         progress(progress_context, &c);
       };

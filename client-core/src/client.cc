@@ -22,8 +22,8 @@ namespace {
 // Opens state.db on the existing store in state.home as state.open_options say.
 Status ConnectStore(Client::State& state) {
   const OpenOptions& options = state.open_options;
-  VIGIL_ASSIGN_OR_RETURN(state.db,
-                         store::OpenStore(StorePath(state.home), /*create=*/false, options.durable));
+  VIGIL_ASSIGN_OR_RETURN(
+      state.db, store::OpenStore(StorePath(state.home), /*create=*/false, options.durable));
   VIGIL_RETURN_IF_ERROR(store::Migrate(*state.db));
   if (options.max_store_bytes > 0) {
     VIGIL_ASSIGN_OR_RETURN(int64_t page_size, state.db->QueryInt("PRAGMA page_size"));
@@ -202,7 +202,8 @@ Result<std::unique_ptr<Client>> Client::OpenSibling() const {
   state->device_id = state_->device_id;
   state->data_key = state_->data_key;
   if (state_->device_key) {
-    VIGIL_ASSIGN_OR_RETURN(auto key, protocol::Ed25519PrivateKey::FromSeed(state_->device_key->seed()));
+    VIGIL_ASSIGN_OR_RETURN(auto key,
+                           protocol::Ed25519PrivateKey::FromSeed(state_->device_key->seed()));
     state->device_key.emplace(std::move(key));
   }
   return std::unique_ptr<Client>(new Client(std::move(state)));

@@ -349,8 +349,9 @@ Result<std::vector<DraftSummary>> Client::Drafts() {
   for (const std::string& id : ids) {
     Result<StoredRecord> draft = LoadDraft(*state_, id);
     // Finalized or discarded by another handle since the list was read: not a draft now.
-    if (!draft.ok() && (draft.status().code() == StatusCode::kNotFound ||
-                        draft.status().code() == StatusCode::kFailedPrecondition) &&
+    if (!draft.ok() &&
+        (draft.status().code() == StatusCode::kNotFound ||
+         draft.status().code() == StatusCode::kFailedPrecondition) &&
         state_->RequireUnlocked().ok()) {
       continue;
     }

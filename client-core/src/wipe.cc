@@ -16,7 +16,8 @@ namespace {
 
 // Overwrites the whole file with zeros and flushes it; Ok when it does not exist.
 Status Overwrite(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
   if (fd < 0) {
     if (errno == ENOENT) return Status::Ok();
     return Status::Internal("cannot open " + path + " to wipe it: " + std::strerror(errno));

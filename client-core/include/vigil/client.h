@@ -50,7 +50,7 @@ enum {
   VIGIL_PERMISSION_DENIED = 5, /* includes "wrong PIN" */
   VIGIL_UNAUTHENTICATED = 6,
   VIGIL_RESOURCE_EXHAUSTED = 7, /* includes "disk full" */
-  VIGIL_ABORTED = 8, /* includes "the sync was cancelled" */
+  VIGIL_ABORTED = 8,            /* includes "the sync was cancelled" */
   VIGIL_UNAVAILABLE = 9,
   VIGIL_DATA_LOSS = 10,
   VIGIL_UNIMPLEMENTED = 11,
@@ -228,8 +228,7 @@ VIGIL_EXPORT char* vigil_client_verify_receipts(VigilClient* client, VigilError*
 VIGIL_EXPORT char* vigil_client_inbox_json(VigilClient* client, VigilError* out_error);
 /* Coordinators' status of this device's incidents as of the last sync: a JSON array of
  * vigil.v1.IncidentStatus ({incidentId, caseId, status, changedAtMs}). */
-VIGIL_EXPORT char* vigil_client_incident_statuses_json(VigilClient* client,
-                                                       VigilError* out_error);
+VIGIL_EXPORT char* vigil_client_incident_statuses_json(VigilClient* client, VigilError* out_error);
 
 /* Counts as JSON: {deviceId, serverId, drafts, outbox, batched, acknowledged, …}. Answers
  * quickly while a sync runs on another thread. */

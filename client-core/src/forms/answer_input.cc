@@ -142,18 +142,9 @@ Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view raw) {
       return v;
     }
     case v1::LOCATION: {
-      std::string spaced = text;
-      std::replace(spaced.begin(), spaced.end(), ',', ' ');
-      std::istringstream in(spaced);
-      std::string a, b, c;
-      in >> a >> b >> c;
-      double lat = 0, lon = 0, acc = 0;
-      if (!ParseDouble(a, lat) || !ParseDouble(b, lon) || (!c.empty() && !ParseDouble(c, acc))) {
-        return Bad(q, text, "a location \"lat,lon\"");
-      }
-      v.mutable_location()->set_latitude(lat);
-      v.mutable_location()->set_longitude(lon);
-      v.mutable_location()->set_accuracy_m(acc);
+      Result<v1::GeoPoint> point = ParseLocationText(text);
+      if (!point.ok()) return Bad(q, text, "a location \"lat,lon\"");
+      *v.mutable_location() = *point;
       return v;
     }
     case v1::PHOTO_REFERENCE: {
@@ -248,6 +239,24 @@ Result<std::vector<std::pair<std::string, v1::Value>>> ParseAnswersJson(const pr
     out.emplace_back(q.id(), std::move(v));
   }
   return out;
+}
+
+Result<v1::GeoPoint> ParseLocationText(std::string_view text) {
+  std::string spaced(text);
+  std::replace(spaced.begin(), spaced.end(), ',', ' ');
+  std::istringstream in(spaced);
+  std::string a, b, c;
+  in >> a >> b >> c;
+  double lat = 0, lon = 0, acc = 0;
+  if (!ParseDouble(a, lat) || !ParseDouble(b, lon) || (!c.empty() && !ParseDouble(c, acc))) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a location \"lat,lon\" or \"lat,lon,accuracy_m\"");
+  }
+  v1::GeoPoint point;
+  point.set_latitude(lat);
+  point.set_longitude(lon);
+  point.set_accuracy_m(acc);
+  return point;
 }
 
 google::protobuf::Struct AnswersToStruct(

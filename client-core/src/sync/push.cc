@@ -56,14 +56,14 @@ Result<std::optional<uint64_t>> PushInOrder(SyncContext& ctx,
   ReportPhase(ctx, "push");
   for (const OutgoingBatch& b : batches) {
     v1::PushResponse response;
-    VIGIL_ASSIGN_OR_RETURN(HttpResult result,
-                           wire::PostWithRetry(
-                               ctx.route, "/v1/push", b.wire, ctx.options,
-                               [&](const std::string& body) {
-                                 return response.ParseFromString(body) && response.has_receipt();
-                               },
-                               ctx.report.retries, "push batch " + std::to_string(b.seq),
-                               &ctx.progress));
+    VIGIL_ASSIGN_OR_RETURN(
+        HttpResult result,
+        wire::PostWithRetry(
+            ctx.route, "/v1/push", b.wire, ctx.options,
+            [&](const std::string& body) {
+              return response.ParseFromString(body) && response.has_receipt();
+            },
+            ctx.report.retries, "push batch " + std::to_string(b.seq), &ctx.progress));
     ctx.report.bytes_sent += b.wire.size();
     if (result.status != 200) {
       v1::Error error;

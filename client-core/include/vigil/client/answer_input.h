@@ -2,13 +2,13 @@
 // answers file, and deterministic example answers for training and load tests.
 #pragma once
 
+#include <google/protobuf/struct.pb.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
 
 #include "vigil/protocol/form_rules.h"
 #include "vigil/status.h"
@@ -29,6 +29,10 @@ namespace vigil::client {
 // The value is not yet checked against bounds and options beyond parsing; use
 // protocol::Form::CheckAnswer (Client::SetAnswer does).
 Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view text);
+
+// Parses "lat,lon" or "lat,lon,accuracy_m" (commas or spaces); bounds are checked where the
+// location is stored (Client::SetLocation).
+Result<v1::GeoPoint> ParseLocationText(std::string_view text);
 
 // Parses a JSON object {question id: value} (JSON booleans, numbers, strings, arrays of
 // option ids, {"latitude":…, "longitude":…}) into answers for `form`, in form order.

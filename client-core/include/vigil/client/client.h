@@ -75,7 +75,7 @@ struct IncidentInput {
   int64_t occurred_at_ms = 0;  // 0: now.
   std::optional<int64_t> people_affected;
   std::optional<bool> reported_to_authority;
-  std::string parent_id;  // For a follow-up: the incident id it follows up.
+  std::string parent_id;                 // For a follow-up: the incident id it follows up.
   std::optional<v1::GeoPoint> location;  // Where the device was (checked as SetLocation does).
 };
 
