@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "client_state.h"
@@ -14,18 +14,20 @@
 namespace vigil::client {
 namespace {
 
+// The current errno as text (thread-safe, unlike strerror).
+std::string ErrnoText() { return std::generic_category().message(errno); }
+
 // Overwrites the whole file with zeros and flushes it; Ok when it does not exist.
 Status Overwrite(const std::string& path) {
-  const int fd =
-      ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::Ok();
-    return Status::Internal("cannot open " + path + " to wipe it: " + std::strerror(errno));
+    return Status::Internal("cannot open " + path + " to wipe it: " + ErrnoText());
   }
   struct stat st {};
   Status result;
   if (::fstat(fd, &st) != 0) {
-    result = Status::Internal("cannot stat " + path + ": " + std::strerror(errno));
+    result = Status::Internal("cannot stat " + path + ": " + ErrnoText());
   } else {
     const std::vector<char> zeros(64 * 1024, 0);
     auto left = static_cast<uint64_t>(st.st_size);
@@ -34,13 +36,13 @@ Status Overwrite(const std::string& path) {
       const ssize_t w = ::write(fd, zeros.data(), n);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
-        result = Status::Internal("cannot overwrite " + path + ": " + std::strerror(errno));
+        result = Status::Internal("cannot overwrite " + path + ": " + ErrnoText());
       } else {
         left -= static_cast<uint64_t>(w);
       }
     }
     if (result.ok() && ::fsync(fd) != 0) {
-      result = Status::Internal("cannot flush " + path + ": " + std::strerror(errno));
+      result = Status::Internal("cannot flush " + path + ": " + ErrnoText());
     }
   }
   ::close(fd);
@@ -61,11 +63,11 @@ Status Client::Wipe(const std::string& home) {
   }
   for (const std::string& f : files) {
     if (::unlink(f.c_str()) != 0 && errno != ENOENT && first_failure.ok()) {
-      first_failure = Status::Internal("cannot remove " + f + ": " + std::strerror(errno));
+      first_failure = Status::Internal("cannot remove " + f + ": " + ErrnoText());
     }
   }
   // The removals reach the disk too.
-  const int dir = ::open(home.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // NOLINT
+  const int dir = ::open(home.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     (void)::fsync(dir);
     ::close(dir);

@@ -89,9 +89,11 @@ struct Tablet {
         {"q11_opening_time", "0700_0730"},
         {"q13_other_observers", "no"},
         {"q14_unauthorised_persons", "none"}};
-    for (const auto& [question, text] : answers) {
-      REQUIRE_MESSAGE(vigil_client_set_answer_text(c, draft.p, question, text.c_str(), &err),
-                      question << ": " << err.message);
+    for (const auto& answer : answers) {
+      const char* question = answer.first;
+      REQUIRE_MESSAGE(
+          vigil_client_set_answer_text(c, draft.p, question, answer.second.c_str(), &err),
+          question << ": " << err.message);
     }
     CStr id(vigil_client_finalize(c, draft.p, &err));
     REQUIRE_MESSAGE(id.p != nullptr, err.message);
@@ -213,6 +215,7 @@ TEST_CASE(
                                     "capi 1", ca.c_str(), &err));
   REQUIRE_MESSAGE(enrolled.p != nullptr, err.message);
   std::vector<std::string> ids;
+  ids.reserve(3);
   for (int i = 0; i < 3; ++i) ids.push_back(t.FillOpening("S" + std::to_string(i)));
 
   // Every request from now on: syncd's answers are held for a minute.
