@@ -219,6 +219,21 @@ bool vigil_client_change_pin(VigilClient* client, const char* old_pin, const cha
   });
 }
 
+bool vigil_client_change_key_protector(VigilClient* client, const VigilKeyProtector* current,
+                                       const VigilKeyProtector* replacement,
+                                       VigilError* out_error) {
+  return TryCatch<bool>(out_error, false, [&]() -> Result<bool> {
+    VIGIL_RETURN_IF_ERROR(Required(current, "current"));
+    VIGIL_RETURN_IF_ERROR(Required(replacement, "replacement"));
+    return With<bool>(client, [&](vigil::client::Client& c) -> Result<bool> {
+      CallbackProtector from(*current);
+      CallbackProtector to(*replacement);
+      VIGIL_RETURN_IF_ERROR(c.ChangeKeyProtector(from, to));
+      return true;
+    });
+  });
+}
+
 bool vigil_client_wipe(VigilClient* client, VigilError* out_error) {
   return TryCatch<bool>(out_error, false, [&]() -> Result<bool> {
     VIGIL_RETURN_IF_ERROR(Required(client, "client"));

@@ -245,7 +245,8 @@ TEST_CASE(
   vigil_free(sync_result);
   CHECK(sync_err.code == VIGIL_ABORTED);
   CHECK(std::string(sync_err.message).find("cancelled") != std::string::npos);
-  CHECK_MESSAGE(took < milliseconds(2000), "cancel took " << took.count() << " ms");
+  MESSAGE("the sync returned " << took.count() << " ms after the cancel");
+  CHECK(took < milliseconds(2000));
   CStr pending(vigil_client_status_json(t.c, &err));
   CHECK(pending.has("\"acknowledged\":0"));
 

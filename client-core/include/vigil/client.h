@@ -99,6 +99,12 @@ VIGIL_EXPORT void vigil_client_close(VigilClient* client);
  * otherwise); `new_pin` has at least 6 characters. The handle must be unlocked. */
 VIGIL_EXPORT bool vigil_client_change_pin(VigilClient* client, const char* old_pin,
                                           const char* new_pin, VigilError* out_error);
+/* The same for a store protected by an app-supplied key protector: `current` must open the
+ * stored key; the data key is then wrapped by `replacement` (e.g. a new keystore entry). */
+VIGIL_EXPORT bool vigil_client_change_key_protector(VigilClient* client,
+                                                    const VigilKeyProtector* current,
+                                                    const VigilKeyProtector* replacement,
+                                                    VigilError* out_error);
 /* Destroys the store at once (an observer about to lose the tablet): its files are
  * overwritten and removed, so nothing can be read any more, even with the PIN. The handle
  * stays valid only for vigil_client_close; every other call fails with
