@@ -47,6 +47,7 @@ struct VigilClient {
   std::unique_ptr<vigil::client::Client> syncer;  // A sibling of `client`, made by the first sync.
   std::atomic<bool> syncing{false};
   std::atomic<bool> cancel{false};
+  std::atomic<bool> wiping{false};  // A wipe waits for the sync: it must not start one.
 };
 
 struct VigilBatchList {
@@ -237,7 +238,8 @@ bool vigil_client_change_key_protector(VigilClient* client, const VigilKeyProtec
 bool vigil_client_wipe(VigilClient* client, VigilError* out_error) {
   return TryCatch<bool>(out_error, false, [&]() -> Result<bool> {
     VIGIL_RETURN_IF_ERROR(Required(client, "client"));
-    if (client->syncing.load()) client->cancel.store(true);
+    client->wiping.store(true);  // Before `cancel`: a sync starting now sees one or the other.
+    client->cancel.store(true);
     std::lock_guard<std::mutex> sync_lock(client->sync_mu);
     std::lock_guard<std::mutex> lock(client->mu);
     if (!client->client) return true;  // Wiped already.
@@ -506,6 +508,7 @@ char* vigil_client_sync(VigilClient* client, const char* ca_file, VigilSyncProgr
     }
     client->cancel.store(false);
     client->syncing.store(true);
+    if (client->wiping.load()) client->cancel.store(true);
     struct Done {
       std::atomic<bool>& syncing;
       ~Done() { syncing.store(false); }

@@ -9,7 +9,7 @@
  *    it returns NULL / false / -1 and fills out_error; on success out_error->code is 0.
  *  - Strings are UTF-8 and NUL-terminated. Every `char*` returned is the caller's to free
  *    with vigil_free; every VigilBatchList with vigil_batch_list_free. Structured results
- *    are JSON strings (shapes in docs/embedding.md).
+ *    are JSON strings (their shapes at each function below).
  *  - No C++ exception ever crosses this API. The library calls back into the app only
  *    through a VigilKeyProtector and a sync's progress callback.
  *
