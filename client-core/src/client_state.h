@@ -1,6 +1,7 @@
 // What a Client holds, shared by the files that implement its parts.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,7 +55,9 @@ inline std::string BatchAad(uint64_t seq) { return "batch:" + std::to_string(seq
 inline constexpr std::string_view kDeviceKeyAad = "device-key";
 
 // The store's SQLite file in `home` (SQLite adds "-wal" and "-shm" files beside it).
-inline std::string StorePath(const std::string& home) { return home + "/vigil.db"; }
+inline std::string StorePath(const std::string& home) {
+  return (std::filesystem::path(home) / "vigil.db").string();
+}
 
 // Milliseconds since the Unix epoch (device clock).
 int64_t NowMs();
