@@ -167,7 +167,7 @@ TEST_CASE("C API: drafts are listed, resumed with their answers, and discarded")
   vigil_client_close(c);
 }
 
-TEST_CASE("C API: an incident takes a location until it is sealed; the outbox exports") {
+TEST_CASE("C API: an incident takes a location until it is sealed, and the outbox exports") {
   TempDir dir;
   VigilError err;
   VigilClient* c = vigil_client_init((dir / "home").c_str(), "246810", "srv", &err);
@@ -200,7 +200,7 @@ TEST_CASE("C API: an incident takes a location until it is sealed; the outbox ex
   vigil_client_close(c);
 }
 
-TEST_CASE("C API: the PIN changes; the old one no longer opens the store") {
+TEST_CASE("C API: the PIN changes, and the old one no longer opens the store") {
   TempDir dir;
   VigilError err;
   const std::string home = dir / "home";

@@ -203,8 +203,8 @@ TEST_CASE("C API: enroll, fill, report, sync with progress, receipts, inbox, inc
 }
 
 TEST_CASE(
-    "C API: a sync cancelled against a stalled server stops within a second; the next "
-    "one sends everything") {
+    "C API: a sync cancelled against a stalled server stops within a second, and the "
+    "next one sends everything") {
   Syncd server(VIGIL_FORMS_DIR);
   server.Serve();
   FaultProxy proxy(server.port());

@@ -386,7 +386,7 @@ TEST_CASE("observer cli: interactive fill that runs out of input keeps the draft
   CHECK(Number(status, "outbox") == 0);
 }
 
-TEST_CASE("observer cli: drafts are listed, shown and discarded; records take --location") {
+TEST_CASE("observer cli: drafts are listed, shown and discarded, and records take --location") {
   Observer o;
   o.Init("cli-deploy");
   o.Ok({"forms", "import", o.WriteFormJson(SmallChecklist()), FormsDir("incident.json")});
