@@ -19,10 +19,20 @@
 namespace vigil::client {
 namespace {
 
-constexpr const char* kStoreFile = "vigil.db";
-
-std::string StorePath(const std::string& home) {
-  return (std::filesystem::path(home) / kStoreFile).string();
+// Opens state.db on the existing store in state.home as state.open_options say.
+Status ConnectStore(Client::State& state) {
+  const OpenOptions& options = state.open_options;
+  VIGIL_ASSIGN_OR_RETURN(
+      state.db, store::OpenStore(StorePath(state.home), /*create=*/false, options.durable));
+  VIGIL_RETURN_IF_ERROR(store::Migrate(*state.db));
+  if (options.max_store_bytes > 0) {
+    VIGIL_ASSIGN_OR_RETURN(int64_t page_size, state.db->QueryInt("PRAGMA page_size"));
+    if (page_size <= 0) return Status::Internal("PRAGMA page_size returned nothing");
+    const int64_t pages = (options.max_store_bytes + page_size - 1) / page_size;
+    VIGIL_RETURN_IF_ERROR(
+        state.db->QueryInt("PRAGMA max_page_count = " + std::to_string(pages)).status());
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -121,6 +131,7 @@ Result<std::unique_ptr<Client>> Client::Init(const std::string& home, KeyProtect
   }
   auto state = std::make_unique<State>();
   state->home = home;
+  state->open_options.durable = options.durable;
   VIGIL_ASSIGN_OR_RETURN(state->db, store::OpenStore(path, /*create=*/true, options.durable));
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
@@ -159,15 +170,8 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtect
   }
   auto state = std::make_unique<State>();
   state->home = home;
-  VIGIL_ASSIGN_OR_RETURN(state->db, store::OpenStore(path, /*create=*/false, options.durable));
-  VIGIL_RETURN_IF_ERROR(store::Migrate(*state->db));
-  if (options.max_store_bytes > 0) {
-    VIGIL_ASSIGN_OR_RETURN(int64_t page_size, state->db->QueryInt("PRAGMA page_size"));
-    if (page_size <= 0) return Status::Internal("PRAGMA page_size returned nothing");
-    const int64_t pages = (options.max_store_bytes + page_size - 1) / page_size;
-    VIGIL_RETURN_IF_ERROR(
-        state->db->QueryInt("PRAGMA max_page_count = " + std::to_string(pages)).status());
-  }
+  state->open_options = options;
+  VIGIL_RETURN_IF_ERROR(ConnectStore(*state));
   VIGIL_ASSIGN_OR_RETURN(auto pub, state->GetMeta("public_key"));
   if (!pub) return Status::DataLoss("the store at " + path + " has no device key");
   state->public_key = *pub;
@@ -188,6 +192,39 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtect
   }
   return std::unique_ptr<Client>(new Client(std::move(state)));
 }
+
+Result<std::unique_ptr<Client>> Client::OpenSibling() const {
+  auto state = std::make_unique<State>();
+  state->home = state_->home;
+  state->open_options = state_->open_options;
+  VIGIL_RETURN_IF_ERROR(ConnectStore(*state));
+  state->public_key = state_->public_key;
+  state->device_id = state_->device_id;
+  state->data_key = state_->data_key;
+  if (state_->device_key) {
+    VIGIL_ASSIGN_OR_RETURN(auto key,
+                           protocol::Ed25519PrivateKey::FromSeed(state_->device_key->seed()));
+    state->device_key.emplace(std::move(key));
+  }
+  return std::unique_ptr<Client>(new Client(std::move(state)));
+}
+
+Status Client::ChangeKeyProtector(KeyProtector& current, KeyProtector& replacement) {
+  VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
+  sqlite::Transaction txn(*state_->db);
+  VIGIL_RETURN_IF_ERROR(txn.status());
+  VIGIL_ASSIGN_OR_RETURN(auto wrapped, state_->GetMeta("wrapped_data_key"));
+  if (!wrapped) return Status::DataLoss("the store has no wrapped data key");
+  VIGIL_ASSIGN_OR_RETURN(std::string key, current.Unwrap(*wrapped));
+  const bool same = protocol::ConstantTimeEquals(key, state_->data_key);
+  protocol::SecureWipe(key);
+  if (!same) return Status::PermissionDenied("wrong PIN: it opens another data key");
+  VIGIL_ASSIGN_OR_RETURN(std::string rewrapped, replacement.Wrap(state_->data_key));
+  VIGIL_RETURN_IF_ERROR(state_->PutMeta("wrapped_data_key", rewrapped));
+  return txn.Commit();
+}
+
+const std::string& Client::home() const { return state_->home; }
 
 bool Client::unlocked() const { return !state_->data_key.empty(); }
 const std::string& Client::device_id() const { return state_->device_id; }

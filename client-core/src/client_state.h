@@ -1,6 +1,7 @@
 // What a Client holds, shared by the files that implement its parts.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@ enum RecordKind : int { kSubmissionKind = 1, kIncidentKind = 2 };
 
 struct Client::State {
   std::string home;
+  OpenOptions open_options;  // How `db` was opened (OpenSibling opens another the same way).
   std::unique_ptr<sqlite::Db> db;
   std::string data_key;  // 32 bytes when unlocked, else empty. Wiped on destruction.
   std::optional<protocol::Ed25519PrivateKey> device_key;
@@ -51,6 +53,11 @@ struct Client::State {
 inline std::string RecordAad(std::string_view id) { return "record:" + std::string(id); }
 inline std::string BatchAad(uint64_t seq) { return "batch:" + std::to_string(seq); }
 inline constexpr std::string_view kDeviceKeyAad = "device-key";
+
+// The store's SQLite file in `home` (SQLite adds "-wal" and "-shm" files beside it).
+inline std::string StorePath(const std::string& home) {
+  return (std::filesystem::path(home) / "vigil.db").string();
+}
 
 // Milliseconds since the Unix epoch (device clock).
 int64_t NowMs();

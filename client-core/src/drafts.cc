@@ -5,8 +5,10 @@
 // record is never in two places and a crash leaves either the draft or the finalized
 // record, never both and never neither.
 #include <algorithm>
+#include <cmath>
 
 #include "client_state.h"
+#include "vigil/client/answer_input.h"
 #include "vigil/client/client.h"
 #include "vigil/protocol/crypto.h"
 #include "vigil/sqlite/db.h"
@@ -51,18 +53,40 @@ Result<StoredRecord> LoadDraft(Client::State& state, const std::string& id) {
   return r;
 }
 
-Status StoreDraft(Client::State& state, const std::string& id, const v1::Record& record) {
+// Rewrites a record's sealed value while it is still in `record_state` (a draft, or an
+// incident not yet sealed into a batch).
+Status StoreRecord(Client::State& state, const std::string& id, const v1::Record& record,
+                   RecordState record_state = kDraft) {
   std::string plain = record.SerializeAsString();
   auto sealed = state.Seal(plain, RecordAad(id));
   protocol::SecureWipe(plain);
   if (!sealed.ok()) return sealed.status();
   VIGIL_ASSIGN_OR_RETURN(
       auto st,
-      state.db->Prepare("UPDATE records SET sealed = ? WHERE record_id = ? AND state = 0"));
-  st.BindBlob(1, *sealed).BindText(2, id);
+      state.db->Prepare("UPDATE records SET sealed = ? WHERE record_id = ? AND state = ?"));
+  st.BindBlob(1, *sealed).BindText(2, id).Bind(3, static_cast<int64_t>(record_state));
   VIGIL_RETURN_IF_ERROR(st.Run());
   if (state.db->Changes() != 1) {
-    return Status::Aborted("draft '" + id + "' was finalized or discarded meanwhile");
+    return Status::Aborted(record_state == kDraft
+                               ? "draft '" + id + "' was finalized or discarded meanwhile"
+                               : "record '" + id + "' was sealed into a batch meanwhile");
+  }
+  return Status::Ok();
+}
+
+Status StoreDraft(Client::State& state, const std::string& id, const v1::Record& record) {
+  return StoreRecord(state, id, record, kDraft);
+}
+
+Status CheckLocation(const v1::GeoPoint& p) {
+  if (!std::isfinite(p.latitude()) || p.latitude() < -90 || p.latitude() > 90) {
+    return Status::InvalidArgument("a latitude is between -90 and 90");
+  }
+  if (!std::isfinite(p.longitude()) || p.longitude() < -180 || p.longitude() > 180) {
+    return Status::InvalidArgument("a longitude is between -180 and 180");
+  }
+  if (!std::isfinite(p.accuracy_m()) || p.accuracy_m() < 0) {
+    return Status::InvalidArgument("a location's accuracy is 0 or more metres");
   }
   return Status::Ok();
 }
@@ -180,6 +204,75 @@ Status Client::SetAnswers(const std::string& draft_id,
   return StoreDraft(*state_, draft_id, draft.record);
 }
 
+Status Client::SetAnswerText(const std::string& draft_id, const std::string& question_id,
+                             std::string_view text) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  const v1::Submission& s = draft.record.submission();
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         state_->LoadForm(s.form_id(), s.form_version()));
+  const v1::Question* q = form->Find(question_id);
+  if (q == nullptr) {
+    return Status::InvalidArgument("form " + s.form_id() + " has no question '" + question_id +
+                                   "'");
+  }
+  VIGIL_ASSIGN_OR_RETURN(v1::Value value, ParseAnswerText(*q, text));
+  return SetAnswer(draft_id, question_id, value);
+}
+
+Result<std::vector<std::string>> Client::RelevantQuestions(const std::string& draft_id) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  const v1::Submission& s = draft.record.submission();
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         state_->LoadForm(s.form_id(), s.form_version()));
+  protocol::AnswerMap answers = protocol::MapAnswers(s.answers());
+  std::vector<std::string> ids;
+  for (const v1::Question& q : form->definition().questions()) {
+    if (form->IsRelevant(q, answers)) ids.push_back(q.id());
+  }
+  return ids;
+}
+
+Result<std::vector<QaWarning>> Client::QaWarnings(const std::string& draft_id) {
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
+  const v1::Submission& s = draft.record.submission();
+  VIGIL_ASSIGN_OR_RETURN(const protocol::Form* form,
+                         state_->LoadForm(s.form_id(), s.form_version()));
+  // As at finalize: only the answers that apply count.
+  auto relevant = form->RelevantAnswers(s.answers());
+  std::vector<std::string> failed = form->FailedQaChecks(protocol::MapAnswers(relevant));
+  std::vector<QaWarning> out;
+  for (const v1::QaCheck& check : form->definition().qa_checks()) {
+    if (std::find(failed.begin(), failed.end(), check.id()) == failed.end()) continue;
+    QaWarning w;
+    w.check_id = check.id();
+    w.label.insert(check.label().begin(), check.label().end());
+    for (const auto* side : {&check.left(), &check.right()}) {
+      for (const v1::Term& t : *side) {
+        if (t.kind_case() == v1::Term::kQuestionId) w.question_ids.push_back(t.question_id());
+      }
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Status Client::SetLocation(const std::string& record_id, const v1::GeoPoint& location) {
+  VIGIL_RETURN_IF_ERROR(CheckLocation(location));
+  VIGIL_ASSIGN_OR_RETURN(StoredRecord r, LoadRecord(*state_, record_id));
+  if (r.state == kDraft && r.record.has_submission()) {
+    *r.record.mutable_submission()->mutable_location() = location;
+    return StoreRecord(*state_, record_id, r.record, kDraft);
+  }
+  if (r.state == kOutbox && r.record.has_incident()) {
+    *r.record.mutable_incident()->mutable_location() = location;
+    return StoreRecord(*state_, record_id, r.record, kOutbox);
+  }
+  return Status::FailedPrecondition(
+      "'" + record_id +
+      "' can no longer change: a location goes on a draft, or on an incident before it is "
+      "sealed into a batch");
+}
+
 Status Client::ClearAnswer(const std::string& draft_id, const std::string& question_id) {
   VIGIL_ASSIGN_OR_RETURN(StoredRecord draft, LoadDraft(*state_, draft_id));
   auto* list = draft.record.mutable_submission()->mutable_answers();
@@ -250,6 +343,32 @@ Result<std::vector<std::string>> Client::ListDrafts() {
   return ids;
 }
 
+Result<std::vector<DraftSummary>> Client::Drafts() {
+  VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> ids, ListDrafts());
+  std::vector<DraftSummary> out;
+  for (const std::string& id : ids) {
+    Result<StoredRecord> draft = LoadDraft(*state_, id);
+    // Finalized or discarded by another handle since the list was read: not a draft now.
+    if (!draft.ok() &&
+        (draft.status().code() == StatusCode::kNotFound ||
+         draft.status().code() == StatusCode::kFailedPrecondition) &&
+        state_->RequireUnlocked().ok()) {
+      continue;
+    }
+    VIGIL_RETURN_IF_ERROR(draft.status());
+    const v1::Submission& s = draft->record.submission();
+    DraftSummary d;
+    d.draft_id = id;
+    d.form_id = s.form_id();
+    d.form_version = s.form_version();
+    d.station_code = s.station_code();
+    d.started_at_ms = s.started_at_ms();
+    d.answered = s.answers_size();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 Result<StoredRecord> Client::GetRecord(const std::string& record_id) {
   return LoadRecord(*state_, record_id);
 }
@@ -292,6 +411,10 @@ Result<std::string> Client::ReportIncident(const IncidentInput& in) {
   r->set_occurred_at_ms(in.occurred_at_ms != 0 ? in.occurred_at_ms : now);
   r->set_reported_at_ms(now);
   r->set_narrative(in.narrative);
+  if (in.location) {
+    VIGIL_RETURN_IF_ERROR(CheckLocation(*in.location));
+    *r->mutable_location() = *in.location;
+  }
 
   auto add = [&](const char* qid, v1::Value value) {
     if (form->Find(qid) == nullptr) return;

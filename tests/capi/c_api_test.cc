@@ -235,7 +235,20 @@ TEST_CASE("an app-supplied key protector wraps the data key and a wrong secret i
   VigilClient* again = vigil_client_open_with_protector((dir / "home").c_str(), &protector, &err);
   REQUIRE_MESSAGE(again != nullptr, err.message);
   CHECK(vigil_client_set_answer_text(again, draft.p, "members", "3", &err));
+
+  // The keystore entry is rotated: the old secret no longer opens the store, the new one does.
+  ToyKeystore rotated{0x33};
+  VigilKeyProtector rotated_protector{&rotated, ToyWrap, ToyUnwrap};
+  CHECK_FALSE(vigil_client_change_key_protector(again, &wrong_protector, &rotated_protector, &err));
+  CHECK(err.code == VIGIL_PERMISSION_DENIED);
+  REQUIRE_MESSAGE(vigil_client_change_key_protector(again, &protector, &rotated_protector, &err),
+                  err.message);
   vigil_client_close(again);
+  CHECK(vigil_client_open_with_protector((dir / "home").c_str(), &protector, &err) == nullptr);
+  VigilClient* third =
+      vigil_client_open_with_protector((dir / "home").c_str(), &rotated_protector, &err);
+  REQUIRE_MESSAGE(third != nullptr, err.message);
+  vigil_client_close(third);
 }
 
 }  // namespace

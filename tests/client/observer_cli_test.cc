@@ -386,5 +386,60 @@ TEST_CASE("observer cli: interactive fill that runs out of input keeps the draft
   CHECK(Number(status, "outbox") == 0);
 }
 
+TEST_CASE("observer cli: drafts are listed, shown and discarded, and records take --location") {
+  Observer o;
+  o.Init("cli-deploy");
+  o.Ok({"forms", "import", o.WriteFormJson(SmallChecklist()), FormsDir("incident.json")});
+  CHECK(Contains(o.Ok({"drafts", "list", "--pin-stdin"}, kPinLine).out, "no drafts"));
+  ProcessResult r = o.Run({"fill", "small", "--station", kStation, "--lang", "en", "--pin-stdin"},
+                          kPinLine + "no\n");
+  CHECK(r.exit_code != 0);
+  ProcessResult list = o.Ok({"drafts", "list", "--pin-stdin"}, kPinLine);
+  CHECK(Contains(list.out, "small v1"));
+  CHECK(Contains(list.out, "1 answers"));
+  const std::string draft = list.out.substr(0, 36);
+  CHECK(LooksLikeUuid(draft));
+  ProcessResult shown = o.Ok({"drafts", "show", draft, "--pin-stdin"}, kPinLine);
+  CHECK(Contains(shown.out, "\"answers\""));
+  CHECK(Contains(shown.out, kStation));
+  o.Ok({"drafts", "discard", draft, "--pin-stdin"}, kPinLine);
+  CHECK(Number(o.StatusJson(), "drafts") == 0);
+  CHECK(o.Run({"drafts", "discard", draft, "--pin-stdin"}, kPinLine).exit_code != 0);
+
+  ProcessResult incident =
+      o.Ok({"incident", "report", "--station", kStation, "--category", "intimidation", "--severity",
+            "high", "--text", "At the gate.", "--location", "11.5564,104.9282,15", "--pin-stdin"},
+           kPinLine);
+  CHECK(o.Run({"incident", "report", "--station", kStation, "--category", "intimidation",
+               "--severity", "high", "--text", "x", "--location", "north", "--pin-stdin"},
+              kPinLine)
+            .exit_code != 0);
+  auto c = o.OpenStore();
+  auto stored = c->GetRecord(Trimmed(incident.out));
+  REQUIRE(stored.ok());
+  CHECK(stored->record.incident().location().latitude() == doctest::Approx(11.5564));
+  CHECK(stored->record.incident().location().accuracy_m() == doctest::Approx(15));
+}
+
+TEST_CASE("observer cli: pin change, then wipe leaves no store") {
+  Observer o;
+  o.Init("cli-deploy");
+  ProcessResult wrong = o.Run({"pin", "change", "--pin-stdin"}, "000000\n13579246\n");
+  CHECK(wrong.exit_code != 0);
+  CHECK(Contains(wrong.err, "wrong PIN"));
+  o.Ok({"pin", "change", "--pin-stdin"}, kPinLine + "13579246\n");
+  CHECK(o.Run({"drafts", "list", "--pin-stdin"}, kPinLine).exit_code != 0);
+  o.Ok({"drafts", "list", "--pin-stdin"}, "13579246\n");
+
+  ProcessResult refused = o.Run({"wipe"});
+  CHECK(refused.exit_code != 0);
+  CHECK(Contains(refused.err, "--yes"));
+  CHECK(std::filesystem::exists(o.home() + "/vigil.db"));
+  o.Ok({"wipe", "--yes"});
+  CHECK_FALSE(std::filesystem::exists(o.home() + "/vigil.db"));
+  CHECK_FALSE(std::filesystem::exists(o.home() + "/vigil.db-wal"));
+  CHECK(o.Run({"status"}).exit_code != 0);
+}
+
 }  // namespace
 }  // namespace vigil::client::test

@@ -1,6 +1,8 @@
 // The sync engine's retry rules (docs/architecture.md §4 step 8) against a scripted transport.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <deque>
 
 #include "syncd_harness.h"
@@ -99,6 +101,43 @@ TEST_CASE("5xx and 408 and 429 and network faults are retried with capped backof
   REQUIRE(d.waits.size() == 3);
   for (auto w : d.waits) CHECK(w.count() <= 250);  // jitter within the cap
   CHECK(d.client->GetStatus()->batched == 1);      // kept for the next sync
+}
+
+TEST_CASE("a cancel stops the sync during a backoff wait, not after it") {
+  ScriptedDevice d;
+  std::atomic<bool> cancel{false};
+  // The server fails; the device is told to stop while it answers, so the backoff (up to a
+  // minute) has just begun when the flag is up.
+  class Cancelling final : public client::Transport {
+   public:
+    explicit Cancelling(std::atomic<bool>& flag) : flag_(flag) {}
+    int requests = 0;
+    Result<client::HttpResult> Post(std::string_view, std::string_view) override {
+      ++requests;
+      flag_ = true;
+      return Http(503, ErrorBody(v1::UNAVAILABLE));
+    }
+
+   private:
+    std::atomic<bool>& flag_;
+  };
+  auto transport = std::make_shared<Cancelling>(cancel);
+  client::SyncOptions o;
+  o.transport = transport;
+  o.max_attempts = 5;
+  o.base_delay = std::chrono::milliseconds(60000);
+  o.max_delay = std::chrono::milliseconds(60000);
+  o.pull = false;
+  o.cancel = &cancel;
+  const auto start = std::chrono::steady_clock::now();
+  auto report = d.client->Sync(o);
+  const auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().code() == StatusCode::kAborted);
+  CHECK(report.status().message().find("cancelled") != std::string::npos);
+  CHECK(transport->requests == 1);
+  CHECK(took < std::chrono::seconds(1));
+  CHECK(d.client->GetStatus()->batched == 1);  // kept for the next sync
 }
 
 TEST_CASE("a 4xx refusal is not retried and names the server's code") {

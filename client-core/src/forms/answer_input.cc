@@ -142,18 +142,9 @@ Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view raw) {
       return v;
     }
     case v1::LOCATION: {
-      std::string spaced = text;
-      std::replace(spaced.begin(), spaced.end(), ',', ' ');
-      std::istringstream in(spaced);
-      std::string a, b, c;
-      in >> a >> b >> c;
-      double lat = 0, lon = 0, acc = 0;
-      if (!ParseDouble(a, lat) || !ParseDouble(b, lon) || (!c.empty() && !ParseDouble(c, acc))) {
-        return Bad(q, text, "a location \"lat,lon\"");
-      }
-      v.mutable_location()->set_latitude(lat);
-      v.mutable_location()->set_longitude(lon);
-      v.mutable_location()->set_accuracy_m(acc);
+      Result<v1::GeoPoint> point = ParseLocationText(text);
+      if (!point.ok()) return Bad(q, text, "a location \"lat,lon\"");
+      *v.mutable_location() = *point;
       return v;
     }
     case v1::PHOTO_REFERENCE: {
@@ -248,6 +239,74 @@ Result<std::vector<std::pair<std::string, v1::Value>>> ParseAnswersJson(const pr
     out.emplace_back(q.id(), std::move(v));
   }
   return out;
+}
+
+Result<v1::GeoPoint> ParseLocationText(std::string_view text) {
+  std::string spaced(text);
+  std::replace(spaced.begin(), spaced.end(), ',', ' ');
+  std::istringstream in(spaced);
+  std::string a, b, c;
+  in >> a >> b >> c;
+  double lat = 0, lon = 0, acc = 0;
+  if (!ParseDouble(a, lat) || !ParseDouble(b, lon) || (!c.empty() && !ParseDouble(c, acc))) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a location \"lat,lon\" or \"lat,lon,accuracy_m\"");
+  }
+  v1::GeoPoint point;
+  point.set_latitude(lat);
+  point.set_longitude(lon);
+  point.set_accuracy_m(acc);
+  return point;
+}
+
+google::protobuf::Struct AnswersToStruct(
+    const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  for (const v1::Answer& a : answers) {
+    google::protobuf::Value& j = fields[a.question_id()];
+    const v1::Value& v = a.value();
+    switch (v.kind_case()) {
+      case v1::Value::kBoolean:
+        j.set_bool_value(v.boolean());
+        break;
+      case v1::Value::kInteger:
+        j.set_number_value(static_cast<double>(v.integer()));
+        break;
+      case v1::Value::kDecimal:
+        j.set_number_value(v.decimal());
+        break;
+      case v1::Value::kText:
+        j.set_string_value(v.text());
+        break;
+      case v1::Value::kChoices:
+        for (const std::string& id : v.choices().ids()) {
+          j.mutable_list_value()->add_values()->set_string_value(id);
+        }
+        if (v.choices().ids_size() == 0) j.mutable_list_value();
+        break;
+      case v1::Value::kUnixMs:
+        j.set_number_value(static_cast<double>(v.unix_ms()));
+        break;
+      case v1::Value::kLocation: {
+        auto& loc = *j.mutable_struct_value()->mutable_fields();
+        loc["latitude"].set_number_value(v.location().latitude());
+        loc["longitude"].set_number_value(v.location().longitude());
+        loc["accuracy_m"].set_number_value(v.location().accuracy_m());
+        break;
+      }
+      default:
+        j.set_null_value(google::protobuf::NULL_VALUE);
+        break;
+    }
+  }
+  return out;
+}
+
+std::string AnswersToJson(const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(AnswersToStruct(answers), &text);
+  return text;
 }
 
 std::vector<std::pair<std::string, v1::Value>> ExampleAnswers(const protocol::Form& form,

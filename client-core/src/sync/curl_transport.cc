@@ -78,6 +78,12 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &CurlTransport::Write);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_);
+    if (options_.cancel != nullptr) {
+      // libcurl calls this at least about once a second, even while nothing moves.
+      curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, &CurlTransport::Progress);
+      curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, this);
+    }
     error_[0] = '\0';
     CURLcode rc = curl_easy_perform(curl_);
     if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
@@ -85,6 +91,9 @@ class CurlTransport final : public Transport {
           "the server's TLS key does not match the pinned key: refusing "
           "to talk to " +
           options_.base_url + " (someone may be in the middle)");
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return Status::Aborted("the sync was cancelled during a request to " + options_.base_url);
     }
     if (overflow_) {
       return Status::ResourceExhausted("the server's answer exceeds " +
@@ -101,6 +110,13 @@ class CurlTransport final : public Transport {
   }
 
  private:
+  // Non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+  static int Progress(void* self_ptr, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/,
+                      curl_off_t /*ultotal*/, curl_off_t /*ulnow*/) {
+    const auto* self = static_cast<const CurlTransport*>(self_ptr);
+    return self->options_.cancel->load(std::memory_order_relaxed) ? 1 : 0;
+  }
+
   static size_t Write(char* data, size_t size, size_t count, void* self_ptr) {
     auto* self = static_cast<CurlTransport*>(self_ptr);
     size_t n = size * count;

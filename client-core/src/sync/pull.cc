@@ -43,12 +43,12 @@ Result<v1::PullResponse> Pull(SyncContext& ctx, const LostRun* lost) {
     return r.status == 409 && error.ParseFromString(r.body) && error.code() == v1::REPLAYED_PULL;
   };
   v1::PullResponse response;
-  VIGIL_ASSIGN_OR_RETURN(HttpResult result, wire::PostWithRetry(
-                                                ctx.route, "/v1/pull", make_pull, ctx.options,
-                                                [&](const std::string& body) {
-                                                  return response.ParseFromString(body);
-                                                },
-                                                replayed, ctx.report.retries, "pull"));
+  VIGIL_ASSIGN_OR_RETURN(
+      HttpResult result,
+      wire::PostWithRetry(
+          ctx.route, "/v1/pull", make_pull, ctx.options,
+          [&](const std::string& body) { return response.ParseFromString(body); }, replayed,
+          ctx.report.retries, "pull", &ctx.progress));
   if (result.status != 200) return wire::Refusal(result).WithContext("pull");
   return response;
 }

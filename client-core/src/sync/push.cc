@@ -52,16 +52,18 @@ void CountStatuses(const v1::PushResponse& response, SyncReport& report) {
 Result<std::optional<uint64_t>> PushInOrder(SyncContext& ctx,
                                             const std::vector<OutgoingBatch>& batches) {
   ctx.progress.batches_total += batches.size();
+  for (const OutgoingBatch& b : batches) ctx.progress.records_total += b.record_count;
   ReportPhase(ctx, "push");
   for (const OutgoingBatch& b : batches) {
     v1::PushResponse response;
-    VIGIL_ASSIGN_OR_RETURN(HttpResult result,
-                           wire::PostWithRetry(
-                               ctx.route, "/v1/push", b.wire, ctx.options,
-                               [&](const std::string& body) {
-                                 return response.ParseFromString(body) && response.has_receipt();
-                               },
-                               ctx.report.retries, "push batch " + std::to_string(b.seq)));
+    VIGIL_ASSIGN_OR_RETURN(
+        HttpResult result,
+        wire::PostWithRetry(
+            ctx.route, "/v1/push", b.wire, ctx.options,
+            [&](const std::string& body) {
+              return response.ParseFromString(body) && response.has_receipt();
+            },
+            ctx.report.retries, "push batch " + std::to_string(b.seq), &ctx.progress));
     ctx.report.bytes_sent += b.wire.size();
     if (result.status != 200) {
       v1::Error error;
@@ -81,6 +83,7 @@ Result<std::optional<uint64_t>> PushInOrder(SyncContext& ctx,
     CountStatuses(response, ctx.report);
     ++ctx.progress.batches_done;
     ctx.progress.records_done += b.record_count;
+    ctx.progress.bytes_sent += b.wire.size();
     if (ctx.options.progress) ctx.options.progress(ctx.progress);
   }
   return std::optional<uint64_t>();
@@ -167,6 +170,7 @@ Result<PushOutcome> PushBatches(SyncContext& ctx, const std::vector<OutgoingBatc
 }
 
 Result<PushOutcome> Push(Client& client, SyncContext& ctx) {
+  ReportPhase(ctx, "seal");
   VIGIL_RETURN_IF_ERROR(client.SealOutbox().status());
   VIGIL_ASSIGN_OR_RETURN(std::vector<OutgoingBatch> batches, LoadBatches(ctx.state, 0, true));
   return PushBatches(ctx, batches);

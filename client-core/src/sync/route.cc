@@ -68,6 +68,7 @@ Result<Route> MakeRoute(Client::State& state, const SyncOptions& options, const 
   TransportOptions transport;
   transport.tls_pin = pin;
   transport.ca_file = options.ca_file;
+  transport.cancel = options.cancel;
   const auto first = static_cast<size_t>(at == servers.urls.end() ? 0 : at - servers.urls.begin());
   return Route(std::move(servers.urls), first, std::move(transport), options.make_transport);
 }

@@ -80,6 +80,7 @@ Status PushAndPull(Client& client, SyncContext& ctx) {
   if (ctx.options.pull || pushed == PushOutcome::kServerBehind) {
     ReportPhase(ctx, "pull");
     VIGIL_ASSIGN_OR_RETURN(v1::PullResponse response, Pull(ctx, nullptr));
+    ReportPhase(ctx, "apply");
     VIGIL_RETURN_IF_ERROR(Apply(ctx, response));
     if (response.resend_from_seq() != 0) {
       VIGIL_RETURN_IF_ERROR(Resend(ctx, response.resend_from_seq()));
@@ -101,7 +102,9 @@ Result<SyncReport> Client::Sync(const SyncOptions& options) {
   Status remembered = sync::RememberServer(*state_, ctx.route.answered());
   VIGIL_RETURN_IF_ERROR(synced);
   VIGIL_RETURN_IF_ERROR(remembered);
+  sync::ReportPhase(ctx, "purge");
   VIGIL_RETURN_IF_ERROR(PurgeAcknowledged(options.purge_after).status());
+  sync::ReportPhase(ctx, "done");
   return std::move(ctx.report);
 }
 

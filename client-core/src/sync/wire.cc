@@ -37,6 +37,21 @@ StatusCode CodeFor(v1::ErrorCode code, long http_status) {
   }
 }
 
+Status Cancelled(const std::string& what) {
+  return Status::Aborted("the sync was cancelled (" + what + ")");
+}
+
+// Sleeps for `delay`, in slices short enough to notice options.cancel within a second.
+void WaitUnlessCancelled(const SyncOptions& options, std::chrono::milliseconds delay) {
+  constexpr std::chrono::milliseconds kSlice{100};
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (!SyncCancelled(options)) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(left, kSlice));
+  }
+}
+
 }  // namespace
 
 Status Refusal(const HttpResult& result, v1::Error* error_out) {
@@ -55,10 +70,11 @@ Status Refusal(const HttpResult& result, v1::Error* error_out) {
 Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path, std::string_view body,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
-                                 uint64_t& retries, const std::string& what) {
+                                 uint64_t& retries, const std::string& what,
+                                 const SyncProgress* so_far) {
   return PostWithRetry(
       route, path, [body]() -> Result<std::string> { return std::string(body); }, options, valid,
-      nullptr, retries, what);
+      nullptr, retries, what, so_far);
 }
 
 Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
@@ -66,12 +82,14 @@ Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
                                  const std::function<bool(const HttpResult&)>& retry_refusal,
-                                 uint64_t& retries, const std::string& what) {
+                                 uint64_t& retries, const std::string& what,
+                                 const SyncProgress* so_far) {
   std::random_device seed;
   std::mt19937_64 rng(seed());
   Status last;
   const int attempts = std::max(1, options.max_attempts);
   for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (SyncCancelled(options)) return Cancelled(what);
     VIGIL_ASSIGN_OR_RETURN(std::string body, make_body());
     VIGIL_ASSIGN_OR_RETURN(Transport * transport, route.Current());
     auto result = transport->Post(path, body);
@@ -102,7 +120,7 @@ Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
     std::chrono::milliseconds delay(jitter(rng));
     ++retries;
     if (options.progress) {
-      SyncProgress p;
+      SyncProgress p = so_far != nullptr ? *so_far : SyncProgress{};
       p.phase = what + ": retry " + std::to_string(attempt) + " in " +
                 std::to_string(delay.count()) + " ms (" + last.message() + ")";
       if (route.url() != failed_at) p.phase += " at " + route.url();
@@ -111,7 +129,7 @@ Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
     if (options.wait) {
       options.wait(delay);
     } else {
-      std::this_thread::sleep_for(delay);
+      WaitUnlessCancelled(options, delay);
     }
   }
   return Status::Unavailable(what + ": gave up after " + std::to_string(attempts) +

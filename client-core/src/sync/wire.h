@@ -18,10 +18,13 @@ Status Refusal(const HttpResult& result, v1::Error* error_out = nullptr);
 // whose body `valid` rejects (a captive portal) are retried with exponential backoff and full
 // jitter; anything else is returned at once. Each retried attempt goes to the route's next
 // server URL (route.h); the route learns which one answered. Counts retries in `retries`.
+// Each retry is reported to options.progress with the counts of `so_far` (when given).
+// options.cancel ends it with kAborted before an attempt and during a backoff wait.
 Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path, std::string_view body,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
-                                 uint64_t& retries, const std::string& what);
+                                 uint64_t& retries, const std::string& what,
+                                 const SyncProgress* so_far = nullptr);
 
 // The same for a request that must differ on every attempt (a pull and its nonce,
 // docs/protocol.md §10.1): `make_body` builds the body of each attempt, and a refusal that
@@ -31,6 +34,7 @@ Result<HttpResult> PostWithRetry(sync::Route& route, std::string_view path,
                                  const SyncOptions& options,
                                  const std::function<bool(const std::string&)>& valid,
                                  const std::function<bool(const HttpResult&)>& retry_refusal,
-                                 uint64_t& retries, const std::string& what);
+                                 uint64_t& retries, const std::string& what,
+                                 const SyncProgress* so_far = nullptr);
 
 }  // namespace vigil::client::wire

@@ -1,5 +1,6 @@
 #include "fill.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -49,9 +50,8 @@ Status Interactive(client::Client& client, const std::string& draft, const proto
   std::cerr << protocol::Form::LabelIn(def.title(), lang, def.default_language(), def.form_id())
             << "  (" << def.form_id() << " v" << def.version() << ")\n";
   for (const v1::Question& q : def.questions()) {
-    VIGIL_ASSIGN_OR_RETURN(client::StoredRecord current, client.GetRecord(draft));
-    protocol::AnswerMap answers = protocol::MapAnswers(current.record.submission().answers());
-    if (!form.IsRelevant(q, answers)) {
+    VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> relevant, client.RelevantQuestions(draft));
+    if (std::find(relevant.begin(), relevant.end(), q.id()) == relevant.end()) {
       std::cerr << "  (skipped: " << q.id() << " does not apply)\n";
       continue;
     }
@@ -71,8 +71,7 @@ Status Interactive(client::Client& client, const std::string& draft, const proto
         std::cerr << "  an answer is required\n";
         continue;
       }
-      auto value = client::ParseAnswerText(q, *line);
-      Status s = value.ok() ? client.SetAnswer(draft, q.id(), *value) : value.status();
+      Status s = client.SetAnswerText(draft, q.id(), *line);
       if (s.ok()) break;
       std::cerr << "  " << s.message() << "\n";
     }
@@ -103,9 +102,17 @@ Result<std::string> Fill(client::Client& client, const FillOptions& options) {
   } else {
     filled = Interactive(client, draft, form, options.lang);
   }
+  if (filled.ok() && options.location) filled = client.SetLocation(draft, *options.location);
   if (!filled.ok()) {
     if (filled.code() != StatusCode::kAborted) (void)client.DiscardDraft(draft);
     return filled;
+  }
+  // The form's cross-field checks: warnings, never a refusal (syncd flags them too).
+  VIGIL_ASSIGN_OR_RETURN(std::vector<client::QaWarning> warnings, client.QaWarnings(draft));
+  for (const client::QaWarning& w : warnings) {
+    google::protobuf::Map<std::string, std::string> label(w.label.begin(), w.label.end());
+    std::cerr << "warning: " << protocol::Form::LabelIn(label, options.lang, "en", w.check_id)
+              << " (" << w.check_id << ")\n";
   }
   auto id = client.Finalize(draft);
   if (!id.ok() && (options.example || !options.answers_file.empty())) {

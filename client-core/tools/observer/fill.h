@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "vigil/client/client.h"
@@ -17,7 +18,8 @@ struct FillOptions {
   std::string lang = "km";
   std::string answers_file;  // JSON object; "" = not used
   bool example = false;
-  uint64_t seed = 0;  // For --example; 0 = derived from the station code.
+  uint64_t seed = 0;                     // For --example; 0 = derived from the station code.
+  std::optional<v1::GeoPoint> location;  // --location: where the device is.
 };
 
 // Fills, finalizes and returns the submission id. Interactive mode asks each relevant

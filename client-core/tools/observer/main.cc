@@ -11,7 +11,9 @@
 
 #include "fill.h"
 #include "terminal.h"
+#include "vigil/client/answer_input.h"
 #include "vigil/client/client.h"
+#include "vigil/client/json.h"
 #include "vigil/run_main.h"
 
 namespace vigil::observer {
@@ -150,39 +152,81 @@ int CmdFill(const std::string& home, bool pin_stdin, const FillOptions& options)
 int CmdOutboxExport(const std::string& home, bool pin_stdin, const std::string& out_dir) {
   auto c = OpenUnlocked(home, pin_stdin);
   if (!c.ok()) return Fail(c.status());
-  auto sealed = (*c)->SealOutbox();
-  if (!sealed.ok()) return Fail(sealed.status());
-  auto batches = (*c)->PendingBatches();
-  if (!batches.ok()) return Fail(batches.status());
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec) return Fail(Status::FailedPrecondition("cannot create " + out_dir + ": " + ec.message()));
-  auto write = [&](const std::string& name, const std::string& bytes) -> Status {
-    std::string path = (std::filesystem::path(out_dir) / name).string();
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    if (!f) return Status::ResourceExhausted("cannot write " + path);
-    return Status::Ok();
-  };
-  for (const auto& b : *batches) {
-    char name[32];
-    std::snprintf(name, sizeof name, "%06llu.batch", static_cast<unsigned long long>(b.seq));
-    Status s = write(name, b.signed_batch);
-    if (!s.ok()) return Fail(s);
-    std::cout << name << "  " << b.record_count << " records, " << b.signed_batch.size()
-              << " bytes\n";
+  auto exported = (*c)->ExportOutbox(out_dir);
+  if (!exported.ok()) return Fail(exported.status());
+  for (const client::ExportedBatch& b : exported->batches) {
+    std::cout << b.file << "  " << b.record_count << " records, " << b.bytes << " bytes\n";
   }
-  auto pem = (*c)->PublicKeyPem();
-  if (!pem.ok()) return Fail(pem.status());
-  Status s = write("device.pub.pem", *pem);
+  std::cout << exported->batches.size() << " pending batches (" << exported->sealed_now
+            << " sealed now), device.pub.pem and server-id written to " << out_dir << "\n";
+  return 0;
+}
+
+int CmdPinChange(const std::string& home, bool pin_stdin) {
+  auto old_pin = ReadPin(pin_stdin, "Current PIN: ");
+  if (!old_pin.ok()) return Fail(old_pin.status());
+  auto current = client::MakePinKeyProtector(*old_pin);
+  auto c = client::Client::Open(home, current.get());
+  if (!c.ok()) return Fail(c.status());
+  auto new_pin = ReadPin(pin_stdin, "New PIN (at least 6 characters): ");
+  if (!new_pin.ok()) return Fail(new_pin.status());
+  if (new_pin->size() < client::kMinPinLength) {
+    return Fail(Status::InvalidArgument("the PIN needs at least 6 characters"));
+  }
+  if (!pin_stdin) {
+    auto again = ReadPin(false, "Repeat the new PIN: ");
+    if (!again.ok()) return Fail(again.status());
+    if (*again != *new_pin) return Fail(Status::InvalidArgument("the two PINs differ"));
+  }
+  auto replacement = client::MakePinKeyProtector(std::move(new_pin).value());
+  Status s = (*c)->ChangeKeyProtector(*current, *replacement);
   if (!s.ok()) return Fail(s);
-  auto server_id = (*c)->ServerId();
-  if (!server_id.ok()) return Fail(server_id.status());
-  s = write("server-id", *server_id);
+  std::cout << "PIN changed\n";
+  return 0;
+}
+
+int CmdDraftsList(const std::string& home, bool pin_stdin) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto drafts = (*c)->Drafts();
+  if (!drafts.ok()) return Fail(drafts.status());
+  if (drafts->empty()) std::cout << "no drafts\n";
+  for (const client::DraftSummary& d : *drafts) {
+    std::cout << d.draft_id << "  " << d.form_id << " v" << d.form_version << "  " << d.station_code
+              << "  " << d.answered << " answers\n";
+  }
+  return 0;
+}
+
+int CmdDraftsShow(const std::string& home, bool pin_stdin, const std::string& id) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  auto draft = (*c)->GetRecord(id);
+  if (!draft.ok()) return Fail(draft.status());
+  if (draft->state != 0 || !draft->record.has_submission()) {
+    return Fail(Status::FailedPrecondition("'" + id + "' is not a draft"));
+  }
+  std::cout << client::DraftToJson(*draft) << "\n";
+  return 0;
+}
+
+int CmdDraftsDiscard(const std::string& home, bool pin_stdin, const std::string& id) {
+  auto c = OpenUnlocked(home, pin_stdin);
+  if (!c.ok()) return Fail(c.status());
+  Status s = (*c)->DiscardDraft(id);
   if (!s.ok()) return Fail(s);
-  std::cout << batches->size() << " pending batches (" << *sealed << " sealed now), device.pub.pem"
-            << " and server-id written to " << out_dir << "\n";
+  std::cout << "discarded " << id << "\n";
+  return 0;
+}
+
+int CmdWipe(const std::string& home, bool yes) {
+  if (!yes) {
+    return Fail(Status::InvalidArgument(
+        "wipe destroys every record on this device for good: run it with --yes"));
+  }
+  Status s = client::Client::Wipe(home);
+  if (!s.ok()) return Fail(s);
+  std::cout << "wiped the store in " << home << "\n";
   return 0;
 }
 
@@ -331,6 +375,8 @@ int Main(int argc, char** argv) {
   fill->add_flag("--example", fill_options.example, "deterministic example answers (training)")
       ->excludes(answers_opt);
   fill->add_option("--seed", fill_options.seed, "seed for --example (default: from the station)");
+  std::string fill_location;
+  fill->add_option("--location", fill_location, "where the device is: LAT,LON[,ACCURACY_M]");
 
   auto* incident = app.add_subcommand("incident", "incident reports");
   incident->require_subcommand(1);
@@ -348,6 +394,8 @@ int Main(int argc, char** argv) {
   report->add_option("--people", people, "people affected")->check(CLI::NonNegativeNumber);
   report->add_option("--reported-to-authority", reported, "yes | no")
       ->check(CLI::IsMember({"yes", "no"}));
+  std::string incident_location;
+  report->add_option("--location", incident_location, "where the device is: LAT,LON[,ACCURACY_M]");
 
   auto* status = app.add_subcommand("status", "drafts, outbox, pending and acknowledged counts");
   bool json = false;
@@ -388,6 +436,29 @@ int Main(int argc, char** argv) {
 
   auto* incidents = app.add_subcommand("incidents", "coordinators' status of my incidents");
 
+  auto* pin = app.add_subcommand("pin", "the observer's PIN");
+  pin->require_subcommand(1);
+  auto* pin_change = pin->add_subcommand(
+      "change", "replace the PIN (with --pin-stdin: the current PIN, then the new one)");
+  add_pin(pin_change);
+
+  auto* drafts = app.add_subcommand("drafts", "checklists started and not yet finalized");
+  drafts->require_subcommand(1);
+  std::string draft_id;
+  auto* drafts_list = drafts->add_subcommand("list", "list the open drafts");
+  add_pin(drafts_list);
+  auto* drafts_show = drafts->add_subcommand("show", "a draft's answers so far (JSON)");
+  add_pin(drafts_show);
+  drafts_show->add_option("DRAFT_ID", draft_id, "draft id")->required();
+  auto* drafts_discard = drafts->add_subcommand("discard", "delete a draft");
+  add_pin(drafts_discard);
+  drafts_discard->add_option("DRAFT_ID", draft_id, "draft id")->required();
+
+  auto* wipe = app.add_subcommand(
+      "wipe", "destroy the store at once: nothing on it can be read afterwards, even with the PIN");
+  bool wipe_yes = false;
+  wipe->add_flag("--yes", wipe_yes, "really destroy it");
+
   CLI11_PARSE(app, argc, argv);
 
   if (enroll->parsed()) return CmdEnroll(home, pin_stdin, payload, ca_file);
@@ -395,12 +466,29 @@ int Main(int argc, char** argv) {
   if (receipts_verify->parsed()) return CmdReceiptsVerify(home, pin_stdin);
   if (inbox->parsed()) return CmdInbox(home, pin_stdin, inbox_lang);
   if (incidents->parsed()) return CmdIncidents(home);
+  if (pin_change->parsed()) return CmdPinChange(home, pin_stdin);
+  if (drafts_list->parsed()) return CmdDraftsList(home, pin_stdin);
+  if (drafts_show->parsed()) return CmdDraftsShow(home, pin_stdin, draft_id);
+  if (drafts_discard->parsed()) return CmdDraftsDiscard(home, pin_stdin, draft_id);
+  if (wipe->parsed()) return CmdWipe(home, wipe_yes);
 
   if (init->parsed()) return CmdInit(home, pin_stdin, server_id, max_batch);
   if (forms_import->parsed()) return CmdFormsImport(home, form_files);
   if (forms_list->parsed()) return CmdFormsList(home);
-  if (fill->parsed()) return CmdFill(home, pin_stdin, fill_options);
+  if (fill->parsed()) {
+    if (!fill_location.empty()) {
+      auto point = client::ParseLocationText(fill_location);
+      if (!point.ok()) return Fail(point.status());
+      fill_options.location = *point;
+    }
+    return CmdFill(home, pin_stdin, fill_options);
+  }
   if (report->parsed()) {
+    if (!incident_location.empty()) {
+      auto point = client::ParseLocationText(incident_location);
+      if (!point.ok()) return Fail(point.status());
+      in.location = *point;
+    }
     if (people >= 0) in.people_affected = people;
     if (!reported.empty()) in.reported_to_authority = reported == "yes";
     return CmdIncident(home, pin_stdin, in);

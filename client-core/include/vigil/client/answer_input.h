@@ -2,6 +2,8 @@
 // answers file, and deterministic example answers for training and load tests.
 #pragma once
 
+#include <google/protobuf/struct.pb.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,11 +30,23 @@ namespace vigil::client {
 // protocol::Form::CheckAnswer (Client::SetAnswer does).
 Result<v1::Value> ParseAnswerText(const v1::Question& q, std::string_view text);
 
+// Parses "lat,lon" or "lat,lon,accuracy_m" (commas or spaces); bounds are checked where the
+// location is stored (Client::SetLocation).
+Result<v1::GeoPoint> ParseLocationText(std::string_view text);
+
 // Parses a JSON object {question id: value} (JSON booleans, numbers, strings, arrays of
 // option ids, {"latitude":…, "longitude":…}) into answers for `form`, in form order.
 // Unknown question ids are refused by name.
 Result<std::vector<std::pair<std::string, v1::Value>>> ParseAnswersJson(const protocol::Form& form,
                                                                         std::string_view json);
+
+// The answers as the JSON object ParseAnswersJson reads: booleans, numbers (integers, decimals,
+// DATE_TIME milliseconds), strings (text, a SELECT_ONE option id, TIME "HH:MM", photo
+// references), arrays of option ids (SELECT_MANY), {"latitude", "longitude", "accuracy_m"}.
+// ParseAnswersJson of its JSON gives back the same values (resuming a draft).
+google::protobuf::Struct AnswersToStruct(
+    const google::protobuf::RepeatedPtrField<v1::Answer>& answers);
+std::string AnswersToJson(const google::protobuf::RepeatedPtrField<v1::Answer>& answers);
 
 // A deterministic, valid example answer for every question (training mode, the demo and
 // load tests). The same (form, seed) always gives the same answers; integers are chosen

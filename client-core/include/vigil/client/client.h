@@ -8,11 +8,14 @@
 // A Client opened without a protector is "locked": it can list forms and counts, but every
 // call that reads or writes answers or signs fails with kFailedPrecondition.
 //
-// Thread safety: a Client is not thread-safe; use one per thread (or guard it). Several
-// processes may open the same store; SQLite serialises their writes.
+// Thread safety: a Client is not thread-safe; use one per thread (or guard it). OpenSibling
+// gives another handle on the same store with its own SQLite connection, for a second thread
+// (e.g. a sync on a worker thread while the UI fills drafts and reads status). Several
+// handles and processes may use the same store at once; SQLite (WAL) serialises their writes.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,7 +75,42 @@ struct IncidentInput {
   int64_t occurred_at_ms = 0;  // 0: now.
   std::optional<int64_t> people_affected;
   std::optional<bool> reported_to_authority;
-  std::string parent_id;  // For a follow-up: the incident id it follows up.
+  std::string parent_id;                 // For a follow-up: the incident id it follows up.
+  std::optional<v1::GeoPoint> location;  // Where the device was (checked as SetLocation does).
+};
+
+// A draft on the device, for a list to resume from.
+struct DraftSummary {
+  std::string draft_id;
+  std::string form_id;
+  uint32_t form_version = 0;
+  std::string station_code;
+  int64_t started_at_ms = 0;
+  int answered = 0;  // Questions answered so far.
+};
+
+// A cross-field check of the form (FormDefinition.qa_checks, e.g. "women <= members") that the
+// draft's current answers break. A warning only: finalize does not refuse it, and syncd flags it.
+struct QaWarning {
+  std::string check_id;
+  std::map<std::string, std::string> label;  // By language, as in the form.
+  std::vector<std::string> question_ids;     // The questions the check adds up.
+};
+
+// One batch file written by ExportOutbox.
+struct ExportedBatch {
+  uint64_t seq = 0;
+  std::string file;  // Name inside the folder: "000007.batch".
+  uint32_t record_count = 0;
+  uint64_t bytes = 0;
+};
+
+// What ExportOutbox wrote.
+struct OutboxExport {
+  int sealed_now = 0;  // Batches sealed by this call.
+  std::vector<ExportedBatch> batches;
+  // Besides the batches: "device.pub.pem" (the device key) and "server-id".
+  std::vector<std::string> other_files;
 };
 
 // A sealed batch still waiting for the server's receipt.
@@ -131,6 +169,27 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Another handle on the same store, with this one's keys (unlocked when this one is) and its
+  // own SQLite connection, for use on another thread at the same time as this one.
+  Result<std::unique_ptr<Client>> OpenSibling() const;
+
+  // Destroys the store in `home` at once: every file of it (the SQLite database, its WAL and
+  // shared-memory files) is overwritten with zeros, flushed, and removed, so the wrapped data
+  // key and the sealed device key are gone and nothing can be read any more, even with the
+  // PIN. No handle on the store may be in use (close them first). Nothing there: Ok.
+  // On flash storage the controller may keep old copies of blocks out of reach of any
+  // program; without the data key they are ciphertext (docs/embedding.md).
+  static Status Wipe(const std::string& home);
+
+  // Wraps the data key under `replacement` (a new PIN or key protector) instead of the
+  // current protector, after checking that `current` opens the stored key (kPermissionDenied
+  // "wrong PIN" when it does not). Needs an unlocked store. One transaction: a failure leaves
+  // the old protector in force.
+  Status ChangeKeyProtector(KeyProtector& current, KeyProtector& replacement);
+
+  // The folder holding the store.
+  const std::string& home() const;
+
   // True when the data key is available.
   bool unlocked() const;
   // "d" + 32 hex digits, derived from the public key (protocol::DeviceIdFromPublicKey).
@@ -168,8 +227,21 @@ class Client {
   Status SetAnswers(const std::string& draft_id,
                     const std::vector<std::pair<std::string, v1::Value>>& answers,
                     bool skip_inapplicable = false);
+  // Parses `text` as ParseAnswerText (answer_input.h) does for the question, then SetAnswer.
+  Status SetAnswerText(const std::string& draft_id, const std::string& question_id,
+                       std::string_view text);
   // Removes an answer.
   Status ClearAnswer(const std::string& draft_id, const std::string& question_id);
+  // Ids of the draft's questions that apply given its answers so far, in form order (skip
+  // logic: what a form-filling screen shows next).
+  Result<std::vector<std::string>> RelevantQuestions(const std::string& draft_id);
+  // The form's QA checks that the draft's answers so far break (checks naming an unanswered
+  // question are skipped), in form order: warnings to show while filling, before finalize.
+  Result<std::vector<QaWarning>> QaWarnings(const std::string& draft_id);
+  // Sets where the device was: on a draft, or on an incident report that is still in the
+  // outbox (not yet sealed into a signed batch; after that it is immutable). Latitude
+  // -90..90, longitude -180..180, accuracy >= 0 metres.
+  Status SetLocation(const std::string& record_id, const v1::GeoPoint& location);
   // Finalizes: refuses while a relevant required question has no answer (naming it); keeps
   // only relevant answers; moves the submission to the outbox in one transaction.
   Result<std::string> Finalize(const std::string& draft_id);
@@ -177,8 +249,8 @@ class Client {
   Status DiscardDraft(const std::string& draft_id);
   // Ids of open drafts, oldest first.
   Result<std::vector<std::string>> ListDrafts();
-  // The status as one JSON object (lowerCamelCase keys, like protobuf's JSON mapping).
-  std::string DeviceStatusToJson(const DeviceStatus& status);
+  // The open drafts with their form, station and progress, oldest first.
+  Result<std::vector<DraftSummary>> Drafts();
 
   // A draft or finalized record.
   Result<StoredRecord> GetRecord(const std::string& record_id);
@@ -195,6 +267,11 @@ class Client {
   Result<int> SealOutbox();
   // The sealed batches still waiting for a receipt, oldest first, byte for byte.
   Result<std::vector<PendingBatch>> PendingBatches();
+  // Seals the outbox, then writes every pending batch ("<seq, 6 digits>.batch", the exact
+  // bytes a sync would send), the device public key (device.pub.pem) and the server id
+  // (server-id) into `dir` (created if needed), for carrying to syncd by hand
+  // (`syncd admin import`).
+  Result<OutboxExport> ExportOutbox(const std::string& dir);
 
   // ---- network (vigil/client/sync.h)
   // Enrolls with a coordinator's payload (base64url EnrollmentPayload from the QR code):

@@ -2,6 +2,7 @@
 // a sync reports. The Client methods that use these are in client.h (Enroll, Sync, …).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,9 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds request_timeout{60000};
   size_t max_response_bytes = 16u << 20;
+  // When set and it becomes true (from any thread), a request in progress ends within about
+  // a second with kAborted (libcurl's transfer-progress callback; docs/embedding.md).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // A libcurl transport: TLS 1.2+, the key pinned (CURLOPT_PINNEDPUBLICKEY), keep-alive (one
@@ -52,12 +56,17 @@ Result<std::unique_ptr<Transport>> MakeCurlTransport(const TransportOptions& opt
 using TransportFactory =
     std::function<Result<std::unique_ptr<Transport>>(const TransportOptions& options)>;
 
-// Where a sync stands, for progress display.
+// Where a sync stands, for progress display. The counts never go down during one sync; a
+// sync that succeeds ends with records_done == records_total.
 struct SyncProgress {
   uint64_t batches_done = 0;
   uint64_t batches_total = 0;
-  uint64_t records_done = 0;
-  std::string phase;  // "push", "pull", "retry in 2.1s: …"
+  uint64_t records_done = 0;   // Records in the batches acknowledged so far.
+  uint64_t records_total = 0;  // Records in the batches this sync has to send (so far known).
+  uint64_t bytes_sent = 0;     // Bytes of the batches acknowledged so far.
+  // "seal", "push", "pull", "apply", "purge", "done", or a retry:
+  // "push batch 3: retry 1 in 210 ms (…)".
+  std::string phase;
 };
 
 // How a sync behaves.
@@ -83,7 +92,17 @@ struct SyncOptions {
   // older than this, so a seized tablet holds little (ids, hashes and receipts stay). Only
   // batches a completed server backup holds are erased (docs/protocol.md §10.4).
   std::chrono::hours purge_after{24};
+  // When set and it becomes true (from any thread), the sync stops within about a second
+  // with kAborted: between requests, during a backoff wait, and inside a libcurl transfer
+  // (a transport given in `transport` is only interrupted between requests). Whatever was
+  // acknowledged stays acknowledged; the rest is sent, byte for byte, by the next sync.
+  const std::atomic<bool>* cancel = nullptr;
 };
+
+// True when `options.cancel` is set and true.
+inline bool SyncCancelled(const SyncOptions& options) {
+  return options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed);
+}
 
 // What a sync did.
 struct SyncReport {
