@@ -38,6 +38,7 @@ class Child {
     command.push_back(home);
     command.push_back(pin);
     std::vector<char*> argv;
+    argv.reserve(command.size() + 1);
     for (std::string& word : command) argv.push_back(word.data());
     argv.push_back(nullptr);
     const std::string& bin = command.front();
