@@ -228,6 +228,20 @@ struct ProcessResult {
   std::string err;
 };
 
+// The command line that starts `program`, a binary of this build (observer, crash_child): the
+// program itself, or in a cross build (scripts/cross) the emulator's words in front of it
+// (VIGIL_TARGET_EMULATOR, from CMAKE_CROSSCOMPILING_EMULATOR), so that the suites start their
+// children under qemu without a binfmt_misc registration on the machine.
+inline std::vector<std::string> TargetCommand(const std::string& program) {
+  std::vector<std::string> argv;
+#ifdef VIGIL_TARGET_EMULATOR
+  std::istringstream words(VIGIL_TARGET_EMULATOR);
+  for (std::string w; words >> w;) argv.push_back(w);
+#endif
+  argv.push_back(program);
+  return argv;
+}
+
 // Runs `argv` (argv[0] looked up in PATH), writes `input` to its standard input and closes
 // it, collects standard output and error until both close, then reaps it. A child still
 // running after `timeout` is killed and reaped; the result says so.

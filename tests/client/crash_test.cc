@@ -34,9 +34,14 @@ class Child {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::string bin = VIGIL_CRASH_CHILD_BIN;
-    std::vector<char*> argv = {bin.data(), const_cast<char*>(home.c_str()),
-                               const_cast<char*>(pin.c_str()), nullptr};
+    std::vector<std::string> command = TargetCommand(VIGIL_CRASH_CHILD_BIN);
+    command.push_back(home);
+    command.push_back(pin);
+    std::vector<char*> argv;
+    argv.reserve(command.size() + 1);
+    for (std::string& word : command) argv.push_back(word.data());
+    argv.push_back(nullptr);
+    const std::string& bin = command.front();
     int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);

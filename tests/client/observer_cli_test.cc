@@ -51,7 +51,8 @@ class Observer {
   Observer() : home_(dir_ / "home") {}
 
   ProcessResult Run(std::vector<std::string> args, std::string_view input = {}) {
-    std::vector<std::string> argv = {VIGIL_OBSERVER_BIN, "--home", home_};
+    std::vector<std::string> argv = TargetCommand(VIGIL_OBSERVER_BIN);
+    argv.insert(argv.end(), {"--home", home_});
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessResult r = RunProcess(argv, input);
     REQUIRE_FALSE(r.timed_out);
