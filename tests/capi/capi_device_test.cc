@@ -89,24 +89,6 @@ bool AnyFileHas(const std::filesystem::path& dir, const std::string& needle) {
   return false;
 }
 
-// The meta values of the store, read with SQLite directly (test harness, not the client).
-std::string Meta(const std::string& db_path, const std::string& key) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) ==
-          SQLITE_OK);
-  sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  std::string value;
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    value.assign(static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                 static_cast<size_t>(sqlite3_column_bytes(st, 0)));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return value;
-}
-
 TEST_CASE("C API: drafts are listed, resumed with their answers, and discarded") {
   TempDir dir;
   VigilError err;
@@ -254,8 +236,8 @@ TEST_CASE("C API: wipe leaves nothing readable: no key, no wrapped key, no answe
 
   // Before: the wrapped key and the sealed device key are in the files (so the search finds
   // what it looks for); the answers and the raw data key never are (encrypted at rest).
-  const std::string wrapped = Meta(home + "/vigil.db", "wrapped_data_key");
-  const std::string sealed_seed = Meta(home + "/vigil.db", "device_key");
+  const std::string wrapped = test_support::StoreMetaValue(home + "/vigil.db", "wrapped_data_key");
+  const std::string sealed_seed = test_support::StoreMetaValue(home + "/vigil.db", "device_key");
   REQUIRE(wrapped.size() == 32);
   REQUIRE(sealed_seed.size() > 32);
   CHECK(AnyFileHas(home, wrapped));

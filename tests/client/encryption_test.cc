@@ -12,6 +12,7 @@
 #include "client_state.h"
 #include "client_test_support.h"
 #include "crypto/aead.h"
+#include "support/files.h"
 #include "vigil/protocol/batch_codec.h"
 #include "vigil/v1/sync.pb.h"
 
@@ -100,24 +101,6 @@ TEST_CASE("encryption: a locked store lists forms and counts but refuses every s
   CHECK(c.PendingBatches().status().code() == StatusCode::kFailedPrecondition);
 }
 
-// Reads one meta value with sqlite3 directly.
-std::string MetaValue(const std::string& db_path, const std::string& key) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) ==
-          SQLITE_OK);
-  sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  std::string value;
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    value.assign(static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                 static_cast<size_t>(sqlite3_column_bytes(st, 0)));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return value;
-}
-
 // The raw public key of an Ed25519 seed, computed by OpenSSL alone.
 std::string PublicKeyOfSeed(const std::string& seed) {
   EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(
@@ -200,10 +183,11 @@ TEST_CASE("encryption: the store files hold no plaintext answer nor any key") {
   // The secrets the files must not hold: the data key and the private key seed, taken from
   // the store with the PIN the way the client does it.
   const std::string db_path = home + "/vigil.db";
-  auto data_key = FastPin()->Unwrap(MetaValue(db_path, "wrapped_data_key"));
+  auto data_key = FastPin()->Unwrap(test_support::StoreMetaValue(db_path, "wrapped_data_key"));
   REQUIRE(data_key.ok());
   REQUIRE(data_key->size() == 32);
-  auto seed = crypto::Open(*data_key, MetaValue(db_path, "device_key"), kDeviceKeyAad);
+  auto seed =
+      crypto::Open(*data_key, test_support::StoreMetaValue(db_path, "device_key"), kDeviceKeyAad);
   REQUIRE(seed.ok());
   REQUIRE(seed->size() == 32);
   REQUIRE(PublicKeyOfSeed(*seed) == c->public_key());
