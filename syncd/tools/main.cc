@@ -33,6 +33,7 @@ int Main(int argc, char** argv) {
   AddSetupCommands(*admin, commands);
   AddAccessCommands(*admin, commands);
   AddServerUrlCommands(*admin, commands);
+  AddStationDistanceCommands(*admin, commands);
   AddReportCommands(*admin, commands);
   AddCheckCommands(*admin, commands);
 

@@ -191,6 +191,20 @@ TEST_CASE("admin server-urls sets and shows the list, refuses a bad one, and enr
         "https://a.example:8443\nhttps://b.example\n");
 }
 
+TEST_CASE("admin station-distance shows the default, sets a distance and refuses a bad one") {
+  CliDeployment deployment;
+  const std::string admin = "admin --data " + deployment.data + " ";
+  CHECK(CliDeployment::Succeeds(admin + "station-distance show") ==
+        "1000 m (not set: the default)\n");
+  CHECK(CliDeployment::Succeeds(admin + "station-distance set 2500") ==
+        "checklists filed more than 2500 m from their station are flagged far_from_station "
+        "from now on\n");
+  CHECK(CliDeployment::Succeeds(admin + "station-distance show") == "2500 m\n");
+  auto [rc, out] = RunSyncd(admin + "station-distance set -5");
+  CHECK(rc != 0);
+  CHECK(CliDeployment::Succeeds(admin + "station-distance show") == "2500 m\n");
+}
+
 TEST_CASE("syncd --help names --data with the subcommands") {
   auto [rc, out] = RunSyncd("--help");
   CHECK(rc == 0);

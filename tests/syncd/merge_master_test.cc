@@ -51,6 +51,41 @@ v1::Override OverrideOf(const std::string& q, int64_t value) {
   return o;
 }
 
+TEST_CASE("master: distances on the Earth, and the far_from_station flag (M9)") {
+  constexpr double kRadius = 6371008.8;
+  constexpr double kPi = 3.14159265358979323846;
+  // A degree of longitude on the equator, and the pole from the equator: arcs of the sphere.
+  CHECK(merge::DistanceMeters(0, 0, 0, 1) ==
+        doctest::Approx(2 * kPi * kRadius / 360).epsilon(1e-9));
+  CHECK(merge::DistanceMeters(0, 30, 90, 30) == doctest::Approx(kPi * kRadius / 2).epsilon(1e-9));
+  CHECK(merge::DistanceMeters(11.55, 104.92, 11.55, 104.92) == 0);
+
+  const merge::StationPlace place{11.55, 104.92, 1000};
+  v1::Submission s;
+  s.set_submission_id("s1");
+  s.set_station_code(kStation);
+  s.set_form_id("closing");
+  CHECK_FALSE(merge::FarFromStationFlag(s, place).has_value());  // No location: no flag.
+  // 0.045 degrees of latitude north: 5,004 m.
+  s.mutable_location()->set_latitude(11.595);
+  s.mutable_location()->set_longitude(104.92);
+  std::optional<v1::QaFlag> far = merge::FarFromStationFlag(s, place);
+  REQUIRE(far.has_value());
+  CHECK(far->check_id() == "far_from_station");
+  CHECK(far->submission_id() == "s1");
+  CHECK(far->station_code() == kStation);
+  CHECK(far->label() == "filed 5004 m from the station (more than 1000 m)");
+  // 0.0081 degrees: 901 m, within the distance.
+  s.mutable_location()->set_latitude(11.5581);
+  CHECK_FALSE(merge::FarFromStationFlag(s, place).has_value());
+  // 0.0108 degrees: 1,201 m, but the fix is only good to 300 m: not flagged.
+  s.mutable_location()->set_latitude(11.5608);
+  s.mutable_location()->set_accuracy_m(300);
+  CHECK_FALSE(merge::FarFromStationFlag(s, place).has_value());
+  s.mutable_location()->set_accuracy_m(100);
+  CHECK(merge::FarFromStationFlag(s, place).has_value());
+}
+
 TEST_CASE("master: answers that agree across observers go to the master") {
   MasterFixture f;
   v1::MasterRecord m =

@@ -106,6 +106,51 @@ TEST_CASE("forms: a changed re-publish of the same version is refused") {
   CHECK(server.store().PublishForm(changed).ok());
 }
 
+TEST_CASE("a checklist filed far from its station is flagged on the submission and the master") {
+  TestServer server;
+  v1::Station station;
+  station.set_code(testing::kStation);
+  station.set_name("School");
+  station.set_registered_voters(700);
+  station.mutable_location()->set_latitude(11.55);
+  station.mutable_location()->set_longitude(104.92);
+  REQUIRE(server.store().ImportStations({station}).ok());
+  TestDevice device = server.Enroll();
+  auto filed_at = [](const std::string& id, double latitude) {
+    v1::Record record = MakeSubmission(id);
+    record.mutable_submission()->mutable_location()->set_latitude(latitude);
+    record.mutable_submission()->mutable_location()->set_longitude(104.92);
+    return record;
+  };
+  const std::string far_id = "00000000-0000-4000-8000-0000000000f1";
+  const std::string near_id = "00000000-0000-4000-8000-0000000000f2";
+  REQUIRE(server.Post("/v1/push", device.NextBody({filed_at(far_id, 11.595)})).status == 200);
+  auto flags_of = [&](const std::string& id) {
+    std::vector<std::string> checks;
+    v1::StationDetail detail = server.store().StationDetail(testing::kStation).value();
+    for (const v1::StationSubmission& s : detail.submissions()) {
+      if (s.submission().submission_id() != id) continue;
+      for (const v1::QaFlag& f : s.qa_flags()) checks.push_back(f.check_id() + " " + f.label());
+    }
+    return checks;
+  };
+  CHECK(flags_of(far_id) ==
+        std::vector<std::string>{
+            "far_from_station filed 5004 m from the station (more than 1000 m)"});
+  v1::StationDetail detail = server.store().StationDetail(testing::kStation).value();
+  REQUIRE(detail.masters_size() == 1);
+  bool on_master = false;
+  for (const v1::QaFlag& f : detail.masters(0).qa_flags()) {
+    on_master = on_master || (f.check_id() == "far_from_station" && f.submission_id() == far_id);
+  }
+  CHECK(on_master);
+
+  // The deployment allows 10 km: the same distance is no longer flagged.
+  REQUIRE(server.store().PutSetting("far_from_station_m", "10000").ok());
+  REQUIRE(server.Post("/v1/push", device.NextBody({filed_at(near_id, 11.595)})).status == 200);
+  CHECK(flags_of(near_id).empty());
+}
+
 // Holds the store's writer with a job of its own until Open() is called (the test's jobs then
 // queue up behind it and run as one group).
 class WriterGate {

@@ -1,6 +1,7 @@
 #include "merge/master.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <tuple>
@@ -173,6 +174,38 @@ v1::MasterRecord ComputeMaster(const std::string& station_code, const std::strin
     master.set_status(v1::COVERAGE_COMPLETE);
   }
   return master;
+}
+
+double DistanceMeters(double lat1, double lon1, double lat2, double lon2) {
+  constexpr double kEarthRadiusM = 6371008.8;
+  constexpr double kRadiansPerDegree = 3.14159265358979323846 / 180.0;
+  const double phi1 = lat1 * kRadiansPerDegree;
+  const double phi2 = lat2 * kRadiansPerDegree;
+  const double dphi = (lat2 - lat1) * kRadiansPerDegree;
+  const double dlambda = (lon2 - lon1) * kRadiansPerDegree;
+  const double a = std::sin(dphi / 2) * std::sin(dphi / 2) +
+                   std::cos(phi1) * std::cos(phi2) * std::sin(dlambda / 2) * std::sin(dlambda / 2);
+  return 2 * kEarthRadiusM * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+std::optional<v1::QaFlag> FarFromStationFlag(const v1::Submission& submission,
+                                             const StationPlace& place) {
+  if (!submission.has_location()) return std::nullopt;
+  const v1::GeoPoint& at = submission.location();
+  if (!std::isfinite(at.latitude()) || !std::isfinite(at.longitude())) return std::nullopt;
+  const double distance =
+      DistanceMeters(at.latitude(), at.longitude(), place.latitude, place.longitude);
+  const double accuracy = std::isfinite(at.accuracy_m()) ? std::max(0.0, at.accuracy_m()) : 0;
+  if (distance - accuracy <= place.max_distance_m) return std::nullopt;
+  v1::QaFlag flag;
+  flag.set_station_code(submission.station_code());
+  flag.set_form_id(submission.form_id());
+  flag.set_check_id(kFarFromStationCheck);
+  flag.set_submission_id(submission.submission_id());
+  flag.set_label("filed " + std::to_string(std::lround(distance)) +
+                 " m from the station (more than " +
+                 std::to_string(std::lround(place.max_distance_m)) + " m)");
+  return flag;
 }
 
 std::vector<v1::QaFlag> SubmissionQaFlags(const v1::Submission& submission,

@@ -27,10 +27,16 @@
 //      status of a (station, form) with no submission and no override (nothing to compute).
 //  M8. Form version. The master is read against the highest form version among the
 //      observers' latest submissions (or `default_version` with none).
+//  M9. Place. A submission whose location lies farther from its station than the deployment
+//      allows (setting far_from_station_m, 1,000 m unless set), by more than the location's
+//      own accuracy, gets the flag far_from_station, on the submission and on the master (a
+//      flag, as in M6). Stations without coordinates and submissions without a location
+//      are never flagged.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +71,30 @@ v1::MasterRecord ComputeMaster(const std::string& station_code, const std::strin
                                const std::vector<SubmissionInput>& submissions,
                                const std::vector<v1::Override>& overrides,
                                const FormLookup& form_of, uint32_t default_version);
+
+// The distance in metres between two points given in degrees (haversine on a sphere of the
+// Earth's mean radius, 6,371,008.8 m; within 0.5 % of the ellipsoid).
+double DistanceMeters(double lat1, double lon1, double lat2, double lon2);
+
+// Where a station is and how far from it a checklist may be filed (M9).
+struct StationPlace {
+  double latitude = 0;
+  double longitude = 0;
+  double max_distance_m = 0;
+};
+
+// The setting that holds M9's distance in metres, and the distance when it is not set.
+inline constexpr char kFarFromStationSetting[] = "far_from_station_m";
+inline constexpr double kDefaultFarFromStationM = 1000;
+
+// The check id of M9's flag.
+inline constexpr char kFarFromStationCheck[] = "far_from_station";
+
+// M9: the flag of a submission filed farther than place.max_distance_m from its station, by
+// more than its location's own accuracy; nullopt for a submission without a location or
+// one near enough. The flag names the submission and the distance in its label.
+std::optional<v1::QaFlag> FarFromStationFlag(const v1::Submission& submission,
+                                             const StationPlace& place);
 
 // QA flags of one submission (M6), by check id.
 std::vector<v1::QaFlag> SubmissionQaFlags(const v1::Submission& submission,

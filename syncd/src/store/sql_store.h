@@ -56,11 +56,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "merge/master.h"
 #include "records/record_checks.h"
 #include "store/ledger_tx.h"
 #include "store/sql.h"
@@ -260,6 +262,10 @@ class SqlStore final : public Store {
   Status MergeSubmission(sql::Connection& db, const v1::Submission& submission,
                          const std::string& device_id, const std::string& observer_id,
                          DirtyMasters& dirty, LatestAhead* ahead = nullptr);
+  // Where `station_code` is and the deployment's M9 distance (merge/master.h); nullopt when
+  // the station has no coordinates.
+  Result<std::optional<merge::StationPlace>> StationPlaceOf(sql::Connection& db,
+                                                            const std::string& station_code);
   // Recomputes and stores the master of (station, form) from merge_latest and overrides.
   Result<v1::MasterRecord> RecomputeMaster(sql::Connection& db, const std::string& station_code,
                                            const std::string& form_id);

@@ -23,6 +23,8 @@
 //  5. overrides change only by SetOverride, which logs in audit_log in the same transaction.
 //  Records are never updated or deleted; audit_log is append-only (triggers).
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "merge/cases.h"
@@ -104,6 +106,22 @@ Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& subm
       VIGIL_RETURN_IF_ERROR(flag.Queue());
     }
   }
+  if (submission.has_location()) {  // M9.
+    VIGIL_ASSIGN_OR_RETURN(std::optional<merge::StationPlace> place,
+                           StationPlaceOf(db, submission.station_code()));
+    std::optional<v1::QaFlag> far;
+    if (place) far = merge::FarFromStationFlag(submission, *place);
+    if (far) {
+      sql::Statement& flag =
+          Cached(db,
+                 "INSERT INTO qa_flags(station_code, form_id, submission_id, check_id, "
+                 "flag) VALUES (?, ?, ?, ?, ?)");
+      flag.BindText(1, far->station_code()).BindText(2, far->form_id());
+      flag.BindText(3, far->submission_id()).BindText(4, far->check_id());
+      flag.BindBlob(5, DeterministicBytes(*far));
+      VIGIL_RETURN_IF_ERROR(flag.Queue());
+    }
+  }
   const std::pair<std::string, std::string> key(submission.station_code(), submission.form_id());
   if (ahead != nullptr &&
       (ahead->observer_id != observer_id || ahead->stations.count(key.first) == 0)) {
@@ -150,6 +168,30 @@ Status SqlStore::MergeSubmission(sql::Connection& db, const v1::Submission& subm
   }
   dirty.insert(key);
   return Status::Ok();
+}
+
+Result<std::optional<merge::StationPlace>> SqlStore::StationPlaceOf(
+    sql::Connection& db, const std::string& station_code) {
+  sql::Statement& where = Cached(db,
+                                 "SELECT s.lat, s.lon, (SELECT value FROM settings WHERE key = "
+                                 "'far_from_station_m') FROM stations s WHERE s.code = ?");
+  where.BindText(1, station_code);
+  VIGIL_ASSIGN_OR_RETURN(bool row, where.Step());
+  if (!row || where.IsNull(0) || where.IsNull(1)) return std::optional<merge::StationPlace>();
+  merge::StationPlace place;
+  place.latitude = where.Double(0);
+  place.longitude = where.Double(1);
+  place.max_distance_m = merge::kDefaultFarFromStationM;
+  if (!where.IsNull(2)) {
+    const std::string text = where.Blob(2);
+    char* end = nullptr;
+    place.max_distance_m = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0' || !(place.max_distance_m >= 0)) {
+      return Status::FailedPrecondition("setting far_from_station_m is not a distance in metres");
+    }
+  }
+  where.Reset();
+  return std::optional<merge::StationPlace>(place);
 }
 
 Result<v1::MasterRecord> SqlStore::RecomputeMaster(sql::Connection& db,
@@ -199,6 +241,18 @@ Result<v1::MasterRecord> SqlStore::RecomputeMaster(sql::Connection& db,
   v1::MasterRecord master =
       merge::ComputeMaster(station_code, form_id, inputs, overrides, form_of, default_version);
   VIGIL_RETURN_IF_ERROR(lookup_failure);
+  // M9 on the master: the latest submissions filed far from the station.
+  if (std::any_of(inputs.begin(), inputs.end(),
+                  [](const merge::SubmissionInput& in) { return in.submission.has_location(); })) {
+    VIGIL_ASSIGN_OR_RETURN(std::optional<merge::StationPlace> place,
+                           StationPlaceOf(db, station_code));
+    for (const merge::SubmissionInput& in : inputs) {
+      if (!place) break;
+      if (std::optional<v1::QaFlag> far = merge::FarFromStationFlag(in.submission, *place)) {
+        *master.add_qa_flags() = std::move(*far);
+      }
+    }
+  }
   std::string bytes = DeterministicBytes(master);
 
   sql::Statement& stored =
