@@ -14,8 +14,8 @@ namespace {
 
 // `java` with the binding's jar, the tests' jar and vigil_jni on its paths, running `main`.
 std::string Java(const std::string& main) {
-  return std::string(VIGIL_JAVA) + " -Xcheck:jni -Djava.library.path=" + VIGIL_JNI_DIR +
-         " -cp " + VIGIL_JAVA_CLASSPATH + " " + main;
+  return std::string(VIGIL_JAVA) + " -Xcheck:jni -Djava.library.path=" + VIGIL_JNI_DIR + " -cp " +
+         VIGIL_JAVA_CLASSPATH + " " + main;
 }
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }

@@ -54,14 +54,14 @@ static void Throw(JNIEnv* env, const VigilError* err) {
   if ((*env)->ExceptionCheck(env)) return;
   jclass cls = (*env)->FindClass(env, "org/vigil/client/VigilException");
   if (cls == NULL) return;
-  jmethodID make = (*env)->GetStaticMethodID(env, cls, "fromNative",
-                                             "(I[B)Lorg/vigil/client/VigilException;");
+  jmethodID make =
+      (*env)->GetStaticMethodID(env, cls, "fromNative", "(I[B)Lorg/vigil/client/VigilException;");
   if (make == NULL) return;
   size_t len = strnlen(err->message, sizeof err->message);
   jbyteArray message = NewBytes(env, err->message, len);
   if (message == NULL) return;
-  jthrowable e = (jthrowable)(*env)->CallStaticObjectMethod(env, cls, make, (jint)err->code,
-                                                              message);
+  jthrowable e =
+      (jthrowable)(*env)->CallStaticObjectMethod(env, cls, make, (jint)err->code, message);
   if (e != NULL && !(*env)->ExceptionCheck(env)) (*env)->Throw(env, e);
   (*env)->DeleteLocalRef(env, message);
   (*env)->DeleteLocalRef(env, e);
@@ -228,8 +228,8 @@ JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeClose(JNIEnv* env
   vigil_client_close(Handle(h));
 }
 
-JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeChangePin(JNIEnv* env,
-                                                                         jclass cls, jlong h,
+JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeChangePin(JNIEnv* env, jclass cls,
+                                                                         jlong h,
                                                                          jbyteArray old_pin,
                                                                          jbyteArray new_pin) {
   (void)cls;
@@ -264,36 +264,36 @@ JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeWipe(JNIEnv* env,
 /* ---- calls with string results: one input copy each, freed on every path */
 
 /* Defines a native method that takes no argument and returns the C API's string. */
-#define VIGIL_JNI_STRING0(java_name, c_function)                                           \
-  JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_##java_name(              \
-      JNIEnv* env, jclass cls, jlong h) {                                                  \
-    (void)cls;                                                                             \
-    VigilError err;                                                                        \
-    return Out(env, c_function(Handle(h), &err), &err);                                    \
+#define VIGIL_JNI_STRING0(java_name, c_function)                              \
+  JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_##java_name( \
+      JNIEnv* env, jclass cls, jlong h) {                                     \
+    (void)cls;                                                                \
+    VigilError err;                                                           \
+    return Out(env, c_function(Handle(h), &err), &err);                       \
   }
 
 /* Defines a native method that takes one string and returns the C API's string. */
-#define VIGIL_JNI_STRING1(java_name, c_function)                                           \
-  JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_##java_name(              \
-      JNIEnv* env, jclass cls, jlong h, jbyteArray a1) {                                   \
-    (void)cls;                                                                             \
-    char* s1 = NULL;                                                                       \
-    jbyteArray result = NULL;                                                              \
-    VigilError err;                                                                        \
-    if (In(env, a1, &s1)) result = Out(env, c_function(Handle(h), s1, &err), &err);        \
-    free(s1);                                                                              \
-    return result;                                                                         \
+#define VIGIL_JNI_STRING1(java_name, c_function)                                    \
+  JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_##java_name(       \
+      JNIEnv* env, jclass cls, jlong h, jbyteArray a1) {                            \
+    (void)cls;                                                                      \
+    char* s1 = NULL;                                                                \
+    jbyteArray result = NULL;                                                       \
+    VigilError err;                                                                 \
+    if (In(env, a1, &s1)) result = Out(env, c_function(Handle(h), s1, &err), &err); \
+    free(s1);                                                                       \
+    return result;                                                                  \
   }
 
 /* Defines a native method that takes one string and returns nothing (the C API's bool). */
-#define VIGIL_JNI_VOID1(java_name, c_function)                                             \
-  JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_##java_name(                    \
-      JNIEnv* env, jclass cls, jlong h, jbyteArray a1) {                                   \
-    (void)cls;                                                                             \
-    char* s1 = NULL;                                                                       \
-    VigilError err;                                                                        \
-    if (In(env, a1, &s1) && !c_function(Handle(h), s1, &err)) Throw(env, &err);            \
-    free(s1);                                                                              \
+#define VIGIL_JNI_VOID1(java_name, c_function)                                                   \
+  JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_##java_name(JNIEnv* env, jclass cls,  \
+                                                                       jlong h, jbyteArray a1) { \
+    (void)cls;                                                                                   \
+    char* s1 = NULL;                                                                             \
+    VigilError err;                                                                              \
+    if (In(env, a1, &s1) && !c_function(Handle(h), s1, &err)) Throw(env, &err);                  \
+    free(s1);                                                                                    \
   }
 
 VIGIL_JNI_STRING0(nativeDeviceId, vigil_client_device_id)
@@ -340,8 +340,10 @@ JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeSetAnswerText(
   free(t);
 }
 
-JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeClearAnswer(
-    JNIEnv* env, jclass cls, jlong h, jbyteArray draft, jbyteArray question) {
+JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeClearAnswer(JNIEnv* env, jclass cls,
+                                                                           jlong h,
+                                                                           jbyteArray draft,
+                                                                           jbyteArray question) {
   (void)cls;
   char *d = NULL, *q = NULL;
   VigilError err;
@@ -367,8 +369,8 @@ JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeSetLocation(
 }
 
 JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_nativeReportIncident(
-    JNIEnv* env, jclass cls, jlong h, jbyteArray station, jbyteArray category,
-    jbyteArray severity, jbyteArray narrative, jbyteArray parent) {
+    JNIEnv* env, jclass cls, jlong h, jbyteArray station, jbyteArray category, jbyteArray severity,
+    jbyteArray narrative, jbyteArray parent) {
   (void)cls;
   char *s = NULL, *c = NULL, *v = NULL, *n = NULL, *p = NULL;
   jbyteArray result = NULL;
@@ -387,8 +389,8 @@ JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_nativeReportIncid
 
 /* ---- outbox */
 
-JNIEXPORT jint JNICALL Java_org_vigil_client_VigilClient_nativeSealOutbox(JNIEnv* env,
-                                                                          jclass cls, jlong h) {
+JNIEXPORT jint JNICALL Java_org_vigil_client_VigilClient_nativeSealOutbox(JNIEnv* env, jclass cls,
+                                                                          jlong h) {
   (void)cls;
   VigilError err;
   int made = vigil_client_seal_outbox(Handle(h), &err);
@@ -396,8 +398,9 @@ JNIEXPORT jint JNICALL Java_org_vigil_client_VigilClient_nativeSealOutbox(JNIEnv
   return made;
 }
 
-JNIEXPORT jobjectArray JNICALL Java_org_vigil_client_VigilClient_nativePendingBatches(
-    JNIEnv* env, jclass cls, jlong h) {
+JNIEXPORT jobjectArray JNICALL Java_org_vigil_client_VigilClient_nativePendingBatches(JNIEnv* env,
+                                                                                      jclass cls,
+                                                                                      jlong h) {
   (void)cls;
   VigilError err;
   VigilBatchList* list = vigil_client_pending_batches(Handle(h), &err);
@@ -435,8 +438,8 @@ JNIEXPORT jobjectArray JNICALL Java_org_vigil_client_VigilClient_nativePendingBa
 /* ---- network */
 
 JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_nativeEnroll(
-    JNIEnv* env, jclass cls, jlong h, jbyteArray payload, jbyteArray model,
-    jbyteArray app_version, jbyteArray ca_file) {
+    JNIEnv* env, jclass cls, jlong h, jbyteArray payload, jbyteArray model, jbyteArray app_version,
+    jbyteArray ca_file) {
   (void)cls;
   char *p = NULL, *m = NULL, *v = NULL, *c = NULL;
   jbyteArray result = NULL;
@@ -477,8 +480,8 @@ static void OnProgress(void* context, const VigilSyncProgress* p) {
   if ((*env)->ExceptionCheck(env)) vigil_client_sync_cancel(call->client);
 }
 
-JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_nativeSync(JNIEnv* env,
-                                                                          jclass cls, jlong h,
+JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_nativeSync(JNIEnv* env, jclass cls,
+                                                                          jlong h,
                                                                           jbyteArray ca_file,
                                                                           jobject progress) {
   char* c = NULL;
@@ -499,8 +502,8 @@ JNIEXPORT jbyteArray JNICALL Java_org_vigil_client_VigilClient_nativeSync(JNIEnv
   return Out(env, report, &err);
 }
 
-JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeSyncCancel(JNIEnv* env,
-                                                                          jclass cls, jlong h) {
+JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeSyncCancel(JNIEnv* env, jclass cls,
+                                                                          jlong h) {
   (void)env;
   (void)cls;
   vigil_client_sync_cancel(Handle(h));
