@@ -35,7 +35,10 @@ VIGIL_JNI_SAME(DATA_LOSS);
 VIGIL_JNI_SAME(UNIMPLEMENTED);
 VIGIL_JNI_SAME(INTERNAL);
 
-static VigilClient* Handle(jlong h) { return (VigilClient*)(intptr_t)h; }
+/* The handle VigilClient holds: the pointer nativeInit/nativeOpen returned. */
+static VigilClient* Handle(jlong h) {
+  return (VigilClient*)(intptr_t)h; /* NOLINT(performance-no-int-to-ptr): JNI keeps it a jlong */
+}
 
 /* A byte array of `len` bytes, or NULL with an exception pending. */
 static jbyteArray NewBytes(JNIEnv* env, const void* data, size_t len) {
