@@ -15,7 +15,8 @@ import org.vigil.client.VigilException;
  *
  * <pre>
  *   VigilClientTest offline HOME                    init, fill, finalize, status, errors, wipe
- *   VigilClientTest sync HOME URL PAYLOAD CA_FILE   enroll, fill, incident, sync, receipts, inbox
+ *   VigilClientTest sync HOME URL PAYLOAD CA_FILE   enroll, fill, incident, sync, receipts, inbox,
+ *                                                  cancel, a sync beside other calls
  * </pre>
  */
 public final class VigilClientTest {
@@ -308,6 +309,41 @@ public final class VigilClientTest {
       check(cancelled.isRetryable(), "ABORTED is retryable");
       // And the next sync works.
       checkHas(client.sync(ca, null), "\"batchesSent\":0");
+
+      // A sync on a worker thread while this thread uses the same client: the worker's
+      // callback waits, mid-sync, until this thread has read the status and reported again.
+      client.reportIncident(STATION, "violence", "low", "A scuffle in the queue", null);
+      java.util.concurrent.CountDownLatch mainDone = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch pushing = new java.util.concurrent.CountDownLatch(1);
+      String[] workerReport = new String[1];
+      Throwable[] workerError = new Throwable[1];
+      Thread worker = new Thread(() -> {
+        try {
+          workerReport[0] = client.sync(ca, (phase, bs, bt, rs, rt, bytes) -> {
+            if (!phase.equals("push") || pushing.getCount() == 0) return;
+            pushing.countDown();
+            try {
+              if (!mainDone.await(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the other thread never got through");
+              }
+            } catch (InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          });
+        } catch (Throwable e) {
+          workerError[0] = e;
+        }
+      });
+      worker.start();
+      check(pushing.await(60, java.util.concurrent.TimeUnit.SECONDS), "the worker began pushing");
+      checkHas(client.statusJson(), "\"deviceId\"");
+      String during = client.reportIncident(STATION, "violence", "low", "Calm again", null);
+      check(!during.isEmpty(), "a report while the other thread syncs");
+      mainDone.countDown();
+      worker.join();
+      check(workerError[0] == null, "worker sync: " + workerError[0]);
+      checkHas(workerReport[0], "\"recordsOk\":1");
+      checkHas(client.sync(ca, null), "\"recordsOk\":1");  // the one reported meanwhile
 
       expectError(VigilException.INVALID_ARGUMENT,
           () -> client.enroll("not a payload", null, null, ca), "bad payload");
