@@ -220,6 +220,18 @@ bool vigil_client_change_pin(VigilClient* client, const char* old_pin, const cha
   });
 }
 
+bool vigil_client_set_duress_pin(VigilClient* client, const char* duress_pin,
+                                 VigilError* out_error) {
+  return TryCatch<bool>(out_error, false, [&]() -> Result<bool> {
+    VIGIL_RETURN_IF_ERROR(CheckNewPin(duress_pin));
+    return With<bool>(client, [&](vigil::client::Client& c) -> Result<bool> {
+      auto duress = vigil::client::MakePinKeyProtector(duress_pin);
+      VIGIL_RETURN_IF_ERROR(c.SetDuressPin(*duress));
+      return true;
+    });
+  });
+}
+
 bool vigil_client_change_key_protector(VigilClient* client, const VigilKeyProtector* current,
                                        const VigilKeyProtector* replacement,
                                        VigilError* out_error) {

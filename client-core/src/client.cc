@@ -180,7 +180,22 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& home, KeyProtect
     VIGIL_ASSIGN_OR_RETURN(auto wrapped, state->GetMeta("wrapped_data_key"));
     VIGIL_ASSIGN_OR_RETURN(auto sealed_seed, state->GetMeta("device_key"));
     if (!wrapped || !sealed_seed) return Status::DataLoss("the store has no wrapped device key");
-    VIGIL_ASSIGN_OR_RETURN(state->data_key, protector->Unwrap(*wrapped));
+    Result<std::string> data_key = protector->Unwrap(*wrapped);
+    if (data_key.status().code() == StatusCode::kPermissionDenied) {
+      VIGIL_ASSIGN_OR_RETURN(auto duress, state->GetMeta("duress_marker"));
+      if (duress && protector->Unwrap(*duress).ok()) {
+        // The duress PIN: nothing of the store may survive, and the holder sees an empty one.
+        VIGIL_ASSIGN_OR_RETURN(auto server_id, state->GetMeta("server_id"));
+        state.reset();  // Closes the store before it is wiped.
+        VIGIL_RETURN_IF_ERROR(Wipe(home));
+        InitOptions fresh;
+        fresh.durable = options.durable;
+        if (server_id) fresh.server_id = *server_id;
+        return Init(home, *protector, fresh);
+      }
+    }
+    if (!data_key.ok()) return data_key.status();
+    state->data_key = std::move(data_key).value();
     VIGIL_ASSIGN_OR_RETURN(std::string seed, state->Open(*sealed_seed, kDeviceKeyAad));
     auto key = protocol::Ed25519PrivateKey::FromSeed(seed);
     protocol::SecureWipe(seed);
@@ -207,6 +222,21 @@ Result<std::unique_ptr<Client>> Client::OpenSibling() const {
     state->device_key.emplace(std::move(key));
   }
   return std::unique_ptr<Client>(new Client(std::move(state)));
+}
+
+Status Client::SetDuressPin(KeyProtector& duress) {
+  VIGIL_RETURN_IF_ERROR(state_->RequireUnlocked());
+  VIGIL_ASSIGN_OR_RETURN(auto wrapped, state_->GetMeta("wrapped_data_key"));
+  if (!wrapped) return Status::DataLoss("the store has no wrapped data key");
+  Result<std::string> opens = duress.Unwrap(*wrapped);
+  if (opens.ok()) {
+    protocol::SecureWipe(opens.value());
+    return Status::InvalidArgument("the duress PIN must differ from the PIN");
+  }
+  if (opens.status().code() != StatusCode::kPermissionDenied) return opens.status();
+  VIGIL_ASSIGN_OR_RETURN(std::string marker, protocol::RandomBytes(32));
+  VIGIL_ASSIGN_OR_RETURN(std::string blob, duress.Wrap(marker));
+  return state_->PutMeta("duress_marker", blob);
 }
 
 Status Client::ChangeKeyProtector(KeyProtector& current, KeyProtector& replacement) {

@@ -261,6 +261,64 @@ TEST_CASE("C API: wipe leaves nothing readable: no key, no wrapped key, no answe
   CHECK(vigil_wipe_home(home.c_str(), &err));  // Nothing there: fine.
 }
 
+TEST_CASE("C API: the duress PIN wipes the store and opens an empty one") {
+  TempDir dir;
+  VigilError err;
+  const std::string home = dir / "home";
+  VigilClient* c = vigil_client_init(home.c_str(), "246810", "srv", &err);
+  REQUIRE_MESSAGE(c != nullptr, err.message);
+  REQUIRE(vigil_client_import_form_json(c, kCounts, &err));
+  const std::string secret = "Commune chief threatened the committee";
+  CStr draft(vigil_client_start_draft(c, "counts", "st-77", &err));
+  REQUIRE(vigil_client_set_answer_text(c, draft.p, "members", "5", &err));
+  REQUIRE(vigil_client_set_answer_text(c, draft.p, "women", "2", &err));
+  REQUIRE(vigil_client_set_answer_text(c, draft.p, "remarks", secret.c_str(), &err));
+  CStr id(vigil_client_finalize(c, draft.p, &err));
+  REQUIRE_MESSAGE(id.p != nullptr, err.message);
+  REQUIRE(vigil_client_seal_outbox(c, &err) == 1);
+  CStr device(vigil_client_device_id(c, &err));
+  REQUIRE(device.p != nullptr);
+
+  CHECK_FALSE(vigil_client_set_duress_pin(c, "246810", &err));  // The PIN itself.
+  CHECK(err.code == VIGIL_INVALID_ARGUMENT);
+  CHECK_FALSE(vigil_client_set_duress_pin(c, "135", &err));  // Too short.
+  CHECK(err.code == VIGIL_INVALID_ARGUMENT);
+  REQUIRE_MESSAGE(vigil_client_set_duress_pin(c, "135790", &err), err.message);
+  vigil_client_close(c);
+
+  const std::string wrapped = test_support::StoreMetaValue(home + "/vigil.db", "wrapped_data_key");
+  const std::string sealed_seed = test_support::StoreMetaValue(home + "/vigil.db", "device_key");
+  REQUIRE_FALSE(wrapped.empty());
+  REQUIRE(AnyFileHas(home, sealed_seed));
+  // A wrong PIN is only that: the store stays, and the PIN still opens it.
+  CHECK(vigil_client_open(home.c_str(), "000000", &err) == nullptr);
+  CHECK(err.code == VIGIL_PERMISSION_DENIED);
+  VigilClient* again = vigil_client_open(home.c_str(), "246810", &err);
+  REQUIRE_MESSAGE(again != nullptr, err.message);
+  vigil_client_close(again);
+
+  // The duress PIN: a store that looks never used, and nothing left of the real one.
+  VigilClient* empty = vigil_client_open(home.c_str(), "135790", &err);
+  REQUIRE_MESSAGE(empty != nullptr, err.message);
+  CStr fresh(vigil_client_device_id(empty, &err));
+  REQUIRE(fresh.p != nullptr);
+  CHECK(std::string(fresh.p) != std::string(device.p));
+  CStr forms(vigil_client_forms_json(empty, &err));
+  REQUIRE(forms.p != nullptr);
+  CHECK(std::string(forms.p) == "[]");
+  VigilBatchList* batches = vigil_client_pending_batches(empty, &err);
+  REQUIRE(batches != nullptr);
+  CHECK(vigil_batch_list_count(batches) == 0);
+  vigil_batch_list_free(batches);
+  vigil_client_close(empty);
+  for (const std::string& needle :
+       {wrapped, sealed_seed, secret, std::string("st-77"), std::string(device.p)}) {
+    CHECK_FALSE(AnyFileHas(home, needle));
+  }
+  CHECK(vigil_client_open(home.c_str(), "246810", &err) == nullptr);  // The real store is gone.
+  CHECK(err.code == VIGIL_PERMISSION_DENIED);
+}
+
 TEST_CASE("C API: every call fails cleanly on NULL and on a locked or unenrolled store") {
   TempDir dir;
   VigilError err;

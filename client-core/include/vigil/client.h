@@ -99,6 +99,11 @@ VIGIL_EXPORT void vigil_client_close(VigilClient* client);
  * otherwise); `new_pin` has at least 6 characters. The handle must be unlocked. */
 VIGIL_EXPORT bool vigil_client_change_pin(VigilClient* client, const char* old_pin,
                                           const char* new_pin, VigilError* out_error);
+/* Sets the duress PIN (at least 6 characters, not the PIN: VIGIL_INVALID_ARGUMENT): opening
+ * the store with it (vigil_client_open) wipes the store and opens a new, empty one under that
+ * PIN, which is all a person holding the tablet then finds. The handle must be unlocked. */
+VIGIL_EXPORT bool vigil_client_set_duress_pin(VigilClient* client, const char* duress_pin,
+                                              VigilError* out_error);
 /* The same for a store protected by an app-supplied key protector: `current` must open the
  * stored key; the data key is then wrapped by `replacement` (e.g. a new keystore entry). */
 VIGIL_EXPORT bool vigil_client_change_key_protector(VigilClient* client,

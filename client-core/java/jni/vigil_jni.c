@@ -246,6 +246,16 @@ JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeChangePin(JNIEnv*
   free(n);
 }
 
+JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeSetDuressPin(JNIEnv* env, jclass cls,
+                                                                            jlong h,
+                                                                            jbyteArray pin) {
+  (void)cls;
+  char* p = NULL;
+  VigilError err;
+  if (In(env, pin, &p) && !vigil_client_set_duress_pin(Handle(h), p, &err)) Throw(env, &err);
+  free(p);
+}
+
 JNIEXPORT void JNICALL Java_org_vigil_client_VigilClient_nativeChangeKeyProtector(
     JNIEnv* env, jclass cls, jlong h, jobject current, jobject replacement) {
   (void)cls;

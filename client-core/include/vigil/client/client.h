@@ -161,7 +161,9 @@ class Client {
                                               const InitOptions& options = {});
   // Opens an existing store, upgrading an older schema. With a protector the store is
   // unlocked (a wrong PIN fails with kPermissionDenied "wrong PIN"); with nullptr it is
-  // opened locked.
+  // opened locked. When the protector is the store's duress PIN (SetDuressPin), the store is
+  // wiped (Wipe) and a new, empty one made in its place under that PIN is opened: to whoever
+  // holds the tablet it looks like a store that was never used.
   static Result<std::unique_ptr<Client>> Open(const std::string& home, KeyProtector* protector,
                                               const OpenOptions& options = {});
 
@@ -180,6 +182,12 @@ class Client {
   // On flash storage the controller may keep old copies of blocks out of reach of any
   // program; without the data key they are ciphertext (docs/embedding.md).
   static Status Wipe(const std::string& home);
+
+  // Sets the duress PIN (`duress`, a PinKeyProtector of it): opening the store with it wipes
+  // the store and opens an empty one (Open). It must not open the store's data key
+  // (kInvalidArgument: it equals the PIN). Needs an unlocked store; replaces a duress PIN set
+  // before. Only a random marker is wrapped under it, never the data key.
+  Status SetDuressPin(KeyProtector& duress);
 
   // Wraps the data key under `replacement` (a new PIN or key protector) instead of the
   // current protector, after checking that `current` opens the stored key (kPermissionDenied

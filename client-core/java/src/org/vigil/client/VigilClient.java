@@ -67,6 +67,14 @@ public final class VigilClient implements AutoCloseable {
     nativeChangePin(h(), utf8(oldPin), utf8(newPin));
   }
 
+  /**
+   * Sets the duress PIN (6+ characters, not the PIN): opening the store with it wipes the store
+   * and opens a new, empty one, which is all a person holding the tablet then finds.
+   */
+  public void setDuressPin(String duressPin) throws VigilException {
+    nativeSetDuressPin(h(), utf8(duressPin));
+  }
+
   /** Re-wraps the data key: {@code current} must open it, {@code replacement} guards it next. */
   public void changeKeyProtector(KeyProtector current, KeyProtector replacement)
       throws VigilException {
@@ -258,6 +266,7 @@ public final class VigilClient implements AutoCloseable {
   private static native void nativeClose(long h);
   private static native void nativeChangePin(long h, byte[] oldPin, byte[] newPin)
       throws VigilException;
+  private static native void nativeSetDuressPin(long h, byte[] pin) throws VigilException;
   private static native void nativeChangeKeyProtector(long h, KeyProtector current,
       KeyProtector replacement) throws VigilException;
   private static native void nativeWipe(long h) throws VigilException;

@@ -157,12 +157,27 @@ public final class VigilClientTest {
       checkHas(locked.formsJson(), "opening");
     }
 
+    // The duress PIN opens an empty store in place of this one.
+    String before;
     try (VigilClient client = VigilClient.open(home, "135790")) {
+      before = client.deviceId();
+      expectError(VigilException.INVALID_ARGUMENT, () -> client.setDuressPin("135790"),
+          "the PIN as duress PIN");
+      client.setDuressPin("864200");
+    }
+    try (VigilClient client = VigilClient.open(home, "864200")) {
+      check(!client.deviceId().equals(before), "the duress PIN opens another, new store");
+      checkHas(client.statusJson(), "\"batched\":0");
+    }
+    expectError(VigilException.PERMISSION_DENIED,
+        () -> VigilClient.open(home, "135790").close(), "the wiped store's PIN");
+
+    try (VigilClient client = VigilClient.open(home, "864200")) {
       client.wipe();
       expectError(VigilException.FAILED_PRECONDITION, client::statusJson, "after wipe");
     }
     try {
-      VigilClient.open(home, "135790").close();
+      VigilClient.open(home, "864200").close();
       throw new AssertionError("a wiped store must not open");
     } catch (VigilException expected) {
       check(expected.code() != VigilException.OK, "wiped: " + expected);
