@@ -258,6 +258,49 @@ TEST_CASE("log indexes are handed out as a group ends: in job order, none to a f
   CHECK(log_index_of(server.Post("/v1/push", a1)) == 1);
 }
 
+TEST_CASE("a group-end task that fails refuses no batch of its group") {
+  TestServer server;
+  TestDevice device = server.Enroll();
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  Status job_status = Status::Internal("not run");
+  HttpResponse pushed;
+  {
+    WriterGate gate(server.store());
+    // A job whose end-of-group work fails the way a damaged record would.
+    server.store().WriteLedger(
+        [](LedgerTx& tx) {
+          return tx.AtGroupEnd(
+              [](LedgerTx&) { return Status::DataLoss("a record of station X is unreadable"); });
+        },
+        [&](const Status& status) {
+          std::lock_guard lock(mu);
+          job_status = status;
+          ++answered;
+          cv.notify_all();
+        });
+    WaitForQueue(server.store(), 1);
+    server.router().HandleAsync(
+        {"POST", "/v1/push",
+         device.NextBody({MakeSubmission("00000000-0000-4000-8000-0000000000c1")})},
+        [&](const HttpResponse& response) {
+          std::lock_guard lock(mu);
+          pushed = response;
+          ++answered;
+          cv.notify_all();
+        });
+    WaitForQueue(server.store(), 2);
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answered == 2; }));
+  }
+  CHECK(job_status.ok());
+  CHECK(pushed.status == 200);
+  CHECK(server.store().Stats()->batches() == 1);
+}
+
 TEST_CASE("group commit: many batches share transactions and every acknowledged one survives") {
   constexpr int kDevices = 40;
   TestServer server;

@@ -2,6 +2,7 @@
 // ingest reads and writes inside the writer's transaction. Statements are prepared once per
 // writer connection (SqlStore::Cached).
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -317,7 +318,22 @@ Status SqlStore::SealLog(sql::Connection& db) {
   const auto first = static_cast<uint64_t>(take.Int(0));
   take.Reset();
   LedgerTxImpl end(*this, db);
-  for (const auto& task : tasks) VIGIL_RETURN_IF_ERROR(task(end));
+  for (const auto& task : tasks) {
+    // Each task alone: one station's master that cannot be recomputed (a record or setting
+    // that does not read) must not refuse the other batches of the group. Its batch stays
+    // accepted and stored; the failure goes to the log. A lost database fails the group.
+    VIGIL_RETURN_IF_ERROR(Cached(db, "SAVEPOINT task").Queue());
+    Status done = task(end);
+    if (done.ok()) done = Cached(db, "RELEASE task").Run();
+    if (done.ok()) continue;
+    if (done.code() == StatusCode::kUnavailable || done.code() == StatusCode::kAborted ||
+        done.code() == StatusCode::kResourceExhausted) {
+      return done;
+    }
+    VIGIL_RETURN_IF_ERROR(db.Exec("ROLLBACK TO task; RELEASE task"));
+    std::fprintf(stderr, "syncd: merge: a master or case recomputation failed: %s\n",
+                 done.message().c_str());
+  }
   sql::Statement& insert = Cached(db,
                                   "INSERT INTO batches(device_id, seq, hash, bytes, signature, "
                                   "received_at_ms, log_index, record_count, receipt, response) "
